@@ -1,0 +1,148 @@
+"""The mirror folder on disk: its layout, atomic writes, and the lock that serializes passes.
+
+Layout (compatible with the original mirror's repositories):
+    newsmirror.toml  README.md  articles/<feed id>/<n>.md  lists/<feed title>.md  .newsmirror/
+Nothing from the network becomes part of a path: feed ids are validated by the configuration,
+article names are numbers, and list names go through `safe_name`.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from collections.abc import Iterator
+
+from .config import CONFIG_NAME
+
+STATE_DIR = ".newsmirror"
+FIRST_NUMBER = 0xFFFFF - 1  # 1048574: numbers count down so the newest file sorts first
+_ARTICLE = re.compile(r"^(\d+)(?:_.*)?\.md$")  # the original mirror also wrote "<n>_<title>.md"
+_TMP_PREFIX = ".nm-tmp-"
+
+
+class ArchiveLocked(Exception):
+    """Another pass holds the folder."""
+
+
+class Archive:
+    """Paths and file operations of one mirror folder."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    @property
+    def config_path(self) -> Path:
+        return self.root / CONFIG_NAME
+
+    @property
+    def state_dir(self) -> Path:
+        return self.root / STATE_DIR
+
+    def exists(self) -> bool:
+        return self.config_path.is_file()
+
+    def article_path(self, feed_id: str, number: int) -> Path:
+        return self.root / "articles" / feed_id / f"{number}.md"
+
+    def list_path(self, title: str) -> Path:
+        return self.root / "lists" / f"{safe_name(title)}.md"
+
+    def prepare(self) -> None:
+        """Create the folder with its state directory, ignored by git."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        ignore = self.root / ".gitignore"
+        lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
+        if f"{STATE_DIR}/" not in lines:
+            write(ignore, "\n".join([*lines, f"{STATE_DIR}/"]) + "\n")
+
+    def numbers_on_disk(self, feed_id: str) -> dict[int, Path]:
+        """Article numbers present in `articles/<feed_id>/` (and stale temporary files removed)."""
+        folder = self.root / "articles" / feed_id
+        found: dict[int, Path] = {}
+        try:
+            entries = list(os.scandir(folder))
+        except FileNotFoundError:
+            return found
+        for entry in entries:
+            if entry.name.startswith(_TMP_PREFIX):
+                Path(entry.path).unlink(missing_ok=True)  # left by a killed pass
+            elif m := _ARTICLE.match(entry.name):
+                found[int(m.group(1))] = Path(entry.path)
+        return found
+
+    def feed_folders(self) -> list[str]:
+        folder = self.root / "articles"
+        return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
+
+    @contextmanager
+    def lock(self, wait: float = 0) -> Iterator[None]:
+        """Hold the folder for one pass; ArchiveLocked if another pass still holds it after `wait` s."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / "lock"
+        with open(path, "a+", encoding="utf-8") as fh:
+            deadline = time.monotonic() + wait
+            while True:
+                try:
+                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        fh.seek(0)
+                        holder = fh.read().strip() or "another process"
+                        raise ArchiveLocked(f"{self.root} is in use by {holder}; try again later or pass --wait SECONDS") from None
+                    time.sleep(0.2)
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"newsmirror pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
+            fh.flush()
+            try:
+                yield
+            finally:
+                fh.seek(0)
+                fh.truncate()
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def safe_name(title: str) -> str:
+    """A file name from a title: no separators, no control characters, no leading dot, bounded."""
+    name = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]", "_", title).strip().lstrip(".")
+    name = name.encode("utf-8")[:200].decode("utf-8", "ignore").strip()
+    return name or "feed"
+
+
+def write(path: Path, text: str) -> bool:
+    """Write `text` atomically (temporary file + rename); False when the file already held it.
+
+    Unchanged files are not touched, so their mtime stays and git sees nothing. There is no
+    fsync per file: the pass settles durability once at its end (`sync`).
+    """
+    data = text.encode("utf-8")
+    try:
+        if path.stat().st_size == len(data) and path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def sync() -> None:
+    """Make this pass's writes durable, once."""
+    os.sync()

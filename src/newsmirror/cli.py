@@ -1,0 +1,263 @@
+"""The `newsmirror` command line: a thin layer over the services (no business logic here).
+
+Exit status: 0 when the command did its job (a pass that completed, even with failed feeds);
+1 when `--strict` saw a failed feed, or another pass holds the folder; 2 for usage or
+configuration errors, naming the bad argument, or the key with its file and line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from . import __version__, config as configuration, urls
+from .archive import Archive, ArchiveLocked
+from .config import Config, ConfigError
+from .dates import iso
+from .store import Store, StoreError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Mirror and archive news feeds as Markdown files, ready to publish.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+ArchiveOption = Annotated[Optional[Path], typer.Option(
+    "--archive", "-a", help="The mirror folder (default: $NEWSMIRROR_ARCHIVE or ./archive).", show_default=False)]
+
+
+class _State:
+    archive: Path | None = None
+
+
+_state = _State()
+
+
+def _archive(local: Path | None) -> Archive:
+    path = local or _state.archive or Path(os.environ.get("NEWSMIRROR_ARCHIVE") or "archive")
+    return Archive(path)
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"newsmirror: {message}", markup=False)
+    return typer.Exit(code)
+
+
+def _load(archive: Archive) -> Config:
+    if not archive.exists():
+        raise _fail(f"{archive.root} is not a mirror folder (no {configuration.CONFIG_NAME}); "
+                    f"create one with `newsmirror --archive {archive.root} init`")
+    try:
+        return configuration.load(archive.config_path)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _store(archive: Archive) -> Store:
+    archive.prepare()
+    try:
+        return Store(archive.state_dir)
+    except StoreError as exc:
+        raise _fail(str(exc), 1) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"newsmirror {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    archive: ArchiveOption = None,
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+) -> None:
+    _state.archive = archive
+
+
+@app.command()
+def init(archive: ArchiveOption = None) -> None:
+    """Create a mirror folder with a commented configuration holding the default feeds."""
+    arch = _archive(archive)
+    if arch.exists():
+        raise _fail(f"{arch.config_path} already exists; edit it, or use `add` and `remove`")
+    arch.root.mkdir(parents=True, exist_ok=True)
+    configuration.write_default(arch.config_path)
+    arch.prepare()
+    out.print(f"Created {arch.config_path} with {len(configuration.DEFAULT_FEEDS)} feeds. "
+              f"Next: newsmirror --archive {arch.root} run", markup=False)
+
+
+@app.command()
+def add(
+    url: Annotated[str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed).")],
+    feed_id: Annotated[Optional[str], typer.Option("--id", help="Folder id (default: a slug of the host).")] = None,
+    title: Annotated[Optional[str], typer.Option(help="List title (default: the feed's own title).")] = None,
+    archive: ArchiveOption = None,
+) -> None:
+    """Add a feed (creating the mirror folder when there is none)."""
+    arch = _archive(archive)
+    if not urls.is_http(url):
+        raise _fail(f"URL: {url!r} is not an http(s) URL")
+    existing = _load(arch) if arch.exists() else Config()
+    taken = {f.id for f in existing.feeds}
+    if feed_id is None:
+        base = urls.slug(url)
+        feed_id = next(c for c in (base, *(f"{base}-{i}" for i in range(2, 1000))) if c not in taken)
+    elif feed_id in taken:
+        raise _fail(f"--id: a feed with id {feed_id!r} already exists")
+    if not configuration.FEED_ID.match(feed_id):
+        raise _fail(f"--id: {feed_id!r} must be 1-64 letters, digits, '-' or '_'")
+    if any(canonical == urls.canonical(url) for canonical in (urls.canonical(f.url) for f in existing.feeds)):
+        raise _fail(f"URL: {url} is already in the mirror")
+    if title is None:
+        title = _feed_title(url, existing)
+    arch.root.mkdir(parents=True, exist_ok=True)
+    try:
+        configuration.add_feed(arch.config_path, feed_id, url, title)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    arch.prepare()
+    out.print(f"Added {feed_id}" + (f" ({title})" if title else "") + f": {url}", markup=False)
+
+
+def _feed_title(url: str, config: Config) -> str | None:
+    """The feed's own title, fetched once; None (a warning) when it cannot be had now."""
+    from .fetch import Fetcher, FetchError
+    from .parse import NotAFeed, parse
+
+    async def fetch() -> str | None:
+        async with Fetcher(config.fetch) as fetcher:
+            response = await fetcher.get(url, config.fetch.max_feed_bytes)
+        return parse(response.content, response.url, response.content_type).title
+
+    try:
+        return asyncio.run(fetch())
+    except (FetchError, NotAFeed) as exc:
+        err.print(f"warning: could not read the feed's title now ({exc}); "
+                  "its list takes the title the feed gives on the first pass", markup=False)
+        return None
+
+
+@app.command()
+def remove(feed_id: Annotated[str, typer.Argument(metavar="ID")], archive: ArchiveOption = None) -> None:
+    """Drop a feed from the configuration (its articles stay)."""
+    arch = _archive(archive)
+    _load(arch)
+    if not configuration.remove_feed(arch.config_path, feed_id):
+        raise _fail(f"ID: no feed {feed_id!r} in {arch.config_path}")
+    out.print(f"Removed {feed_id}; its articles stay under articles/{feed_id}/", markup=False)
+
+
+@app.command("list")
+def list_feeds(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    archive: ArchiveOption = None,
+) -> None:
+    """Show every feed with its last attempt, last success, article count and last error."""
+    arch = _archive(archive)
+    config = _load(arch)
+    store = _store(arch)
+    try:
+        states, counts = store.feeds(), store.counts()
+    finally:
+        store.close()
+    rows = []
+    for f in config.feeds:
+        s = states.get(f.id)
+        rows.append({
+            "id": f.id, "title": f.title or (s.title if s else None), "url": f.url,
+            "last_attempt": iso(s.last_attempt) if s else None, "last_success": iso(s.last_success) if s else None,
+            "articles": counts.get(f.id, 0), "last_error": (s.disabled and f"disabled: {s.disabled}") or (s.last_error if s else None),
+        })
+    if as_json:
+        out.print(json.dumps(rows, ensure_ascii=False, indent=2), markup=False)
+        return
+    table = Table(box=None, pad_edge=False)
+    for column in ("id", "title", "articles", "last attempt", "last success", "last error"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        table.add_row(r["id"], r["title"] or "", str(r["articles"]), _short(r["last_attempt"]),
+                      _short(r["last_success"]), r["last_error"] or "")
+    Console(width=None if sys.stdout.isatty() else 200, highlight=False).print(table)
+
+
+def _short(stamp: str | None) -> str:
+    return stamp.replace("T", " ").removesuffix("Z")[:16] if stamp else "never"
+
+
+@app.command()
+def run(
+    feed: Annotated[Optional[list[str]], typer.Option("--feed", metavar="ID", help="Only this feed (repeatable).")] = None,
+    strict: Annotated[bool, typer.Option(help="Exit 1 when any feed failed.")] = False,
+    wait: Annotated[float, typer.Option(metavar="SECONDS", help="Wait this long for another pass to finish.")] = 0,
+    archive: ArchiveOption = None,
+) -> None:
+    """One pass: fetch every feed, store new entries, write articles, lists and README."""
+    from .pipeline import run_pass
+
+    arch = _archive(archive)
+    if not arch.exists():
+        arch.root.mkdir(parents=True, exist_ok=True)
+        configuration.write_default(arch.config_path)
+        out.print(f"No mirror at {arch.root}: created one with the default feeds ({arch.config_path}).", markup=False)
+    config = _load(arch)
+    known = {f.id for f in config.feeds}
+    unknown = [f for f in feed or [] if f not in known]
+    if unknown:
+        raise _fail(f"--feed: no feed {unknown[0]!r} in {arch.config_path} (known: {', '.join(sorted(known))})")
+    arch.prepare()
+    try:
+        with arch.lock(wait):
+            report = run_pass(arch, config, feed or (), on_result=lambda r: out.print(r.line(), markup=False))
+    except ArchiveLocked as exc:
+        raise _fail(str(exc), 1) from None
+    except StoreError as exc:
+        raise _fail(str(exc), 1) from None
+    out.print(report.total(), markup=False)
+    if strict and report.failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def reindex(archive: ArchiveOption = None) -> None:
+    """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
+    from .reindex import reindex as rebuild
+
+    arch = _archive(archive)
+    _load(arch)
+    store = _store(arch)
+    try:
+        with arch.lock():
+            report = rebuild(arch, store)
+    except ArchiveLocked as exc:
+        raise _fail(str(exc), 1) from None
+    finally:
+        store.close()
+    for feed_id, count in report.articles.items():
+        out.print(f"{feed_id}: {count} articles", markup=False)
+    for skipped in report.skipped:
+        err.print(f"skipped {skipped}", markup=False)
+    out.print(f"{sum(report.articles.values())} articles indexed", markup=False)
+
+
+@app.command()
+def demo(directory: Annotated[Path, typer.Argument(metavar="DIR", help="Where to build the demo mirror.")] = Path("newsmirror-demo")) -> None:
+    """Mirror bundled sample feeds served on 127.0.0.1: works with no network."""
+    from .demo import run_demo
+
+    try:
+        run_demo(directory, lambda line: out.print(line, markup=False))
+    except FileExistsError as exc:
+        raise _fail(f"DIR: {exc}") from None
+
+
+def main() -> None:
+    app(prog_name="newsmirror")

@@ -1,0 +1,126 @@
+"""Dates as feeds really write them, turned into milliseconds since the epoch (UTC).
+
+The rule for a date without a zone (`2018-09-18 14:38:10`, common in Chinese feeds): it is read
+in the feed's `timezone` (default Asia/Shanghai, UTC+8, where most such feeds are produced).
+RFC 822 zone names follow RFC 822 (`CST` is US Central, as feedparser reads it).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+DEFAULT_TIMEZONE = "Asia/Shanghai"
+
+# ISO 8601 and its relatives: 2024-05-07T21:14:35Z, 2018-09-18 14:38:10, 2018/9/18 14:38,
+# 2018年9月18日 14:38, with an optional fraction and an optional zone.
+_ISO = re.compile(
+    r"^\s*(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?"
+    r"(?:(?:[T\s]+|\s*)(\d{1,2})\s*[:时]\s*(\d{1,2})(?:\s*[:分]\s*(\d{1,2})(?:[.,](\d+))?)?\s*秒?)?"
+    r"\s*(Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)?\s*$",
+    re.I,
+)
+_COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
+# "GMT+8", "UTC+08:00" and "+8" after an RFC 822 date: email.utils does not know them.
+_GMT_OFFSET = re.compile(r"\s(?:GMT|UTC)?\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", re.I)
+
+
+@lru_cache(maxsize=64)
+def zone(name: str) -> tzinfo:
+    """The tzinfo for an IANA name or a fixed offset like `+08:00`; ValueError if unknown."""
+    m = re.fullmatch(r"([+-])(\d{1,2}):?(\d{2})?", name.strip())
+    if m:
+        minutes = int(m.group(2)) * 60 + int(m.group(3) or 0)
+        return timezone(timedelta(minutes=minutes if m.group(1) == "+" else -minutes))
+    if name.upper() in ("UTC", "GMT", "Z"):
+        return timezone.utc
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r}") from exc
+
+
+def _offset(text: str | None) -> tzinfo | None:
+    if not text:
+        return None
+    if text.upper() in ("Z", "UTC", "GMT"):
+        return timezone.utc
+    sign = 1 if text[0] == "+" else -1
+    digits = text[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:4] or 0)
+    return timezone(timedelta(minutes=sign * minutes))
+
+
+def _ms(dt: datetime) -> int:
+    return int(dt.timestamp() * 1000)
+
+
+def parse_date(text: str | None, default_tz: tzinfo | str = DEFAULT_TIMEZONE) -> int | None:
+    """Milliseconds since the epoch for a feed date, or None when it is not a date.
+
+    >>> parse_date("Tue, 07 May 2024 17:14:35 -0400")
+    1715116475000
+    >>> parse_date("2024-05-08 05:14:35")          # no zone: Asia/Shanghai
+    1715116475000
+    """
+    if not text or not text.strip():
+        return None
+    tz = zone(default_tz) if isinstance(default_tz, str) else default_tz
+    text = text.strip()
+    m = _ISO.match(text) or _COMPACT.match(text)
+    if m:
+        year, month, day, hour, minute, second = (int(g) if g else 0 for g in m.groups()[:6])
+        frac = m.group(7) if m.re is _ISO else None
+        micro = int((frac or "0")[:6].ljust(6, "0"))
+        zone_text = m.groups()[-1]
+        try:
+            dt = datetime(year, month, day, hour, minute, second, micro)
+        except ValueError:
+            return None
+        return _ms(dt.replace(tzinfo=_offset(zone_text) or tz))
+    return _rfc822(text, tz)
+
+
+def _rfc822(text: str, tz: tzinfo) -> int | None:
+    extra = None
+    m = _GMT_OFFSET.search(text)
+    if m and not re.search(r"[+-]\d{4}\s*$", text):
+        extra = timezone(timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0)) * (1 if m.group(1) == "+" else -1))
+        text = text[: m.start()]
+    try:
+        parts = email.utils.parsedate_tz(text)
+    except (TypeError, ValueError, IndexError):
+        parts = None
+    if not parts:
+        return None
+    try:
+        naive = datetime(*parts[:6])
+    except ValueError:
+        return None
+    if extra is not None:
+        return _ms(naive.replace(tzinfo=extra))
+    # email.utils reports offset 0 for a missing zone too; look for one after the time.
+    if not re.search(r"\d:\d{2}(?::\d{2})?\s*[A-Za-z+-]", text):
+        return _ms(naive.replace(tzinfo=tz))
+    return _ms(naive.replace(tzinfo=timezone(timedelta(seconds=parts[9] or 0))))
+
+
+def http_date(ms: int) -> str:
+    """RFC 1123 in GMT, as the header block of a page-built article shows it."""
+    return email.utils.formatdate(ms / 1000, usegmt=True)
+
+
+def iso(ms: int | None) -> str | None:
+    """ISO 8601 in UTC with a Z, for JSON output."""
+    if ms is None:
+        return None
+    return datetime.fromtimestamp(ms / 1000, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def month_day_utc8(ms: int) -> str:
+    """`M-D` of a date in UTC+8, as list pages show it (no leading zeros)."""
+    dt = datetime.fromtimestamp(ms / 1000, timezone(timedelta(hours=8)))
+    return f"{dt.month}-{dt.day}"

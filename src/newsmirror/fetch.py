@@ -1,0 +1,156 @@
+"""HTTP for the whole pass: bounded, polite, conditional, concurrent (httpx, asyncio).
+
+Every request has a total deadline and a size limit on the decompressed body; at most
+`concurrency` requests run at once and at most `per_host` against one host. Redirects are
+followed up to `max_redirects`; when every hop was permanent (301/308) the response says so,
+so the caller can update the stored feed URL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+import httpx
+
+from . import urls
+from .config import FetchSettings
+
+
+class FetchError(Exception):
+    """A request that gave no usable answer; `str()` is the one-line reason a user sees."""
+
+    def __init__(self, reason: str, status: int | None = None, retry_after: float | None = None):
+        super().__init__(reason)
+        self.status = status
+        self.retry_after = retry_after
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    url: str  # the final URL, after redirects
+    status: int  # 200, or 304 for a conditional request that found nothing new
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    content: bytes = b""
+    moved_to: str | None = None  # set when every redirect was permanent
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "")
+
+
+def retry_after(value: str | None) -> float | None:
+    """Seconds a `Retry-After` header asks for (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Fetcher:
+    """One per pass: shares connections, enforces the limits. Use as an async context manager."""
+
+    def __init__(self, settings: FetchSettings):
+        self.settings = settings
+        self._clients: dict[str | None, httpx.AsyncClient] = {}
+        self._all = asyncio.Semaphore(settings.concurrency)
+        self._hosts: defaultdict[str, asyncio.Semaphore] = defaultdict(lambda: asyncio.Semaphore(settings.per_host))
+
+    async def __aenter__(self) -> Fetcher:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for client in self._clients.values():
+            await client.aclose()
+
+    def _client(self, proxy: str | None) -> httpx.AsyncClient:
+        proxy = proxy or self.settings.proxy
+        if proxy not in self._clients:
+            s = self.settings
+            self._clients[proxy] = httpx.AsyncClient(
+                proxy=proxy or None,
+                trust_env=proxy is None,  # HTTP(S)_PROXY / ALL_PROXY / NO_PROXY when none is configured
+                follow_redirects=True,
+                max_redirects=s.max_redirects,
+                timeout=httpx.Timeout(s.timeout, connect=s.connect_timeout),
+                headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate, br", **s.headers},
+                limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
+            )
+        return self._clients[proxy]
+
+    async def get(
+        self,
+        url: str,
+        max_bytes: int,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        headers: dict[str, str] | None = None,
+        proxy: str | None = None,
+        accept: str = "*/*",
+    ) -> Response:
+        """GET `url`; FetchError with a one-line reason for anything but 2xx/304."""
+        if not urls.is_http(url):
+            raise FetchError(f"not an http(s) URL: {url[:200]}")
+        request_headers = {"Accept": accept, **(headers or {})}
+        if etag:
+            request_headers["If-None-Match"] = etag
+        if last_modified:
+            request_headers["If-Modified-Since"] = last_modified
+        async with self._all, self._hosts[urls.host(url)]:
+            try:
+                async with asyncio.timeout(self.settings.timeout):
+                    return await self._get(self._client(proxy), url, max_bytes, request_headers)
+            except TimeoutError:
+                raise FetchError(f"timed out after {self.settings.timeout:g} s") from None
+            except httpx.TooManyRedirects:
+                raise FetchError(f"more than {self.settings.max_redirects} redirects") from None
+            except httpx.TimeoutException:
+                raise FetchError("timed out") from None
+            except (httpx.HTTPError, OSError, ValueError) as exc:
+                raise FetchError(_reason(exc)) from None
+
+    async def _get(self, client: httpx.AsyncClient, url: str, max_bytes: int, headers: dict[str, str]) -> Response:
+        async with client.stream("GET", url, headers=headers) as r:
+            final = str(r.url)
+            hdrs = {k.lower(): v for k, v in r.headers.items()}
+            moved = final if r.history and all(h.status_code in (301, 308) for h in r.history) else None
+            if r.status_code == 304:
+                return Response(final, 304, hdrs, b"", moved)
+            if r.status_code >= 400 or r.status_code < 200:
+                raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code,
+                                 retry_after(hdrs.get("retry-after")))
+            declared = hdrs.get("content-length", "")
+            if declared.isdigit() and int(declared) > max_bytes:
+                raise FetchError(f"too large: {int(declared):,} bytes (limit {max_bytes:,})")
+            chunks, size = [], 0
+            async for chunk in r.aiter_bytes():
+                size += len(chunk)
+                if size > max_bytes:
+                    raise FetchError(f"too large: more than {max_bytes:,} bytes")
+                chunks.append(chunk)
+            return Response(final, r.status_code, hdrs, b"".join(chunks), moved)
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, readable reason for a transport failure."""
+    text = str(exc) or type(exc).__name__
+    for needle, reason in (("Name or service not known", "host not found"), ("nodename nor servname", "host not found"),
+                           ("Temporary failure in name resolution", "host not found"),
+                           ("Connection refused", "connection refused"), ("certificate", "TLS certificate error")):
+        if needle in text:
+            return reason
+    return text.splitlines()[0][:200]

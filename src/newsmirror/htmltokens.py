@@ -1,0 +1,121 @@
+"""A lossless HTML tokenizer: each token keeps its exact source text.
+
+The house format wants markup that passes sanitization unchanged written exactly as received
+(same quotes, same `<br />`, same entities). An HTML parser forgets all of that, so the cleaning
+stage works on these tokens: a token it does not touch is written back byte for byte, and only
+the tokens it changes are serialized again.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+
+_ATTR = r"""[^\s"'>/=\x00]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
+_TOKEN = re.compile(
+    r"(?P<comment><!--.*?(?:-->|$))"
+    r"|(?P<decl><![^>]*>|<\?[^>]*>)"
+    rf"|(?P<tag><(?P<close>/)?(?P<name>[A-Za-z][A-Za-z0-9:-]*)(?P<attrs>(?:\s+{_ATTR}|\s*/(?=[^>]))*)\s*(?P<slash>/)?>)",
+    re.S,
+)
+_ATTR_SPLIT = re.compile(r"""([^\s"'>/=\x00]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"})
+VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"})
+
+
+@dataclass(slots=True)
+class Token:
+    """One piece of markup. `raw` is the source text; `dirty` marks a token to serialize anew."""
+
+    kind: str  # "tag", "text", "comment", "decl"
+    raw: str
+    name: str = ""
+    closing: bool = False
+    attrs: dict[str, str] = field(default_factory=dict)
+    dirty: bool = False
+
+    @property
+    def text(self) -> str:
+        """Decoded text of a text token."""
+        return html.unescape(self.raw)
+
+    def get(self, name: str) -> str | None:
+        return self.attrs.get(name)
+
+    def set(self, name: str, value: str | None) -> None:
+        """Change or (with None) remove an attribute; the token will be serialized anew."""
+        if value is None:
+            if name in self.attrs:
+                del self.attrs[name]
+                self.dirty = True
+        elif self.attrs.get(name) != value:
+            self.attrs[name] = value
+            self.dirty = True
+
+    def html(self) -> str:
+        """The token as it will be written: its source text unless it was changed."""
+        if not self.dirty or self.kind != "tag":
+            return self.raw
+        if self.closing:
+            return f"</{self.name}>"
+        attrs = "".join(f' {k}="{html.escape(v, quote=True)}"' for k, v in self.attrs.items())
+        return f"<{self.name}{attrs}>"
+
+
+def parse_attrs(text: str) -> dict[str, str]:
+    """Attributes of a start tag, names lower-cased, values decoded; the first of a name wins."""
+    attrs: dict[str, str] = {}
+    for m in _ATTR_SPLIT.finditer(text):
+        name = m.group(1).lower()
+        if name not in attrs:
+            value = next((g for g in m.groups()[1:] if g is not None), "")
+            attrs[name] = html.unescape(value)
+    return attrs
+
+
+def tokenize(source: str) -> list[Token]:
+    """Split `source` into tokens whose raw texts concatenate back to `source` exactly."""
+    tokens: list[Token] = []
+    pos = 0
+    n = len(source)
+    while pos < n:
+        lt = source.find("<", pos)
+        if lt < 0:
+            tokens.append(Token("text", source[pos:]))
+            break
+        m = _TOKEN.match(source, lt)
+        if m is None:  # a stray "<": part of the text
+            nxt = source.find("<", lt + 1)
+            end = n if nxt < 0 else nxt
+            _text(tokens, source[pos:end])
+            pos = end
+            continue
+        if lt > pos:
+            _text(tokens, source[pos:lt])
+        if m.group("tag"):
+            name = m.group("name").lower()
+            closing = bool(m.group("close"))
+            tokens.append(Token("tag", m.group(0), name, closing, {} if closing else parse_attrs(m.group("attrs"))))
+            pos = m.end()
+            if name in RAW_TEXT and not closing:
+                end = re.compile(rf"</{name}\s*>", re.I).search(source, pos)
+                stop = end.start() if end else n
+                if stop > pos:
+                    tokens.append(Token("text", source[pos:stop]))
+                pos = stop
+        else:
+            tokens.append(Token("comment" if m.group("comment") else "decl", m.group(0)))
+            pos = m.end()
+    return tokens
+
+
+def _text(tokens: list[Token], raw: str) -> None:
+    if tokens and tokens[-1].kind == "text" and not tokens[-1].dirty:
+        tokens[-1].raw += raw
+    else:
+        tokens.append(Token("text", raw))
+
+
+def join(tokens: list[Token]) -> str:
+    return "".join(t.html() for t in tokens)

@@ -1,0 +1,65 @@
+"""Which entries are the same article, and whether an article's content changed.
+
+Pure functions over plain data (no I/O), so the decisions a pass makes are easy to test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+
+from . import urls
+from .model import ParsedEntry
+
+_TAG = re.compile(r"<[^>]*>")
+_SPACE = re.compile(r"\s+")
+_URL = re.compile(r"https?://[^\s\"'<>]+")
+
+
+def normalized_text(body: str | None) -> str:
+    """The words of a body: no markup, entities decoded, white space collapsed, links canonical.
+
+    Volatile parts that do not change what a reader reads (tracking parameters, spacing,
+    markup) are removed so that they never count as an edit.
+    """
+    if not body:
+        return ""
+    text = _URL.sub(lambda m: urls.canonical(m.group(0)), body)
+    text = html.unescape(_TAG.sub(" ", text))
+    return _SPACE.sub(" ", text).strip()
+
+
+def content_hash(title: str, body: str | None) -> str:
+    """A hash of what the reader reads; equal hashes mean no edit."""
+    text = _SPACE.sub(" ", title).strip() + "\n" + normalized_text(body)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def entry_key(entry: ParsedEntry) -> str:
+    """The identity of an entry within one document: guid, else canonical link, else title."""
+    if entry.guid:
+        return "g:" + entry.guid
+    if entry.link:
+        return "l:" + urls.canonical(entry.link)
+    return "t:" + entry.title
+
+
+def order_new(entries: list[ParsedEntry], now: int) -> list[ParsedEntry]:
+    """New entries oldest first, for numbering. Feeds list newest first, so among equal dates
+    (or none) the one later in the document is the older."""
+    indexed = list(enumerate(entries))
+    indexed.sort(key=lambda p: (p[1].published if p[1].published is not None else now, -p[0]))
+    return [e for _, e in indexed]
+
+
+def unique(entries: tuple[ParsedEntry, ...] | list[ParsedEntry]) -> list[ParsedEntry]:
+    """The document's entries with repeats (same key) dropped, first one kept."""
+    seen: set[str] = set()
+    out = []
+    for e in entries:
+        key = entry_key(e)
+        if key not in seen:
+            seen.add(key)
+            out.append(e)
+    return out

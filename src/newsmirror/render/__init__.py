@@ -1,0 +1,1 @@
+"""Rendering archived articles into the files readers see."""

@@ -1,0 +1,193 @@
+"""The archive's state: SQLite in WAL mode under `DIR/.newsmirror/`.
+
+The files under `articles/` are the durable record; this database is what makes passes fast
+and safe (identity of entries, numbering, fetch state, files still to write) and can be rebuilt
+from the files by `newsmirror reindex`. SQLite errors become StoreError here, in one place.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from .migrations import MIGRATIONS
+
+DB_NAME = "archive.db"
+
+
+class StoreError(Exception):
+    """The state database cannot be used; the message says why and what to do."""
+
+
+@dataclass(frozen=True, slots=True)
+class FeedState:
+    id: str
+    url: str | None = None
+    title: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    body_hash: str | None = None
+    last_attempt: int | None = None
+    last_success: int | None = None
+    last_error: str | None = None
+    errors: int = 0
+    next_attempt: int | None = None
+    disabled: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    id: int
+    feed_id: str
+    number: int
+    guid: str | None
+    link: str
+    canonical: str | None
+    title: str
+    published: int
+    first_seen: int
+    body: str
+    source_hash: str
+    from_page: bool
+    partial: bool
+    page_attempts: int
+    pending: bool
+    removed_at: int | None
+
+
+_ENTRY_COLUMNS = ", ".join(EntryRow.__slots__)
+_FEED_COLUMNS = ", ".join(FeedState.__slots__)
+
+
+class Store:
+    """A connection to one archive's database. Not shared between threads."""
+
+    def __init__(self, state_dir: Path):
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / DB_NAME
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            # WAL + NORMAL: a crash may lose the last transactions but never corrupts; the pass
+            # that follows redoes them (nothing is marked written before its file is).
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"cannot open {self.path}: {exc} (`newsmirror reindex` rebuilds it from the files)") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def _migrate(self) -> None:
+        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+        if version > len(MIGRATIONS):
+            raise StoreError(f"{self.path} was written by a newer newsmirror (schema {version})")
+        for number, script in enumerate(MIGRATIONS[version:], version + 1):
+            with self.transaction():
+                for statement in script.split(";\n"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (IMMEDIATE: take the write lock up front, no upgrade deadlock)."""
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise StoreError(f"{self.path}: {exc}") from exc
+
+    # --- feeds -------------------------------------------------------------------------------
+
+    def feed(self, feed_id: str) -> FeedState:
+        row = self.db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
+        return FeedState(*row) if row else FeedState(feed_id)
+
+    def feeds(self) -> dict[str, FeedState]:
+        return {r[0]: FeedState(*r) for r in self.db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds")}
+
+    def save_feed(self, state: FeedState) -> None:
+        values = [getattr(state, c) for c in FeedState.__slots__]
+        marks = ", ".join("?" * len(values))
+        with self.transaction():
+            self.db.execute(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({marks})", values)
+
+    # --- entries -----------------------------------------------------------------------------
+
+    def find(self, feed_id: str, guid: str | None, canonical: str | None) -> EntryRow | None:
+        """The archived entry that is this one: same guid, else same canonical link."""
+        if guid:
+            row = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND guid = ?",
+                                  (feed_id, guid)).fetchone()
+            if row:
+                return EntryRow(*row)
+        if canonical:
+            row = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND canonical = ?"
+                                  " ORDER BY number DESC LIMIT 1", (feed_id, canonical)).fetchone()
+            if row:
+                return EntryRow(*row)
+        return None
+
+    def min_number(self, feed_id: str) -> int | None:
+        return self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
+
+    def add_entries(self, rows: Iterable[dict]) -> None:
+        """Insert new entries (one transaction); each dict holds EntryRow's columns but `id`."""
+        rows = list(rows)
+        if not rows:
+            return
+        columns = [c for c in EntryRow.__slots__ if c != "id"]
+        sql = f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        with self.transaction():
+            self.db.executemany(sql, [[r[c] for c in columns] for r in rows])
+
+    def update_entry(self, entry_id: int, **values: object) -> None:
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction():
+            self.db.execute(f"UPDATE entries SET {sets} WHERE id = ?", [*values.values(), entry_id])
+
+    def entries(self, feed_id: str, limit: int | None = None) -> list[EntryRow]:
+        """A feed's entries, newest (lowest number) first."""
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? ORDER BY number"
+        params: list = [feed_id]
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [EntryRow(*r) for r in self.db.execute(sql, params)]
+
+    def pending(self) -> list[EntryRow]:
+        return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE pending")]
+
+    def mark_written(self, ids: Iterable[int]) -> None:
+        ids = list(ids)
+        if ids:
+            with self.transaction():
+                self.db.executemany("UPDATE entries SET pending = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def retry_partial(self, feed_id: str, max_attempts: int) -> list[EntryRow]:
+        """Entries whose page could not be had yet and may be tried again."""
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND partial"
+                               " AND page_attempts < ?", (feed_id, max_attempts))
+        return [EntryRow(*r) for r in rows]
+
+    def counts(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT feed_id, count(*) FROM entries GROUP BY feed_id").fetchall())
+
+    def feed_ids_with_entries(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT DISTINCT feed_id FROM entries ORDER BY feed_id")]
+
+    def clear(self) -> None:
+        """Forget every entry and fetch state (reindex starts from the files)."""
+        with self.transaction():
+            self.db.execute("DELETE FROM entries")
+            self.db.execute("DELETE FROM feeds")

@@ -1,0 +1,46 @@
+"""The schema, as numbered migrations; `PRAGMA user_version` holds how many have run.
+
+Never edit a migration that has shipped: add the next one, with a comment saying why.
+"""
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: feeds with their fetch state, and entries (one row per archived article file).
+    """
+    CREATE TABLE feeds (
+        id            TEXT PRIMARY KEY,      -- the folder id, articles/<id>/
+        url           TEXT,
+        title         TEXT,                  -- the feed's own title, as last fetched
+        etag          TEXT,
+        last_modified TEXT,
+        body_hash     TEXT,                  -- of the last feed document: skip parsing when equal
+        last_attempt  INTEGER,               -- ms since the epoch
+        last_success  INTEGER,
+        last_error    TEXT,
+        errors        INTEGER NOT NULL DEFAULT 0,   -- consecutive failures
+        next_attempt  INTEGER,               -- back-off / Retry-After / ttl: not before this
+        disabled      TEXT                   -- why the feed is no longer fetched (HTTP 410)
+    );
+    CREATE TABLE entries (
+        id            INTEGER PRIMARY KEY,
+        feed_id       TEXT NOT NULL,
+        number        INTEGER NOT NULL,      -- articles/<feed_id>/<number>.md
+        guid          TEXT,
+        link          TEXT NOT NULL DEFAULT '',
+        canonical     TEXT,                  -- urls.canonical(link): the identity when guids change
+        title         TEXT NOT NULL,
+        published     INTEGER NOT NULL,      -- ms; the house format's <!--T-->
+        first_seen    INTEGER NOT NULL,
+        body          TEXT NOT NULL,         -- the cleaned body, as written
+        source_hash   TEXT NOT NULL,         -- of the normalized source title + text
+        from_page     INTEGER NOT NULL DEFAULT 0,   -- body extracted from the article page
+        partial       INTEGER NOT NULL DEFAULT 0,   -- page wanted but not had yet
+        page_attempts INTEGER NOT NULL DEFAULT 0,
+        pending       INTEGER NOT NULL DEFAULT 1,   -- stored but its file not yet written
+        removed_at    INTEGER,               -- the source took it down
+        UNIQUE (feed_id, number)
+    );
+    CREATE INDEX entries_guid ON entries (feed_id, guid);
+    CREATE INDEX entries_canonical ON entries (feed_id, canonical);
+    CREATE INDEX entries_pending ON entries (pending) WHERE pending;
+    """,
+)
