@@ -22,7 +22,10 @@ from .identity import normalized_text
 from .model import Extracted, ParsedEntry
 
 _SENTENCE_END = re.compile(r"[。！？!?]|\.(\s|$)")
-MIN_FULL_CHARS = 500  # a body shorter than this (or of few sentences) is taken for a summary
+# A body shorter than this, or of fewer sentences, is taken for a summary (VOA's descriptions are
+# one or two sentences; a full report, even a brief, has more).
+MIN_FULL_CHARS = 150
+MIN_FULL_SENTENCES = 4
 
 
 def needs_page(entry: ParsedEntry, mode: str) -> bool:
@@ -37,7 +40,7 @@ def needs_page(entry: ParsedEntry, mode: str) -> bool:
     if entry.content and entry.summary and normalized_text(entry.content) == normalized_text(entry.summary):
         return True
     text = normalized_text(body)
-    return len(text) < MIN_FULL_CHARS or len(_SENTENCE_END.findall(text)) < 4
+    return len(text) < MIN_FULL_CHARS or len(_SENTENCE_END.findall(text)) < MIN_FULL_SENTENCES
 
 
 def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | None:

@@ -150,7 +150,8 @@ def _reason(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     for needle, reason in (("Name or service not known", "host not found"), ("nodename nor servname", "host not found"),
                            ("Temporary failure in name resolution", "host not found"),
-                           ("Connection refused", "connection refused"), ("certificate", "TLS certificate error")):
+                           ("Connection refused", "connection refused"),
+                           ("All connection attempts failed", "cannot connect (refused or unreachable)"), ("certificate", "TLS certificate error")):
         if needle in text:
             return reason
     return text.splitlines()[0][:200]
