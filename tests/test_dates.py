@@ -1,0 +1,37 @@
+"""Dates as feeds write them."""
+
+from __future__ import annotations
+
+import pytest
+
+from newsmirror.dates import http_date, month_day_utc8, parse_date
+
+T = 1715116475000  # 2024-05-07 21:14:35 UTC
+
+
+@pytest.mark.parametrize("text", [
+    "Tue, 07 May 2024 17:14:35 -0400", "Tue, 07 May 2024 21:14:35 GMT", "Tue, 07 May 2024 21:14:35 +0000",
+    "Tue, 07 May 2024 17:14:35 EDT", "07 May 2024 21:14:35 UT", "Wed, 08 May 2024 05:14:35 GMT+8",
+    "2024-05-07T21:14:35Z", "2024-05-07T21:14:35+00:00", "2024-05-08T05:14:35+08:00", "2024-05-07T17:14:35-0400",
+    "20240507T211435Z",
+])
+def test_dates_with_a_zone(text):
+    assert parse_date(text) == T
+
+
+@pytest.mark.parametrize("text", [
+    "2024-05-08 05:14:35", "2024/5/8 05:14:35", "2024年5月8日 05:14:35", "2024-05-08T05:14:35",
+    "Wed, 08 May 2024 05:14:35",
+])
+def test_dates_without_a_zone_are_read_in_the_feed_timezone(text):
+    assert parse_date(text) == T  # default Asia/Shanghai
+    assert parse_date(text, "UTC") == T + 8 * 3600 * 1000
+
+
+def test_not_a_date():
+    assert parse_date("yesterday") is None and parse_date("") is None and parse_date("2024-13-45 99:99") is None
+
+
+def test_output_forms():
+    assert http_date(T) == "Tue, 07 May 2024 21:14:35 GMT"
+    assert month_day_utc8(T) == "5-8"

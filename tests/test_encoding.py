@@ -1,0 +1,46 @@
+"""Decoding feeds and pages on their own evidence."""
+
+from __future__ import annotations
+
+import codecs
+
+from newsmirror.encoding import decode, detect
+
+TEXT = "镕基与喆、堃：中文"  # 镕/喆/堃 are outside GB2312: only GB18030 decodes them
+
+
+def test_gb2312_label_is_decoded_as_gb18030():
+    data = f'<?xml version="1.0" encoding="gb2312"?><rss>{TEXT}</rss>'.encode("gb18030")
+    assert TEXT in decode(data)
+
+
+def test_big5_label_is_decoded_as_big5_hkscs():
+    hk = "香港𨋢"  # 𨋢 (lift) exists only in HKSCS
+    data = f'<?xml version="1.0" encoding="big5"?><rss>{hk}</rss>'.encode("big5hkscs")
+    assert hk in decode(data)
+
+
+def test_bom_wins_over_everything():
+    data = codecs.BOM_UTF16_LE + '<?xml version="1.0" encoding="gbk"?><rss>中文</rss>'.encode("utf-16-le")
+    assert detect(data, "text/xml; charset=big5") == ("utf-16-le", 2)
+    assert "中文" in decode(data)
+
+
+def test_http_charset_comes_before_the_declaration():
+    data = '<?xml version="1.0" encoding="utf-8"?><rss>中文</rss>'.encode("gbk")
+    assert "中文" in decode(data, "application/xml; charset=GBK")
+
+
+def test_meta_charset_after_the_first_1024_bytes_is_honoured():
+    page = ("<html><head><title>x</title>" + "<!-- padding -->" * 100 + '<meta charset="gbk"></head><body>中文内容</body></html>')
+    assert "中文内容" in decode(page.encode("gbk"), "text/html", html=True)
+
+
+def test_gbk_page_labelled_utf8_is_recognized():
+    page = '<html><head><meta charset="utf-8"></head><body>这是一段中文内容</body></html>'
+    assert "这是一段中文内容" in decode(page.encode("gbk"), html=True)
+
+
+def test_undeclared_chinese_falls_back_to_gb18030_and_bad_bytes_are_replaced():
+    assert decode("<rss>中文</rss>".encode("gb18030")) == "<rss>中文</rss>"
+    assert decode(b"<rss>\xff\xfe\xfa ok</rss>", "text/xml; charset=utf-8").endswith("ok</rss>")

@@ -1,0 +1,47 @@
+"""Adopting a folder in the original mirror's layout: reindex, then run writes only what is missing."""
+
+from __future__ import annotations
+
+from newsmirror.archive import Archive
+from newsmirror.store import Store
+from support import item, newsmirror, rss
+
+ORIGINAL = "<!--{t}-->\n[{title}]({link})\n------\n\n<p>{title}的正文</p>\n"
+
+
+def test_reindex_adopts_original_layout_and_run_continues_numbering(tmp_path, site):
+    archive = tmp_path / "news"
+    folder = archive / "articles/voa"
+    folder.mkdir(parents=True)
+    # Two articles the original mirror wrote (one in its older "<n>_<title>.md" naming).
+    (folder / "1048574.md").write_text(ORIGINAL.format(t=1715000000000, title="文章1", link=f"{site.base}/a/1.html"))
+    (folder / "1048573_文章2.md").write_text(ORIGINAL.format(t=1715100000000, title="文章2", link=f"{site.base}/a/2.html"))
+    (folder / "notes.txt").write_text("not an article")
+    url = site.add("/feed.xml", rss(item(3, "Wed, 08 May 2024 10:00:00 GMT"), item(2), item(1)))
+    assert newsmirror("--archive", archive, "add", url, "--id", "voa", "--title", "美国之音").code == 0
+
+    result = newsmirror("--archive", archive, "reindex")
+    assert result.code == 0 and "voa: 2 articles" in result.out
+
+    run = newsmirror("--archive", archive, "run")
+    assert "voa: 1 new" in run.out  # items 1 and 2 are recognized by their links
+    assert sorted(p.name for p in folder.iterdir()) == ["1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
+    listing = (archive / "lists/美国之音.md").read_text(encoding="utf-8")
+    assert listing.splitlines()[3:] == ["5-8 [文章3](/articles/voa/1048572.md)", "",
+                                        "5-8 [文章2](/articles/voa/1048573.md)", "",
+                                        "5-6 [文章1](/articles/voa/1048574.md)", ""]
+
+
+def test_reindex_rebuilds_a_lost_database(tmp_path, site):
+    archive = tmp_path / "m"
+    url = site.add("/feed.xml", rss(item(1), item(2)))
+    newsmirror("--archive", archive, "add", url, "--id", "f", "--title", "F")
+    newsmirror("--archive", archive, "run")
+    for p in (archive / ".newsmirror").iterdir():
+        p.unlink()
+    assert newsmirror("--archive", archive, "reindex").code == 0
+    store = Store(Archive(archive).state_dir)
+    rows = store.entries("f")
+    store.close()
+    assert [(r.number, r.title, r.pending) for r in rows] == [(1048573, "文章1", False), (1048574, "文章2", False)]
+    assert "f: unchanged" in newsmirror("--archive", archive, "run").out
