@@ -119,12 +119,16 @@ def safe_name(title: str) -> str:
 
 
 def write(path: Path, text: str) -> bool:
-    """Write `text` atomically (temporary file + rename); False when the file already held it.
+    """Write `text` (UTF-8) atomically; False when the file already held it."""
+    return write_bytes(path, text.encode("utf-8"))
+
+
+def write_bytes(path: Path, data: bytes) -> bool:
+    """Write `data` atomically (temporary file + rename); False when the file already held it.
 
     Unchanged files are not touched, so their mtime stays and git sees nothing. There is no
     fsync per file: the pass settles durability once at its end (`sync`).
     """
-    data = text.encode("utf-8")
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False

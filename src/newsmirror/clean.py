@@ -10,7 +10,6 @@ Order matters and is fixed here (Miniflux-style, sanitizer last):
 
 from __future__ import annotations
 
-import difflib
 import html
 import re
 from collections.abc import Callable, Iterable
@@ -64,6 +63,10 @@ _TRACKER_HOSTS = re.compile(
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
 _BLOCK = frozenset("address article aside blockquote dd details div dl dt figcaption figure footer h1 h2 h3 h4 h5 h6 "
                    "header hr li main nav ol p pre section table tbody td tfoot th thead tr ul br img video audio".split())
+
+# How far the source may run ahead of nh3's output: tokens nh3 dropped (a removed element's
+# contents, e.g. a <script> or a class-laden wrapper) lie in between.
+_LOOKAHEAD = 256
 
 ImageRewriter = Callable[[str], "str | None"]
 
@@ -185,17 +188,24 @@ def _style(value: str) -> str:
 
 
 def _restore(before: list[Token], after: list[Token]) -> list[Token]:
-    """nh3's tokens, each replaced by its source token wherever the two mean the same."""
+    """nh3's tokens, each replaced by its source token wherever the two mean the same.
+
+    nh3 only drops, rewrites or adds tokens (closing unclosed tags), never reorders them, so a
+    forward walk with a short look-ahead aligns the two lists in linear time.
+    """
     ka, kb = [_key(t) for t in before], [_key(t) for t in after]
-    if ka == kb:
-        return [t for t in before if _safe(t)] if all(_safe(t) for t in before) else after
     out: list[Token] = []
-    matcher = difflib.SequenceMatcher(None, ka, kb, autojunk=False)
-    for op, a0, a1, b0, b1 in matcher.get_opcodes():
-        if op == "equal":
-            out.extend(s if _safe(s) else d for s, d in zip(before[a0:a1], after[b0:b1]))
+    i = 0
+    for j, t in enumerate(after):
+        k = i
+        stop = min(len(ka), i + _LOOKAHEAD)
+        while k < stop and ka[k] != kb[j]:
+            k += 1
+        if k < stop:
+            out.append(before[k] if _safe(before[k]) else t)
+            i = k + 1
         else:
-            out.extend(after[b0:b1])
+            out.append(t)
     return out
 
 

@@ -89,6 +89,7 @@ class FeedConfig:
     headers: dict[str, str] = field(default_factory=dict)
     images: ImageSettings | None = None
     rules: SiteRule | None = None
+    interval: float | None = None  # minutes between polls by the daemon
     enabled: bool = True
 
 
@@ -101,6 +102,7 @@ class Config:
     images: ImageSettings = field(default_factory=ImageSettings)
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
+    interval: float = 30.0
     path: Path | None = None
 
     def feed(self, feed_id: str) -> FeedConfig:
@@ -114,6 +116,10 @@ class Config:
 
     def timezone_for(self, feed: FeedConfig) -> str:
         return feed.timezone or self.timezone
+
+    def interval_for(self, feed: FeedConfig) -> float:
+        """Minutes between the daemon's polls of this feed (before the feed's own ttl)."""
+        return feed.interval or self.interval
 
 
 # The outlets the original mirror carried, each from the publisher's own public feed.
@@ -140,6 +146,9 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         f'# timezone = "{DEFAULT_TIMEZONE}"',
         "# Times a page that could not be fetched is retried on later passes.",
         "# page_retries = 5",
+        "# Minutes between polls of a feed by `newsmirror daemon` (a feed's own ttl or",
+        "# Cache-Control max-age can only make it longer). Per feed: interval = 60.",
+        "# interval = 30",
         "",
         "[fetch]",
         f'# user_agent = "{FetchSettings.user_agent}"',
@@ -314,6 +323,8 @@ class _Reader:
             for name, template in [("proxy", obj.proxy), *(("fallbacks", t) for t in obj.fallbacks)]:
                 if not re.search(r"\{url(_noscheme|_encoded)?\}", template):
                     raise self.error(where, name, f"{template!r} has no {{url}}, {{url_noscheme}} or {{url_encoded}}")
+        if isinstance(obj, (FeedConfig, Config)) and obj.interval is not None and obj.interval <= 0:
+            raise self.error(where, "interval", "must be greater than 0")
         if isinstance(obj, Config) and obj.page_retries < 0:
             raise self.error(where, "page_retries", "must not be negative")
 

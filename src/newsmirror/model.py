@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,6 +17,7 @@ class ParsedEntry:
     summary: str | None = None  # description / summary
     image: str | None = None  # enclosure or media:content image
     author: str | None = None
+    updated: int | None = None  # when the entry says it last changed (published falls back to it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,11 @@ class ParsedFeed:
     entries: tuple[ParsedEntry, ...]
     ttl_minutes: int | None = None
     warning: str | None = None  # the parser recovered from a problem in the document
+    subtitle: str | None = None  # description / subtitle / tagline, as HTML
+    id: str | None = None
+    updated: int | None = None
+    published: int | None = None
+    author: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,23 +56,3 @@ class Article:
     published: int
     body: str
     removed_at: int | None = None
-
-
-@dataclass(slots=True)
-class FeedResult:
-    """What one pass did for one feed: the line `run` prints and `list` remembers."""
-
-    feed_id: str
-    status: str = "unchanged"  # "new", "unchanged", "failed"
-    new: int = 0
-    updated: int = 0
-    error: str | None = None
-    notes: list[str] = field(default_factory=list)
-
-    def line(self) -> str:
-        if self.status == "failed":
-            return f"{self.feed_id}: failed: {self.error}"
-        parts = [f"{self.new} new" if self.new else "unchanged"]
-        if self.updated:
-            parts.append(f"{self.updated} updated")
-        return f"{self.feed_id}: {', '.join(parts)}" + "".join(f" ({n})" for n in self.notes)

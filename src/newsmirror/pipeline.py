@@ -1,7 +1,8 @@
 """One pass over the mirror: fetch -> parse -> extract -> clean -> store -> render.
 
-Feeds run concurrently; one feed's failure is recorded on that feed and never stops the
-others. Order of effects, so that a pass killed at any point loses nothing and duplicates
+Feeds run concurrently (fetch.py bounds the requests); parsing and cleaning go to a process
+pool on big passes (workers.py). One feed's failure is recorded on that feed and never stops
+the others. Order of effects, so that a pass killed at any point loses nothing and duplicates
 nothing: entries are stored (marked `pending`) before their files are written, files are
 written atomically, entries are marked written after, and a feed's ETag is saved only once its
 entries are stored. The next pass writes whatever is still pending.
@@ -11,26 +12,32 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from . import archive as files
+from . import config as configuration
 from . import urls
 from .archive import FIRST_NUMBER, Archive
-from .clean import clean
+from .clean import image_urls
 from .config import Config, FeedConfig
+from .dates import iso
 from .encoding import decode
 from .extract import extract, header_block, needs_page
-from .fetch import Fetcher, FetchError
-from .identity import normalized_text, order_new, unique, content_hash
-from .images import rewriter
-from .model import Article, FeedResult, ParsedEntry
+from .fetch import Fetcher, FetchError, Response
+from .identity import content_hash, normalized_text, order_new, unique
+from .media import localize
+from .model import Article, Extracted, ParsedEntry
 from .parse import NotAFeed, parse
 from .render import markdown
+from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import EntryRow, FeedState, Store
+from .workers import Workers, clean_many
 
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+               "text/xml;q=0.9, */*;q=0.5")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 
 
@@ -38,98 +45,178 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
+@dataclass(slots=True)
+class FeedResult:
+    """What one pass did for one feed: the line `run` prints and the log records."""
+
+    feed_id: str
+    status: str = "unchanged"  # "new", "unchanged", "failed", "deferred"
+    new: int = 0
+    updated: int = 0
+    error: str | None = None
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def failing(self) -> bool:
+        """Failed now, or deferred because it failed before."""
+        return self.status == "failed" or (self.status == "deferred" and self.error is not None)
+
+    def line(self) -> str:
+        if self.status == "failed":
+            text = f"{self.feed_id}: failed: {self.error}"
+        elif self.status == "deferred":
+            text = f"{self.feed_id}: deferred: {self.error}"
+        else:
+            parts = [f"{self.new} new" if self.new else "unchanged"]
+            if self.updated:
+                parts.append(f"{self.updated} updated")
+            text = f"{self.feed_id}: {', '.join(parts)}"
+        return text + "".join(f" ({n})" for n in self.notes)
+
+
 @dataclass
 class PassReport:
     results: list[FeedResult]
+    seconds: float = 0.0
 
     @property
     def failed(self) -> list[FeedResult]:
-        return [r for r in self.results if r.status == "failed"]
+        return [r for r in self.results if r.failing]
 
     @property
     def new(self) -> int:
         return sum(r.new for r in self.results)
 
     def total(self) -> str:
-        return (f"{len(self.results)} feeds: {self.new} new articles, "
-                f"{sum(r.updated for r in self.results)} updated, {len(self.failed)} failed")
+        return (f"{len(self.results)} feeds: {self.new} new articles, {sum(r.updated for r in self.results)} updated, "
+                f"{len(self.failed)} failed")
 
 
 def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
-             on_result: Callable[[FeedResult], None] | None = None) -> PassReport:
-    """Run one pass over the configured feeds (or those in `only`); the caller holds the lock."""
+             on_result: Callable[[FeedResult], None] | None = None, force: bool = False,
+             stop: threading.Event | None = None) -> PassReport:
+    """One pass over the configured feeds (or those in `only`); the caller holds the lock.
+
+    `force` ignores back-off and Retry-After; `stop`, when set, ends the pass early (what was
+    stored is still written).
+    """
+    feeds = [f for f in config.feeds if f.enabled and (not only or f.id in only)]
     store = Store(archive.state_dir)
+    workers = Workers(len(feeds))  # before the event loop: the pool forks
+    started = time.monotonic()
     try:
-        return asyncio.run(_Pass(archive, config, store, on_result).run(only))
+        results = asyncio.run(_Pass(archive, config, store, workers, on_result, force).run(feeds, stop))
     finally:
+        workers.close()
         store.close()
+    return PassReport(results, time.monotonic() - started)
 
 
 class _Pass:
-    def __init__(self, archive: Archive, config: Config, store: Store,
-                 on_result: Callable[[FeedResult], None] | None):
+    def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers,
+                 on_result: Callable[[FeedResult], None] | None, force: bool):
         self.archive = archive
         self.config = config
         self.store = store
+        self.workers = workers
         self.on_result = on_result or (lambda r: None)
+        self.force = force
         self.fetcher: Fetcher
 
-    async def run(self, only: Sequence[str]) -> PassReport:
-        feeds = [f for f in self.config.feeds if f.enabled and (not only or f.id in only)]
+    async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.write_pending()  # what a killed pass stored but did not write
         async with Fetcher(self.config.fetch) as self.fetcher:
-            results = await asyncio.gather(*(self.feed(f) for f in feeds))
+            tasks = [asyncio.create_task(self.feed(f)) for f in feeds]
+            watcher = asyncio.create_task(_cancel_when(stop, tasks)) if stop else None
+            done = await asyncio.gather(*tasks, return_exceptions=True)
+            if watcher:
+                watcher.cancel()
+        results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
+                   for f, r in zip(feeds, done)]
+        self.write_pending()
         self.write_readme()
         files.sync()
-        return PassReport(list(results))
+        return results
 
     # --- one feed ----------------------------------------------------------------------------
 
     async def feed(self, feed: FeedConfig) -> FeedResult:
         result = FeedResult(feed.id)
+        started = time.monotonic()
         try:
             await self._feed(feed, result)
         except Exception as exc:  # one feed's surprise must not stop the others: record it
             result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
-            self._failed(feed, self.store.feed(feed.id), result.error)
+            self._failed(feed, self.store.feed(feed.id), FetchError(result.error), result)
+        result.seconds = time.monotonic() - started
         self.on_result(result)
         return result
 
     async def _feed(self, feed: FeedConfig, result: FeedResult) -> None:
-        state = replace(self.store.feed(feed.id), url=feed.url, last_attempt=now_ms())
+        now = now_ms()
+        state = self.store.feed(feed.id)
+        if state.url and state.url != feed.url:  # the user changed the URL: its history no longer applies
+            state = FeedState(feed.id, title=state.title)
         if state.disabled:
-            result.status, result.error = "failed", f"disabled: {state.disabled}"
+            result.status, result.error = "failed", f"disabled: {state.disabled} (change its url to enable it again)"
             return
+        if not self.force and state.errors and state.next_attempt and state.next_attempt > now:
+            result.status = "deferred"
+            result.error = (f"until {iso(state.next_attempt)} after {state.errors} failure"
+                            f"{'s' if state.errors > 1 else ''} (last: {state.last_error})")
+            return
+        state = replace(state, url=feed.url, last_attempt=now)
         try:
             response = await self.fetcher.get(
                 feed.url, self.config.fetch.max_feed_bytes, etag=state.etag, last_modified=state.last_modified,
                 headers=feed.headers, proxy=feed.proxy, accept=FEED_ACCEPT)
         except FetchError as exc:
-            result.status, result.error = "failed", str(exc)
-            self._failed(feed, state, result.error)
+            self._failed(feed, state, exc, result)
             return
+        if response.moved_to and response.moved_to != feed.url:
+            self._moved(feed, response.moved_to, result)
+            state = replace(state, url=response.moved_to)
         if not response.not_modified:
             digest = hashlib.sha256(response.content).hexdigest()
-            if digest != state.body_hash:
-                tz = self.config.timezone_for(feed)
+            if digest != state.body_hash:  # a server that ignores conditional requests costs no parsing
                 try:
-                    parsed = await asyncio.to_thread(parse, response.content, response.url, response.content_type, tz)
+                    parsed = await self.workers.run(parse, response.content, response.url, response.content_type,
+                                                    self.config.timezone_for(feed))
                 except NotAFeed as exc:
-                    result.status, result.error = "failed", str(exc)
-                    self._failed(feed, state, result.error)
+                    self._failed(feed, state, FetchError(str(exc)), result)
                     return
                 result.new = await self.store_new(feed, parsed.entries)
-                state = replace(state, title=parsed.title or state.title)
+                state = replace(state, title=parsed.title or state.title,
+                                min_interval=min_interval(parsed.ttl_minutes, response.headers.get("cache-control")))
             state = replace(state, etag=response.headers.get("etag"),
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
         result.updated = await self.retry_partial(feed)
         result.status = "new" if result.new else "unchanged"
-        self.store.save_feed(replace(state, last_success=now_ms(), last_error=None, errors=0))
+        self.store.save_feed(replace(state, last_success=now_ms(), last_error=None, errors=0, next_attempt=None))
         self.write_feed(feed)
 
-    def _failed(self, feed: FeedConfig, state: FeedState, reason: str) -> None:
-        self.store.save_feed(replace(state, last_error=reason, errors=state.errors + 1))
+    def _failed(self, feed: FeedConfig, state: FeedState, exc: FetchError, result: FeedResult) -> None:
+        """Record the failure: 410 disables the feed, 429/503 wait as asked, others back off."""
+        result.status, result.error = "failed", str(exc)
+        errors = state.errors + 1
+        now = now_ms()
+        if exc.status == 410:
+            state = replace(state, disabled=f"HTTP 410 Gone on {iso(now)}")
+        elif exc.retry_after is not None:
+            state = replace(state, next_attempt=now + int(min(exc.retry_after, RETRY_AFTER_CAP) * 1000))
+        else:
+            state = replace(state, next_attempt=now + int(backoff(errors) * 1000))
+        self.store.save_feed(replace(state, last_error=str(exc), errors=errors))
         self.write_feed(feed)
+
+    def _moved(self, feed: FeedConfig, new_url: str, result: FeedResult) -> None:
+        """A permanent redirect: the configuration follows the feed to its new address."""
+        if self.config.path is not None:
+            configuration.set_feed_key(self.config.path, feed.id, "url", new_url)
+            result.notes.append(f"moved permanently to {new_url}; configuration updated")
+        else:
+            result.notes.append(f"moved permanently to {new_url}")
 
     # --- entries -----------------------------------------------------------------------------
 
@@ -143,11 +230,11 @@ class _Pass:
         if not fresh:
             return 0
         now = now_ms()
-        built = dict(zip(map(id, fresh), await asyncio.gather(*(self.build(feed, e, now) for e in fresh))))
+        fresh = order_new(fresh, now)
+        built = await self.build(feed, fresh, now)
         number = self.next_number(feed.id)
         rows = []
-        for entry in order_new(fresh, now):
-            body, from_page, partial = built[id(entry)]
+        for entry, (body, from_page, partial) in zip(fresh, built):
             rows.append({
                 "feed_id": feed.id, "number": number, "guid": entry.guid, "link": entry.link or "",
                 "canonical": urls.canonical(entry.link) if entry.link else None,
@@ -166,48 +253,59 @@ class _Pass:
                 if n is not None]
         return min(used) - 1 if used else FIRST_NUMBER
 
-    async def build(self, feed: FeedConfig, entry: ParsedEntry, now: int, mode: str | None = None) -> tuple[str, bool, bool]:
-        """(cleaned body, built from the page, page wanted but not had) for one entry."""
-        raw = entry.content or entry.summary or ""
-        base = entry.link or feed.url
-        from_page = partial = False
-        if needs_page(entry, mode or feed.full_text):
-            page = await self.page(feed, entry.link or "")
-            if page is None:
-                partial = True
-            else:
+    async def build(self, feed: FeedConfig, entries: Sequence[ParsedEntry], now: int,
+                    mode: str | None = None) -> list[tuple[str, bool, bool]]:
+        """(cleaned body, built from its page, page wanted but not had) for each entry."""
+        wanted = [needs_page(e, mode or feed.full_text) for e in entries]
+        pages = await asyncio.gather(*(self.page(feed, e) if w else _none() for e, w in zip(entries, wanted)))
+        raws: list[tuple[str, str]] = []
+        flags: list[tuple[bool, bool]] = []
+        for entry, page, want in zip(entries, pages, wanted):
+            raw, base = entry.content or entry.summary or "", entry.link or feed.url
+            from_page = False
+            if page is not None:
                 extracted, page_url = page
                 if len(normalized_text(extracted.body)) >= len(normalized_text(raw)):
                     published = entry.published if entry.published is not None else (extracted.published or now)
                     raw = header_block(published, extracted.lead_image or entry.image, extracted.caption) + extracted.body
                     base, from_page = page_url, True
-        body = await asyncio.to_thread(clean, raw, base, rewriter(self.config.images_for(feed)))
-        return body, from_page, partial
+            raws.append((raw, base))
+            flags.append((from_page, want and page is None))
+        images = self.config.images_for(feed)
+        local = None
+        if images.mode == "local":
+            found = [u for raw, base in raws for u in image_urls(raw, base)]
+            local = {u: "../../" + p for u, p in (await localize(found, self.archive.root, self.store, self.fetcher,
+                                                                 self.config.fetch, images, now)).items()}
+        bodies = await self.workers.run(clean_many, raws, images, local)
+        return [(body, from_page, partial) for body, (from_page, partial) in zip(bodies, flags)]
 
-    async def page(self, feed: FeedConfig, url: str):
+    async def page(self, feed: FeedConfig, entry: ParsedEntry) -> tuple[Extracted, str] | None:
         """The extracted article page, or None when it cannot be had (the entry stays partial)."""
         try:
-            response = await self.fetcher.get(url, self.config.fetch.max_page_bytes, headers=feed.headers,
+            response = await self.fetcher.get(entry.link or "", self.config.fetch.max_page_bytes, headers=feed.headers,
                                               proxy=feed.proxy, accept=PAGE_ACCEPT)
         except FetchError:
             return None
-        kind = response.content_type.split(";")[0].strip().lower()
-        if kind and "html" not in kind and not kind.startswith("text/"):
+        if not _is_html(response):
             return None
         text = decode(response.content, response.content_type, html=True)
-        extracted = await asyncio.to_thread(extract, text, response.url, feed.rules)
+        extracted = await self.workers.run(extract, text, response.url, feed.rules)
         return (extracted, response.url) if extracted else None
 
     async def retry_partial(self, feed: FeedConfig) -> int:
         """Try again the pages earlier passes could not have; update those articles in place."""
         rows = self.store.retry_partial(feed.id, self.config.page_retries)
+        if not rows:
+            return 0
+        entries = [ParsedEntry(title=r.title, guid=r.guid, link=r.link or None, published=r.published, summary=r.body)
+                   for r in rows]
+        built = await self.build(feed, entries, now_ms(), mode="always")
         updated = 0
-        for row in rows:
-            entry = ParsedEntry(title=row.title, guid=row.guid, link=row.link or None, published=row.published,
-                                summary=row.body)
-            body, from_page, partial = await self.build(feed, entry, row.first_seen, mode="always")
+        for row, (body, from_page, _) in zip(rows, built):
             if from_page:
-                self.store.update_entry(row.id, body=body, from_page=1, partial=0, pending=1)
+                self.store.update_entry(row.id, body=body, from_page=1, partial=0, pending=1,
+                                        source_hash=content_hash(row.title, body))
                 updated += 1
             else:
                 self.store.update_entry(row.id, page_attempts=row.page_attempts + 1)
@@ -235,6 +333,24 @@ class _Pass:
         titles = [self.list_title(f) for f in self.config.feeds]
         names = [self.archive.list_path(t).stem for t in titles]
         files.write(self.archive.root / "README.md", markdown.readme(titles, names))
+
+
+async def _none() -> None:
+    return None
+
+
+async def _cancel_when(stop: threading.Event, tasks: list[asyncio.Task]) -> None:
+    """Cancel the feeds still at work once `stop` is set (a signal): each feed's stored entries
+    are safe at any await point, and the pass writes them before it returns."""
+    while not stop.is_set():
+        await asyncio.sleep(0.1)
+    for task in tasks:
+        task.cancel()
+
+
+def _is_html(response: Response) -> bool:
+    kind = response.content_type.split(";")[0].strip().lower()
+    return not kind or "html" in kind or kind.startswith("text/")
 
 
 def _article(row: EntryRow) -> Article:

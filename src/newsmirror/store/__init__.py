@@ -36,6 +36,7 @@ class FeedState:
     errors: int = 0
     next_attempt: int | None = None
     disabled: str | None = None
+    min_interval: int | None = None  # seconds the feed asks between polls (ttl, max-age)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,6 +180,19 @@ class Store:
         rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND partial"
                                " AND page_attempts < ?", (feed_id, max_attempts))
         return [EntryRow(*r) for r in rows]
+
+    def images(self, image_urls: Iterable[str]) -> dict[str, str | None]:
+        """Local copies already made (url -> path, or None when the download failed)."""
+        found: dict[str, str | None] = {}
+        for url in image_urls:
+            row = self.db.execute("SELECT path FROM images WHERE url = ?", (url,)).fetchone()
+            if row:
+                found[url] = row[0]
+        return found
+
+    def save_images(self, rows: Iterable[tuple[str, str | None, str | None, int]]) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO images (url, path, error, fetched) VALUES (?, ?, ?, ?)", rows)
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT feed_id, count(*) FROM entries GROUP BY feed_id").fetchall())

@@ -43,4 +43,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_canonical ON entries (feed_id, canonical);
     CREATE INDEX entries_pending ON entries (pending) WHERE pending;
     """,
+    # 2: scheduling. The shortest interval the feed itself asks for (RSS <ttl>, Cache-Control
+    # max-age), so that the daemon never polls faster than a publisher wants.
+    """
+    ALTER TABLE feeds ADD COLUMN min_interval INTEGER;
+    """,
+    # 3: local image copies (images.mode = "local"): each image downloaded once, content-addressed.
+    """
+    CREATE TABLE images (
+        url     TEXT PRIMARY KEY,
+        path    TEXT,                        -- media/<aa>/<sha256>.<ext>, relative to the archive; NULL if it failed
+        error   TEXT,
+        fetched INTEGER NOT NULL
+    );
+    """,
 )

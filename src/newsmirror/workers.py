@@ -1,0 +1,55 @@
+"""CPU work of a pass (parsing, cleaning) on every core when the pass is big enough.
+
+The network stage is asynchronous; parsing and cleaning are pure Python work that would hold
+the event loop and one core. A large pass sends them to a process pool so that both cores are
+busy and the network never waits behind them; a small pass runs them inline and pays no pool
+start-up. The pool is forked and warmed before the event loop starts (forking a process that
+runs threads and an event loop is unsafe).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
+
+from .clean import clean
+from .config import ImageSettings
+from .images import rewriter
+
+T = TypeVar("T")
+POOL_MIN_FEEDS = 16  # below this a pass is over before a pool would pay for itself
+
+
+def _ready() -> int:
+    return os.getpid()
+
+
+class Workers:
+    """`await workers.run(fn, *args)`: in the pool when there is one, inline otherwise."""
+
+    def __init__(self, feeds: int, processes: int | None = None):
+        cores = processes or os.cpu_count() or 1
+        self.pool: ProcessPoolExecutor | None = None
+        if feeds >= POOL_MIN_FEEDS and cores > 1:
+            self.pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
+            list(self.pool.map(_ready, range(cores)))  # fork every worker now, before any thread exists
+
+    async def run(self, fn: Callable[..., T], *args: Any) -> T:
+        if self.pool is None:
+            return fn(*args)
+        return await asyncio.get_running_loop().run_in_executor(self.pool, fn, *args)
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def clean_many(items: Sequence[tuple[str, str]], images: ImageSettings, local: dict[str, str] | None = None,
+               refused: frozenset[str] = frozenset()) -> list[str]:
+    """Clean a batch of (body, base URL) pairs: one round trip to a worker per feed, not per entry."""
+    rewrite = rewriter(images, local, refused)
+    return [clean(body, base, rewrite) for body, base in items]
