@@ -11,8 +11,10 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -23,6 +25,9 @@ from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import iso
 from .store import Store, StoreError
+
+if TYPE_CHECKING:
+    from .pipeline import FeedResult
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Mirror and archive news feeds as Markdown files, ready to publish.")
@@ -164,28 +169,35 @@ def list_feeds(
     """Show every feed with its last attempt, last success, article count and last error."""
     arch = _archive(archive)
     config = _load(arch)
+    from .health import problems
+    from .pipeline import now_ms
+
     store = _store(arch)
     try:
-        states, counts = store.feeds(), store.counts()
+        states, counts, now = store.feeds(), store.counts(), now_ms()
+        rows = []
+        for f in config.feeds:
+            s = states.get(f.id)
+            rows.append({
+                "id": f.id, "title": f.title or (s.title if s else None), "url": f.url,
+                "last_attempt": iso(s.last_attempt) if s else None, "last_success": iso(s.last_success) if s else None,
+                "articles": counts.get(f.id, 0),
+                "last_error": (s.disabled and f"disabled: {s.disabled}") or (s.last_error if s else None),
+                "problems": problems(s, store.published(f.id), now),
+            })
     finally:
         store.close()
-    rows = []
-    for f in config.feeds:
-        s = states.get(f.id)
-        rows.append({
-            "id": f.id, "title": f.title or (s.title if s else None), "url": f.url,
-            "last_attempt": iso(s.last_attempt) if s else None, "last_success": iso(s.last_success) if s else None,
-            "articles": counts.get(f.id, 0), "last_error": (s.disabled and f"disabled: {s.disabled}") or (s.last_error if s else None),
-        })
     if as_json:
         out.print(json.dumps(rows, ensure_ascii=False, indent=2), markup=False)
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("id", "title", "articles", "last attempt", "last success", "last error"):
+    for column in ("", "id", "title", "articles", "last attempt", "last success", "last error / health"):
         table.add_column(column, overflow="fold")
     for r in rows:
-        table.add_row(r["id"], r["title"] or "", str(r["articles"]), _short(r["last_attempt"]),
-                      _short(r["last_success"]), r["last_error"] or "")
+        flag = "!" if r["problems"] else ""
+        detail = "; ".join(r["problems"]) or r["last_error"] or ""
+        table.add_row(flag, r["id"], r["title"] or "", str(r["articles"]), _short(r["last_attempt"]),
+                      _short(r["last_success"]), detail, style="red" if flag else None)
     Console(width=None if sys.stdout.isatty() else 200, highlight=False).print(table)
 
 
@@ -198,6 +210,7 @@ def run(
     feed: Annotated[Optional[list[str]], typer.Option("--feed", metavar="ID", help="Only this feed (repeatable).")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any feed failed.")] = False,
     wait: Annotated[float, typer.Option(metavar="SECONDS", help="Wait this long for another pass to finish.")] = 0,
+    force: Annotated[bool, typer.Option(help="Fetch feeds that are backing off after failures too.")] = False,
     archive: ArchiveOption = None,
 ) -> None:
     """One pass: fetch every feed, store new entries, write articles, lists and README."""
@@ -214,15 +227,87 @@ def run(
     if unknown:
         raise _fail(f"--feed: no feed {unknown[0]!r} in {arch.config_path} (known: {', '.join(sorted(known))})")
     arch.prepare()
+    total = len(feed or [f for f in config.feeds if f.enabled])
     try:
-        with arch.lock(wait):
-            report = run_pass(arch, config, feed or (), on_result=lambda r: out.print(r.line(), markup=False))
+        with arch.lock(wait), _progress(total) as on_result:
+            report = run_pass(arch, config, feed or (), on_result=on_result, force=force)
     except ArchiveLocked as exc:
         raise _fail(str(exc), 1) from None
     except StoreError as exc:
         raise _fail(str(exc), 1) from None
     out.print(report.total(), markup=False)
     if strict and report.failed:
+        raise typer.Exit(1)
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Callable[[FeedResult], None]]:
+    """On a terminal: a progress bar (feeds done of total, articles written) above the lines;
+    otherwise plain lines, one per feed."""
+    if not out.is_terminal:
+        yield lambda r: out.print(r.line(), markup=False)
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[articles]} articles"),
+                  TimeElapsedColumn(), console=out, transient=True) as bar:
+        task = bar.add_task("feeds", total=total, articles=0)
+        written = 0
+
+        def advance(result: FeedResult) -> None:
+            nonlocal written
+            written += result.new + result.updated
+            bar.console.print(result.line(), markup=False)
+            bar.update(task, advance=1, articles=written)
+
+        yield advance
+
+
+@app.command()
+def daemon(
+    log_json: Annotated[bool, typer.Option("--log-json", help="One JSON object per log line.")] = False,
+    archive: ArchiveOption = None,
+) -> None:
+    """Run passes on a schedule until SIGTERM or SIGINT (each feed when it is due)."""
+    import signal
+    import threading
+
+    from . import daemon as scheduler
+
+    arch = _archive(archive)
+    _load(arch)
+    arch.prepare()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    if not log_json:
+        say(f"newsmirror {__version__} daemon on {arch.root} (pid {os.getpid()})")
+    scheduler.run(arch, stop, say, log_json)
+    if not log_json:
+        say("stopped")
+
+
+@app.command()
+def doctor(archive: ArchiveOption = None) -> None:
+    """Check configuration, state, every feed (through its proxy), remotes and disk; exit 1 if anything fails."""
+    from .doctor import checks
+
+    arch = _archive(archive)
+    config = _load(arch)
+    arch.prepare()
+    found = checks(arch, config)
+    table = Table(box=None, pad_edge=False)
+    for column in ("check", "status", "detail"):
+        table.add_column(column, overflow="fold")
+    for c in found:
+        table.add_row(c.name, c.status, c.detail, style={"FAIL": "red", "warn": "yellow"}.get(c.status))
+    Console(width=None if sys.stdout.isatty() else 200, highlight=False).print(table)
+    failed = sum(c.status == "FAIL" for c in found)
+    out.print(f"{failed} failed, {sum(c.status == 'warn' for c in found)} warnings, {len(found)} checks", markup=False)
+    if failed:
         raise typer.Exit(1)
 
 

@@ -194,6 +194,11 @@ class Store:
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO images (url, path, error, fetched) VALUES (?, ?, ?, ?)", rows)
 
+    def published(self, feed_id: str, limit: int = 40) -> list[int]:
+        """Dates of the feed's newest entries (for its health)."""
+        return [r[0] for r in self.db.execute("SELECT published FROM entries WHERE feed_id = ? ORDER BY published DESC"
+                                              " LIMIT ?", (feed_id, limit))]
+
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT feed_id, count(*) FROM entries GROUP BY feed_id").fetchall())
 

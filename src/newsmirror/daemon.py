@@ -1,0 +1,83 @@
+"""`newsmirror daemon`: passes on a schedule, until SIGTERM or SIGINT.
+
+Each feed is polled when it is due (schedule.due_at: its interval, never shorter than its own
+ttl or max-age, with jitter; back-off after failures). The configuration is read again before
+every pass, so edits apply without a restart. A signal sets `stop`: feeds still fetching are
+cancelled, what was stored is written, and the daemon exits well within 10 seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+
+from . import config as configuration
+from .archive import Archive, ArchiveLocked
+from .config import Config, ConfigError
+from .dates import iso
+from .pipeline import FeedResult, now_ms, run_pass
+from .schedule import due_at
+from .store import FeedState, Store
+
+MAX_SLEEP = 60.0  # seconds: wake up at least this often to read the configuration again
+
+
+def log_line(result: FeedResult, as_json: bool) -> str:
+    """One log line per feed per pass."""
+    if as_json:
+        return json.dumps({"time": iso(now_ms()), "feed": result.feed_id, "status": result.status, "new": result.new,
+                           "updated": result.updated, "error": result.error, "notes": result.notes,
+                           "seconds": round(result.seconds, 3)}, ensure_ascii=False)
+    return f"{iso(now_ms())} {result.line()} [{result.seconds:.1f}s]"
+
+
+def due_feeds(config: Config, states: dict[str, FeedState], now: int) -> tuple[list[str], int]:
+    """(ids of the feeds due now, ms when the next one falls due)."""
+    due, upcoming = [], []
+    for feed in config.feeds:
+        if not feed.enabled:
+            continue
+        state = states.get(feed.id, FeedState(feed.id))
+        if state.disabled and state.url == feed.url:
+            continue
+        when = due_at(state, config.interval_for(feed))
+        if when <= now:
+            due.append(feed.id)
+        else:
+            upcoming.append(when)
+    return due, min(upcoming, default=now + int(MAX_SLEEP * 1000))
+
+
+def run(archive: Archive, stop: threading.Event, say: Callable[[str], None], as_json: bool = False,
+        passes: int | None = None) -> int:
+    """Run passes until `stop` is set (or `passes` passes ran); returns how many ran."""
+    config: Config | None = None
+    done = 0
+    while not stop.is_set() and (passes is None or done < passes):
+        try:
+            config = configuration.load(archive.config_path)
+        except ConfigError as exc:
+            say(f"configuration error, keeping the previous one: {exc}")
+            if config is None:
+                raise
+        store = Store(archive.state_dir)
+        try:
+            states = store.feeds()
+        finally:
+            store.close()
+        due, next_due = due_feeds(config, states, now_ms())
+        if due:
+            try:
+                with archive.lock(wait=MAX_SLEEP):
+                    report = run_pass(archive, config, due, on_result=lambda r: say(log_line(r, as_json)), stop=stop)
+            except ArchiveLocked as exc:
+                say(str(exc))
+                continue
+            done += 1
+            if not as_json:
+                say(f"{iso(now_ms())} pass: {report.total()} in {report.seconds:.1f}s")
+            continue
+        stop.wait(min(MAX_SLEEP, max(1.0, (next_due - now_ms()) / 1000)))
+    return done
