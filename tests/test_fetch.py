@@ -147,11 +147,11 @@ def test_failures_back_off_exponentially(tmp_path, site):
 
 
 def test_a_server_ignoring_conditional_requests_costs_no_parsing(tmp_path, site, monkeypatch):
-    import newsmirror.pipeline as pipeline
+    import newsmirror.process as process
 
     calls = []
-    real = pipeline.parse
-    monkeypatch.setattr(pipeline, "parse", lambda *a: calls.append(1) or real(*a))
+    real = process.parse
+    monkeypatch.setattr(process, "parse", lambda *a: calls.append(1) or real(*a))
     site.add("/f.xml", rss(item(1)))  # no ETag, no Last-Modified
     archive = mirror(tmp_path, site)
     newsmirror("--archive", archive, "run")

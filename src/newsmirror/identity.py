@@ -14,26 +14,27 @@ from .model import ParsedEntry
 
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
-_URL = re.compile(r"https?://[^\s\"'<>]+")
 
 
 def normalized_text(body: str | None) -> str:
-    """The words of a body: no markup, entities decoded, white space collapsed, links canonical.
+    """The words of a body: no markup, entities decoded, white space collapsed.
 
-    Volatile parts that do not change what a reader reads (tracking parameters, spacing,
-    markup) are removed so that they never count as an edit.
+    What does not change what a reader reads (markup, spacing, and with the markup every link
+    target with its tracking parameters, every image URL with its proxy) never counts as an edit.
     """
     if not body:
         return ""
-    text = _URL.sub(lambda m: urls.canonical(m.group(0)), body)
-    text = html.unescape(_TAG.sub(" ", text))
-    return _SPACE.sub(" ", text).strip()
+    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", body))).strip()
 
 
-def content_hash(title: str, body: str | None) -> str:
-    """A hash of what the reader reads; equal hashes mean no edit."""
-    text = _SPACE.sub(" ", title).strip() + "\n" + normalized_text(body)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+def visible_length(body: str | None) -> int:
+    """Characters a reader sees: how long a body really is."""
+    return len(normalized_text(body))
+
+
+def content_hash(body: str | None) -> str:
+    """A hash of the text a reader reads; equal hashes mean no edit to the body."""
+    return hashlib.sha256(normalized_text(body).encode("utf-8")).hexdigest()[:32]
 
 
 def entry_key(entry: ParsedEntry) -> str:

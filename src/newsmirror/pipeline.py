@@ -25,16 +25,16 @@ from .clean import image_urls
 from .config import Config, FeedConfig
 from .dates import iso
 from .encoding import decode
-from .extract import extract, header_block, needs_page
+from .extract import extract
 from .fetch import Fetcher, FetchError, Response
-from .identity import content_hash, normalized_text, order_new, unique
 from .media import localize
 from .model import Article, Extracted, ParsedEntry
-from .parse import NotAFeed, parse
+from .parse import NotAFeed
+from .process import Candidate, FeedJob, compose, finish, prepare
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import EntryRow, FeedState, Store
-from .workers import Workers, clean_many
+from .workers import Workers
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
                "text/xml;q=0.9, */*;q=0.5")
@@ -180,15 +180,17 @@ class _Pass:
         if not response.not_modified:
             digest = hashlib.sha256(response.content).hexdigest()
             if digest != state.body_hash:  # a server that ignores conditional requests costs no parsing
+                job = FeedJob(feed.id, response.content, response.url, response.content_type,
+                              self.config.timezone_for(feed), feed.full_text, self.config.images_for(feed),
+                              self.archive.state_dir, now_ms())
                 try:
-                    parsed = await self.workers.run(parse, response.content, response.url, response.content_type,
-                                                    self.config.timezone_for(feed))
+                    prepared = await self.workers.run(prepare, job, self.store if self.workers.inline else None)
                 except NotAFeed as exc:
                     self._failed(feed, state, FetchError(str(exc)), result)
                     return
-                result.new = await self.store_new(feed, parsed.entries)
-                state = replace(state, title=parsed.title or state.title,
-                                min_interval=min_interval(parsed.ttl_minutes, response.headers.get("cache-control")))
+                result.new = await self.store_new(feed, prepared.new, job.now)
+                state = replace(state, title=prepared.title or state.title,
+                                min_interval=min_interval(prepared.ttl_minutes, response.headers.get("cache-control")))
             state = replace(state, etag=response.headers.get("etag"),
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
         result.updated = await self.retry_partial(feed)
@@ -220,28 +222,22 @@ class _Pass:
 
     # --- entries -----------------------------------------------------------------------------
 
-    async def store_new(self, feed: FeedConfig, entries: Sequence[ParsedEntry]) -> int:
-        """Store the entries never seen before in this feed; returns how many."""
-        fresh = []
-        for entry in unique(entries):
-            canonical = urls.canonical(entry.link) if entry.link else None
-            if self.store.find(feed.id, entry.guid, canonical) is None:
-                fresh.append(entry)
-        if not fresh:
+    async def store_new(self, feed: FeedConfig, new: list[Candidate], now: int) -> int:
+        """Build what is still unbuilt (pages, local images), then store the new entries, numbered
+        oldest first below the smallest number in use; returns how many."""
+        if not new:
             return 0
-        now = now_ms()
-        fresh = order_new(fresh, now)
-        built = await self.build(feed, fresh, now)
+        await self.build(feed, [c for c in new if c.body is None], now)
         number = self.next_number(feed.id)
         rows = []
-        for entry, (body, from_page, partial) in zip(fresh, built):
+        for c in new:
+            e = c.entry
             rows.append({
-                "feed_id": feed.id, "number": number, "guid": entry.guid, "link": entry.link or "",
-                "canonical": urls.canonical(entry.link) if entry.link else None,
-                "title": entry.title, "published": entry.published if entry.published is not None else now,
-                "first_seen": now, "body": body, "source_hash": content_hash(entry.title, body),
-                "from_page": from_page, "partial": partial, "page_attempts": int(partial), "pending": 1,
-                "removed_at": None,
+                "feed_id": feed.id, "number": number, "guid": e.guid, "link": e.link or "",
+                "canonical": urls.canonical(e.link) if e.link else None, "title": e.title,
+                "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
+                "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
+                "pending": 1, "removed_at": None,
             })
             number -= 1
         self.store.add_entries(rows)
@@ -253,32 +249,24 @@ class _Pass:
                 if n is not None]
         return min(used) - 1 if used else FIRST_NUMBER
 
-    async def build(self, feed: FeedConfig, entries: Sequence[ParsedEntry], now: int,
-                    mode: str | None = None) -> list[tuple[str, bool, bool]]:
-        """(cleaned body, built from its page, page wanted but not had) for each entry."""
-        wanted = [needs_page(e, mode or feed.full_text) for e in entries]
-        pages = await asyncio.gather(*(self.page(feed, e) if w else _none() for e, w in zip(entries, wanted)))
-        raws: list[tuple[str, str]] = []
-        flags: list[tuple[bool, bool]] = []
-        for entry, page, want in zip(entries, pages, wanted):
-            raw, base = entry.content or entry.summary or "", entry.link or feed.url
-            from_page = False
-            if page is not None:
-                extracted, page_url = page
-                if len(normalized_text(extracted.body)) >= len(normalized_text(raw)):
-                    published = entry.published if entry.published is not None else (extracted.published or now)
-                    raw = header_block(published, extracted.lead_image or entry.image, extracted.caption) + extracted.body
-                    base, from_page = page_url, True
-            raws.append((raw, base))
-            flags.append((from_page, want and page is None))
+    async def build(self, feed: FeedConfig, candidates: list[Candidate], now: int) -> None:
+        """Fetch the pages the candidates want, copy images when asked, and clean their bodies."""
+        if not candidates:
+            return
+        pages = await asyncio.gather(*(self.page(feed, c.entry) if c.wants_page else _none() for c in candidates))
+        items = []
+        for c, page in zip(candidates, pages):
+            body, base, c.from_page = compose(c.entry, page, feed.url, now)
+            c.partial = c.wants_page and page is None
+            items.append((body, base))
         images = self.config.images_for(feed)
         local = None
         if images.mode == "local":
-            found = [u for raw, base in raws for u in image_urls(raw, base)]
-            local = {u: "../../" + p for u, p in (await localize(found, self.archive.root, self.store, self.fetcher,
-                                                                 self.config.fetch, images, now)).items()}
-        bodies = await self.workers.run(clean_many, raws, images, local)
-        return [(body, from_page, partial) for body, (from_page, partial) in zip(bodies, flags)]
+            found = [u for body, base in items for u in image_urls(body, base)]
+            copies = await localize(found, self.archive.root, self.store, self.fetcher, self.config.fetch, images, now)
+            local = {url: "../../" + path for url, path in copies.items()}  # relative to articles/<feed>/
+        for c, (body, digest) in zip(candidates, await self.workers.run(finish, items, images, local)):
+            c.body, c.hash = body, digest
 
     async def page(self, feed: FeedConfig, entry: ParsedEntry) -> tuple[Extracted, str] | None:
         """The extracted article page, or None when it cannot be had (the entry stays partial)."""
@@ -298,18 +286,15 @@ class _Pass:
         rows = self.store.retry_partial(feed.id, self.config.page_retries)
         if not rows:
             return 0
-        entries = [ParsedEntry(title=r.title, guid=r.guid, link=r.link or None, published=r.published, summary=r.body)
-                   for r in rows]
-        built = await self.build(feed, entries, now_ms(), mode="always")
-        updated = 0
-        for row, (body, from_page, _) in zip(rows, built):
-            if from_page:
-                self.store.update_entry(row.id, body=body, from_page=1, partial=0, pending=1,
-                                        source_hash=content_hash(row.title, body))
-                updated += 1
+        candidates = [Candidate(ParsedEntry(title=r.title, guid=r.guid, link=r.link or None, published=r.published,
+                                            summary=r.body), wants_page=True) for r in rows]
+        await self.build(feed, candidates, now_ms())
+        for row, c in zip(rows, candidates):
+            if c.from_page:
+                self.store.update_entry(row.id, body=c.body, from_page=1, partial=0, pending=1, source_hash=c.hash)
             else:
                 self.store.update_entry(row.id, page_attempts=row.page_attempts + 1)
-        return updated
+        return sum(c.from_page for c in candidates)
 
     # --- files -------------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             rows.append({
                 "feed_id": feed_id, "number": number, "guid": None, "link": link,
                 "canonical": urls.canonical(link) if link else None, "title": title, "published": published,
-                "first_seen": published, "body": body, "source_hash": content_hash(title, body),
+                "first_seen": published, "body": body, "source_hash": content_hash(body),
                 "from_page": int(body.startswith("<div><i>")), "partial": 0, "page_attempts": 0,
                 "pending": 0, "removed_at": None,
             })

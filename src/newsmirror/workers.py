@@ -12,19 +12,15 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
-
-from .clean import clean
-from .config import ImageSettings
-from .images import rewriter
 
 T = TypeVar("T")
 POOL_MIN_FEEDS = 16  # below this a pass is over before a pool would pay for itself
 
 
-def _ready() -> int:
+def _ready(_: int) -> int:
     return os.getpid()
 
 
@@ -38,6 +34,11 @@ class Workers:
             self.pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
             list(self.pool.map(_ready, range(cores)))  # fork every worker now, before any thread exists
 
+    @property
+    def inline(self) -> bool:
+        """True when work runs in this process (it may then share this process's connections)."""
+        return self.pool is None
+
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.pool is None:
             return fn(*args)
@@ -46,10 +47,3 @@ class Workers:
     def close(self) -> None:
         if self.pool is not None:
             self.pool.shutdown(cancel_futures=True)
-
-
-def clean_many(items: Sequence[tuple[str, str]], images: ImageSettings, local: dict[str, str] | None = None,
-               refused: frozenset[str] = frozenset()) -> list[str]:
-    """Clean a batch of (body, base URL) pairs: one round trip to a worker per feed, not per entry."""
-    rewrite = rewriter(images, local, refused)
-    return [clean(body, base, rewrite) for body, base in items]

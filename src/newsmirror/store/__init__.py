@@ -66,9 +66,12 @@ _FEED_COLUMNS = ", ".join(FeedState.__slots__)
 class Store:
     """A connection to one archive's database. Not shared between threads."""
 
-    def __init__(self, state_dir: Path):
-        state_dir.mkdir(parents=True, exist_ok=True)
+    def __init__(self, state_dir: Path, readonly: bool = False):
         self.path = state_dir / DB_NAME
+        if readonly:  # a pool worker looking entries up while the pass writes (WAL: no blocking)
+            self.db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None, timeout=30)
+            return
+        state_dir.mkdir(parents=True, exist_ok=True)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode = WAL")

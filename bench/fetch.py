@@ -1,0 +1,139 @@
+#!/usr/bin/env python3
+"""Fetching at scale: newsmirror's passes next to the `reader` library, same corpus, same server.
+
+    python bench/fetch.py [--corpus /tmp/nm-bench-corpus] [--feeds 200] [--items 50] [--port 8791]
+
+On a generated VOA-like corpus (../shared/bench/gen_corpus.py) served with ETag/Last-Modified
+(../shared/bench/serve.py), measures in one run:
+  1. newsmirror's first pass into a fresh archive: wall time, entries/s, peak RSS, CPU use;
+  2. its second pass with nothing new (every feed answers 304): wall time;
+  3. reader's update_feeds(), first and second pass (../shared/bench/bench_reader.py), as the baseline.
+newsmirror runs as its own command (`python -m newsmirror run`), as a user would run it.
+Needs the bench extras: pip install ".[bench]".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+import psutil
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "bench"
+
+
+def corpus(path: Path, feeds: int, items: int, port: int) -> dict:
+    manifest = path / "manifest.json"
+    if manifest.exists():
+        data = json.loads(manifest.read_text())
+        if data["feeds"] == feeds and data["items_per_feed"] == items and data["base_url"].endswith(f":{port}"):
+            return data
+    subprocess.run([sys.executable, str(SHARED / "gen_corpus.py"), "--out", str(path), "--feeds", str(feeds),
+                    "--items", str(items), "--base-url", f"http://127.0.0.1:{port}", "--no-articles"],
+                   check=True, stdout=subprocess.DEVNULL)
+    return json.loads(manifest.read_text())
+
+
+def stats(base: str) -> dict:
+    with urllib.request.urlopen(f"{base}/__stats?reset=1", timeout=10) as r:
+        return json.load(r)["status"]
+
+
+def timed_pass(archive: Path) -> dict:
+    """One `newsmirror run` as a child process: wall, CPU and the peak RSS of its process tree."""
+    started = time.perf_counter()
+    proc = psutil.Popen([sys.executable, "-m", "newsmirror", "--archive", str(archive), "run"],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak_tree = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak_tree
+        while not done.is_set():
+            try:
+                tree = [proc, *proc.children(recursive=True)]
+                peak_tree = max(peak_tree, sum(p.memory_info().rss for p in tree))
+            except psutil.Error:
+                pass
+            time.sleep(0.02)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    out, err = proc.communicate()
+    wall = time.perf_counter() - started
+    done.set()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if proc.returncode != 0:
+        sys.exit(f"newsmirror run failed:\n{out}\n{err}")
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall": wall, "cpu": cpu, "peak_tree_mb": peak_tree / 2**20, "peak_process_mb": after.ru_maxrss / 1024,
+            "total": out.strip().splitlines()[-1]}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--corpus", type=Path, default=Path(tempfile.gettempdir()) / "nm-bench-corpus")
+    p.add_argument("--feeds", type=int, default=200)
+    p.add_argument("--items", type=int, default=50)
+    p.add_argument("--port", type=int, default=8791)
+    p.add_argument("--skip-reader", action="store_true")
+    a = p.parse_args()
+
+    manifest = corpus(a.corpus, a.feeds, a.items, a.port)
+    base, entries = manifest["base_url"], manifest["items"]
+    server = subprocess.Popen([sys.executable, str(SHARED / "serve.py"), "--root", str(a.corpus), "--port", str(a.port),
+                               "--exit-after", "3000"], stdout=subprocess.PIPE, text=True)
+    server.stdout.readline()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            archive = Path(tmp) / "archive"
+            archive.mkdir()
+            feeds = "".join(f'[[feeds]]\nid = "f{i:03d}"\ntitle = "feed {i:03d}"\nurl = "{u}"\n\n'
+                            for i, u in enumerate(manifest["feed_urls"]))
+            (archive / "newsmirror.toml").write_text(feeds, encoding="utf-8")
+            stats(base)
+            first = timed_pass(archive)
+            first_server = stats(base)
+            second = timed_pass(archive)
+            second_server = stats(base)
+            written = sum(1 for _ in (archive / "articles").rglob("*.md"))
+        if written != entries:
+            print(f"WARNING: newsmirror wrote {written} articles, the corpus has {entries}", file=sys.stderr)
+        reader = None
+        if not a.skip_reader:
+            with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                subprocess.run([sys.executable, str(SHARED / "bench_reader.py"), "--corpus", str(a.corpus), "--repeat", "1",
+                                "--no-server", "--json", out.name], check=True, stdout=subprocess.DEVNULL)
+                reader = json.loads(Path(out.name).read_text().splitlines()[-1])
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    cores = os.cpu_count() or 1
+    print(f"corpus: {a.feeds} feeds x {a.items} items = {entries} entries, {manifest['feed_bytes'] / 2**20:.0f} MB of feed XML; "
+          f"{cores} cores")
+    print(f"newsmirror first pass:  {first['wall']:6.2f} s  {entries / first['wall']:7.0f} entries/s  "
+          f"CPU {first['cpu']:.1f} s ({first['cpu'] / first['wall'] / cores:.0%} of {cores} cores)  "
+          f"peak RSS {first['peak_tree_mb']:.0f} MB (all processes), {first['peak_process_mb']:.0f} MB (largest)  "
+          f"server {first_server}")
+    print(f"newsmirror no-change:   {second['wall']:6.2f} s  server {second_server}")
+    if reader:
+        r1, r2 = reader["update1_s"]["median"], reader["update2_s"]["median"]
+        print(f"{reader['tool']} first pass:  {r1:6.2f} s  {entries / r1:7.0f} entries/s")
+        print(f"{reader['tool']} no-change:   {r2:6.2f} s")
+        print(f"ratio: first pass {r1 / first['wall']:.1f}x reader's entries/s (target >= 5x); "
+              f"no-change pass {r2 / second['wall']:.2f}x reader's speed (target >= 1)")
+
+
+if __name__ == "__main__":
+    main()
