@@ -6,16 +6,19 @@ from newsmirror.archive import Archive
 from newsmirror.store import Store
 from support import item, newsmirror, rss
 
-ORIGINAL = "<!--{t}-->\n[{title}]({link})\n------\n\n<p>{title}的正文</p>\n"
+ORIGINAL = "<!--{t}-->\n[{title}]({link})\n------\n\n{body}\n"
 
 
 def test_reindex_adopts_original_layout_and_run_continues_numbering(tmp_path, site):
     archive = tmp_path / "news"
     folder = archive / "articles/voa"
     folder.mkdir(parents=True)
-    # Two articles the original mirror wrote (one in its older "<n>_<title>.md" naming).
-    (folder / "1048574.md").write_text(ORIGINAL.format(t=1715000000000, title="文章1", link=f"{site.base}/a/1.html"))
-    (folder / "1048573_文章2.md").write_text(ORIGINAL.format(t=1715100000000, title="文章2", link=f"{site.base}/a/2.html"))
+    # Two articles the original mirror wrote (one in its older "<n>_<title>.md" naming); the
+    # source has since edited the second.
+    body1 = item(1).split("<![CDATA[")[1].split("]]>")[0]
+    (folder / "1048574.md").write_text(ORIGINAL.format(t=1715000000000, title="文章1", link=f"{site.base}/a/1.html", body=body1))
+    (folder / "1048573_文章2.md").write_text(ORIGINAL.format(t=1715100000000, title="文章2", link=f"{site.base}/a/2.html",
+                                                            body="<p>初版的正文。</p>"))
     (folder / "notes.txt").write_text("not an article")
     url = site.add("/feed.xml", rss(item(3, "Wed, 08 May 2024 10:00:00 GMT"), item(2), item(1)))
     assert newsmirror("--archive", archive, "add", url, "--id", "voa", "--title", "美国之音").code == 0
@@ -24,8 +27,10 @@ def test_reindex_adopts_original_layout_and_run_continues_numbering(tmp_path, si
     assert result.code == 0 and "voa: 2 articles" in result.out
 
     run = newsmirror("--archive", archive, "run")
-    assert "voa: 1 new" in run.out  # items 1 and 2 are recognized by their links
+    assert "voa: 1 new, 1 updated" in run.out  # items 1 and 2 are recognized by their links; 2 was edited
     assert sorted(p.name for p in folder.iterdir()) == ["1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
+    assert "第2篇文章" in (folder / "1048573_文章2.md").read_text()  # rewritten in place, history kept
+    assert newsmirror("--archive", archive, "history", "voa/1048573").out.count("\n") >= 2
     listing = (archive / "lists/美国之音.md").read_text(encoding="utf-8")
     assert listing.splitlines()[3:] == ["5-8 [文章3](/articles/voa/1048572.md)", "",
                                         "5-8 [文章2](/articles/voa/1048573.md)", "",

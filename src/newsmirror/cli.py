@@ -312,6 +312,74 @@ def doctor(archive: ArchiveOption = None) -> None:
 
 
 @app.command()
+def history(
+    item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number (e.g. voa/1048574) or the article's link.")],
+    archive: ArchiveOption = None,
+) -> None:
+    """List an article's versions: when each was first seen and how its size changed."""
+    from .history import NoSuchItem, resolve, versions
+
+    arch = _archive(archive)
+    _load(arch)
+    store = _store(arch)
+    try:
+        row = resolve(store, item)
+        found = versions(store, row)
+    except NoSuchItem as exc:
+        raise _fail(f"ITEM: {exc}") from None
+    finally:
+        store.close()
+    out.print(f"{row.feed_id}/{row.number} {row.link}", markup=False)
+    if row.removed_at:
+        out.print(f"removed at the source: {_short(iso(row.removed_at))} UTC", markup=False)
+    previous = None
+    for v in found:
+        size = len(v.text)
+        change = "" if previous is None else f" ({size - previous:+,} chars)"
+        out.print(f"{v.number:>3}  {_short(iso(v.seen_at))} UTC  {size:,} chars{change}  {v.title}", markup=False)
+        previous = size
+
+
+@app.command()
+def diff(
+    item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number or the article's link.")],
+    a: Annotated[Optional[int], typer.Argument(metavar="[A", help="Older version (default: the one before B).")] = None,
+    b: Annotated[Optional[int], typer.Argument(metavar="B]", help="Newer version (default: the current one).")] = None,
+    archive: ArchiveOption = None,
+) -> None:
+    """Show what changed between two versions (by characters for Chinese, by words otherwise)."""
+    from .history import NoSuchItem, diff as changes, plain, resolve, shorten, versions
+
+    arch = _archive(archive)
+    _load(arch)
+    store = _store(arch)
+    try:
+        found = versions(store, resolve(store, item))
+    except NoSuchItem as exc:
+        raise _fail(f"ITEM: {exc}") from None
+    finally:
+        store.close()
+    b = b or len(found)
+    a = a or b - 1
+    if a < 1 or not 1 <= b <= len(found) or a >= b:
+        raise _fail(f"A B: give two versions 1 <= A < B <= {len(found)} (this article has {len(found)})"
+                    if len(found) > 1 else "A B: this article has one version only; nothing to compare")
+    old, new = found[a - 1], found[b - 1]
+    out.print(f"version {a} ({_short(iso(old.seen_at))}) -> version {b} ({_short(iso(new.seen_at))})", markup=False)
+    segments = changes(old.text, new.text)
+    if not out.is_terminal:
+        out.print(plain(segments), markup=False)
+        return
+    from rich.text import Text
+
+    text = Text()
+    for op, part in segments:
+        text.append(shorten(part, 40) if op == "=" else part,
+                    style={"-": "red strike", "+": "green underline"}.get(op))
+    out.print(text)
+
+
+@app.command()
 def reindex(archive: ArchiveOption = None) -> None:
     """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
     from .reindex import reindex as rebuild

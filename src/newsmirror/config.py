@@ -23,6 +23,7 @@ from .dates import DEFAULT_TIMEZONE, zone
 
 CONFIG_NAME = "newsmirror.toml"
 DEFAULT_PROXY = "https://images.weserv.nl?url={url_noscheme}"
+VARIANTS = ("original", "zh-Hans", "zh-Hant", "zh-TW", "zh-HK")  # Chinese script editions (OpenCC)
 FEED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 MiB = 1024 * 1024
 
@@ -90,6 +91,8 @@ class FeedConfig:
     images: ImageSettings | None = None
     rules: SiteRule | None = None
     interval: float | None = None  # minutes between polls by the daemon
+    dedupe: str | None = field(default=None, metadata=_choices("feed", "mirror"))
+    variant: str | None = field(default=None, metadata=_choices(*VARIANTS))
     enabled: bool = True
 
 
@@ -103,6 +106,12 @@ class Config:
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
     interval: float = 30.0
+    dedupe: str = field(default="feed", metadata=_choices("feed", "mirror"))
+    variant: str = field(default="original", metadata=_choices(*VARIANTS))
+    editions: tuple[str, ...] = ()
+    takedown_days: float = 7.0
+    takedown_budget: int = 50
+    removed_marker: str = "[已删除] "
     path: Path | None = None
 
     def feed(self, feed_id: str) -> FeedConfig:
@@ -116,6 +125,12 @@ class Config:
 
     def timezone_for(self, feed: FeedConfig) -> str:
         return feed.timezone or self.timezone
+
+    def dedupe_for(self, feed: FeedConfig) -> str:
+        return feed.dedupe or self.dedupe
+
+    def variant_for(self, feed: FeedConfig) -> str:
+        return feed.variant or self.variant
 
     def interval_for(self, feed: FeedConfig) -> float:
         """Minutes between the daemon's polls of this feed (before the feed's own ttl)."""
@@ -149,6 +164,18 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# Minutes between polls of a feed by `newsmirror daemon` (a feed's own ttl or",
         "# Cache-Control max-age can only make it longer). Per feed: interval = 60.",
         "# interval = 30",
+        "# The same article under two feeds: \"feed\" keeps one copy per feed, \"mirror\" one per mirror",
+        "# (the second feed's list links to the first copy). Per feed too.",
+        "# dedupe = \"feed\"",
+        "# Script of what is written: \"original\", \"zh-Hans\", \"zh-Hant\", \"zh-TW\" or \"zh-HK\" (the archive",
+        "# keeps the original); editions writes parallel trees, e.g. zh-Hant/articles/...",
+        "# variant = \"original\"",
+        "# editions = [\"zh-Hant\"]",
+        "# Recent articles are re-checked for takedowns (404/410 at the source) for this many days,",
+        "# at most takedown_budget pages a pass; list pages mark removed ones with removed_marker.",
+        "# takedown_days = 7",
+        "# takedown_budget = 50",
+        "# removed_marker = \"[已删除] \"",
         "",
         "[fetch]",
         f'# user_agent = "{FetchSettings.user_agent}"',
@@ -325,6 +352,12 @@ class _Reader:
                     raise self.error(where, name, f"{template!r} has no {{url}}, {{url_noscheme}} or {{url_encoded}}")
         if isinstance(obj, (FeedConfig, Config)) and obj.interval is not None and obj.interval <= 0:
             raise self.error(where, "interval", "must be greater than 0")
+        if isinstance(obj, Config):
+            for edition in obj.editions:
+                if edition not in VARIANTS[1:]:
+                    raise self.error(where, "editions", f"{edition!r} is not one of {', '.join(VARIANTS[1:])}")
+            if obj.takedown_days < 0 or obj.takedown_budget < 0:
+                raise self.error(where, "takedown_days" if obj.takedown_days < 0 else "takedown_budget", "must not be negative")
         if isinstance(obj, Config) and obj.page_retries < 0:
             raise self.error(where, "page_retries", "must not be negative")
 

@@ -8,10 +8,13 @@ from __future__ import annotations
 import hashlib
 import html
 import re
+from collections.abc import Callable
+from typing import TypeVar
 
 from . import urls
 from .model import ParsedEntry
 
+T = TypeVar("T")
 _TAG = re.compile(r"<[^>]*>")
 _SPACE = re.compile(r"\s+")
 
@@ -37,6 +40,17 @@ def content_hash(body: str | None) -> str:
     return hashlib.sha256(normalized_text(body).encode("utf-8")).hexdigest()[:32]
 
 
+def entry_hash(title: str, body: str | None) -> str:
+    """What a feed said about an entry (title and body text): a change here is a possible edit,
+    noticed without cleaning anything."""
+    text = _SPACE.sub(" ", title).strip() + "\n" + normalized_text(body)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def same_title(a: str, b: str) -> bool:
+    return _SPACE.sub(" ", a).strip() == _SPACE.sub(" ", b).strip()
+
+
 def entry_key(entry: ParsedEntry) -> str:
     """The identity of an entry within one document: guid, else canonical link, else title."""
     if entry.guid:
@@ -46,12 +60,14 @@ def entry_key(entry: ParsedEntry) -> str:
     return "t:" + entry.title
 
 
-def order_new(entries: list[ParsedEntry], now: int) -> list[ParsedEntry]:
-    """New entries oldest first, for numbering. Feeds list newest first, so among equal dates
-    (or none) the one later in the document is the older."""
-    indexed = list(enumerate(entries))
-    indexed.sort(key=lambda p: (p[1].published if p[1].published is not None else now, -p[0]))
-    return [e for _, e in indexed]
+def order_new(items: list[T], now: int, entry: Callable[[T], ParsedEntry] = lambda e: e) -> list[T]:
+    """New entries (or items holding them) oldest first, for numbering. Feeds list newest first,
+    so among equal dates (or none) the one later in the document is the older."""
+    def key(pair: tuple[int, T]) -> tuple[int, int]:
+        published = entry(pair[1]).published
+        return (published if published is not None else now, -pair[0])
+
+    return [item for _, item in sorted(enumerate(items), key=key)]
 
 
 def unique(entries: tuple[ParsedEntry, ...] | list[ParsedEntry]) -> list[ParsedEntry]:

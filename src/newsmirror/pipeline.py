@@ -16,6 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 from . import archive as files
 from . import config as configuration
@@ -30,6 +31,7 @@ from .fetch import Fetcher, FetchError, Response
 from .media import localize
 from .model import Article, Extracted, ParsedEntry
 from .parse import NotAFeed
+from .identity import same_title
 from .process import Candidate, FeedJob, compose, finish, prepare
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
@@ -188,12 +190,14 @@ class _Pass:
                 except NotAFeed as exc:
                     self._failed(feed, state, FetchError(str(exc)), result)
                     return
-                result.new = await self.store_new(feed, prepared.new, job.now)
+                result.new = await self.store_new(feed, prepared.new, job.now, result)
+                result.updated += await self.store_changed(feed, prepared.changed, job.now)
+                self.store.remember_feed_hashes(prepared.seen)
                 state = replace(state, title=prepared.title or state.title,
                                 min_interval=min_interval(prepared.ttl_minutes, response.headers.get("cache-control")))
             state = replace(state, etag=response.headers.get("etag"),
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
-        result.updated = await self.retry_partial(feed)
+        result.updated += await self.retry_partial(feed)
         result.status = "new" if result.new else "unchanged"
         self.store.save_feed(replace(state, last_success=now_ms(), last_error=None, errors=0, next_attempt=None))
         self.write_feed(feed)
@@ -222,12 +226,14 @@ class _Pass:
 
     # --- entries -----------------------------------------------------------------------------
 
-    async def store_new(self, feed: FeedConfig, new: list[Candidate], now: int) -> int:
+    async def store_new(self, feed: FeedConfig, new: list[Candidate], now: int, result: FeedResult) -> int:
         """Build what is still unbuilt (pages, local images), then store the new entries, numbered
         oldest first below the smallest number in use; returns how many."""
+        new = self.unshared(feed, new, now, result)  # before building: no page fetched for a shared article
+        await self.build(feed, [c for c in new if c.body is None], now)
+        new = self.unshared(feed, new, now, result)  # again: another feed may have stored it meanwhile
         if not new:
             return 0
-        await self.build(feed, [c for c in new if c.body is None], now)
         number = self.next_number(feed.id)
         rows = []
         for c in new:
@@ -237,11 +243,40 @@ class _Pass:
                 "canonical": urls.canonical(e.link) if e.link else None, "title": e.title,
                 "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
-                "pending": 1, "removed_at": None,
+                "pending": 1, "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
             })
             number -= 1
         self.store.add_entries(rows)
         return len(rows)
+
+    def unshared(self, feed: FeedConfig, new: list[Candidate], now: int, result: FeedResult) -> list[Candidate]:
+        """With dedupe = "mirror", the candidates another feed already archived are listed, not stored."""
+        if self.config.dedupe_for(feed) != "mirror":
+            return new
+        keep = []
+        for c in new:
+            canonical = urls.canonical(c.entry.link) if c.entry.link else None
+            if other := self.store.find_elsewhere(feed.id, canonical, c.feed_hash):
+                self.store.share(feed.id, other.id, now)
+                result.notes.append(f"shares {other.feed_id}/{other.number}")
+            else:
+                keep.append(c)
+        return keep
+
+    async def store_changed(self, feed: FeedConfig, changed: list[Candidate], now: int) -> int:
+        """Archived entries the feed now tells differently: a new revision when what a reader
+        reads changed (title or body text), else only the new feed hash is remembered."""
+        await self.build(feed, [c for c in changed if c.body is None], now)
+        revised = 0
+        for c in changed:
+            row = c.existing
+            assert row is not None and c.hash is not None and c.body is not None
+            if (c.wants_page and not c.from_page) or (c.hash == row.source_hash and same_title(c.entry.title, row.title)):
+                self.store.update_entry(row.id, feed_hash=c.feed_hash)  # no page to compare, or nothing a reader sees
+                continue
+            self.store.revise(row, c.entry.title, c.body, c.hash, c.feed_hash, now)
+            revised += 1
+        return revised
 
     def next_number(self, feed_id: str) -> int:
         """Below the smallest number already used, in the database or on disk."""
@@ -300,8 +335,13 @@ class _Pass:
 
     def write_pending(self, feed_id: str | None = None) -> None:
         rows = [r for r in self.store.pending() if feed_id is None or r.feed_id == feed_id]
+        on_disk: dict[str, dict[int, Path]] = {}
         for row in rows:
-            files.write(self.archive.article_path(row.feed_id, row.number), markdown.article(_article(row)))
+            if row.feed_id not in on_disk:
+                on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
+            # An adopted file keeps its name, "<n>_<title>.md" included.
+            path = on_disk[row.feed_id].get(row.number) or self.archive.article_path(row.feed_id, row.number)
+            files.write(path, markdown.article(_article(row)))
         self.store.mark_written(r.id for r in rows)
 
     def list_title(self, feed: FeedConfig) -> str:

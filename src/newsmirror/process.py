@@ -16,11 +16,11 @@ from . import urls
 from .clean import clean
 from .config import ImageSettings
 from .extract import header_block, needs_page
-from .identity import content_hash, order_new, unique, visible_length
+from .identity import content_hash, entry_hash, order_new, unique, visible_length
 from .images import rewriter
 from .model import Extracted, ParsedEntry
 from .parse import parse
-from .store import Store
+from .store import EntryRow, Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,10 +38,12 @@ class FeedJob:
 
 @dataclass(slots=True)
 class Candidate:
-    """A new entry on its way to the archive."""
+    """An entry on its way to the archive: new, or an archived one the feed now tells differently."""
 
     entry: ParsedEntry
     wants_page: bool
+    feed_hash: str | None = None
+    existing: EntryRow | None = None  # set when this may be an edit of an archived article
     body: str | None = None  # cleaned, once built
     hash: str | None = None
     from_page: bool = False
@@ -53,6 +55,8 @@ class Prepared:
     title: str | None
     ttl_minutes: int | None
     new: list[Candidate]  # oldest first, the order they are numbered in
+    changed: list[Candidate]  # archived entries whose title or body the feed now gives differently
+    seen: list[tuple[int, str]]  # (entry id, feed hash) to remember for entries read back by reindex
 
 
 _readonly: dict[Path, Store] = {}
@@ -63,14 +67,28 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
     parsed = parse(job.content, job.url, job.content_type, job.timezone)
     if store is None:
         store = _readonly.get(job.state_dir) or _readonly.setdefault(job.state_dir, Store(job.state_dir, readonly=True))
-    fresh = [e for e in unique(parsed.entries)
-             if store.find(job.feed_id, e.guid, urls.canonical(e.link) if e.link else None) is None]
-    new = [Candidate(e, needs_page(e, job.full_text)) for e in order_new(fresh, job.now)]
+    new, changed, seen = [], [], []
+    for e in unique(parsed.entries):
+        said = entry_hash(e.title, raw(e))
+        row = store.find(job.feed_id, e.guid, urls.canonical(e.link) if e.link else None, said)
+        if row is None:
+            new.append(Candidate(e, needs_page(e, job.full_text), said))
+        elif row.feed_id != job.feed_id:
+            continue  # another feed's article this feed shares: that feed's text is the archive's
+        elif row.feed_hash is None and row.from_page:
+            # Read back by reindex (every run of a stateless CI runner): refetching every page
+            # to compare would cost a page per entry per run; remember what the feed says now.
+            seen.append((row.id, said))
+        elif row.feed_hash != said:
+            # An edit, or (feed_hash unknown, after reindex) a body to compare with its file.
+            # A page-built article is rebuilt from its page.
+            changed.append(Candidate(e, row.from_page, said, row))
+    new = order_new(new, job.now, lambda c: c.entry)
     if job.images.mode != "local":  # local copies need the network first: built by the caller
-        ready = [c for c in new if not c.wants_page]
+        ready = [c for c in new + changed if not c.wants_page]
         for c, (body, digest) in zip(ready, finish([(raw(c.entry), c.entry.link or job.url) for c in ready], job.images)):
             c.body, c.hash = body, digest
-    return Prepared(parsed.title, parsed.ttl_minutes, new)
+    return Prepared(parsed.title, parsed.ttl_minutes, new, changed, seen)
 
 
 def raw(entry: ParsedEntry) -> str:

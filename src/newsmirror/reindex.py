@@ -47,7 +47,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
                 "canonical": urls.canonical(link) if link else None, "title": title, "published": published,
                 "first_seen": published, "body": body, "source_hash": content_hash(body),
                 "from_page": int(body.startswith("<div><i>")), "partial": 0, "page_attempts": 0,
-                "pending": 0, "removed_at": None,
+                "pending": 0, "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
             })
         store.add_entries(rows)
         report.articles[feed_id] = len(rows)

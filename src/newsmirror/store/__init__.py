@@ -57,6 +57,21 @@ class EntryRow:
     page_attempts: int
     pending: bool
     removed_at: int | None
+    feed_hash: str | None = None  # what the feed said (title + raw body): edits show here first
+    revised_at: int | None = None  # when the current version was first seen (None: first_seen)
+    checked_at: int | None = None  # last takedown check
+
+
+@dataclass(frozen=True, slots=True)
+class Revision:
+    """An earlier version of an article, superseded at `replaced_at`."""
+
+    id: int
+    entry_id: int
+    seen_at: int
+    replaced_at: int
+    title: str
+    body: str
 
 
 _ENTRY_COLUMNS = ", ".join(EntryRow.__slots__)
@@ -128,19 +143,41 @@ class Store:
 
     # --- entries -----------------------------------------------------------------------------
 
-    def find(self, feed_id: str, guid: str | None, canonical: str | None) -> EntryRow | None:
-        """The archived entry that is this one: same guid, else same canonical link."""
-        if guid:
-            row = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND guid = ?",
-                                  (feed_id, guid)).fetchone()
-            if row:
-                return EntryRow(*row)
-        if canonical:
-            row = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND canonical = ?"
-                                  " ORDER BY number DESC LIMIT 1", (feed_id, canonical)).fetchone()
-            if row:
-                return EntryRow(*row)
+    def _one(self, where: str, params: tuple) -> EntryRow | None:
+        row = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} ORDER BY number DESC LIMIT 1",
+                              params).fetchone()
+        return EntryRow(*row) if row else None
+
+    def find(self, feed_id: str, guid: str | None, canonical: str | None, feed_hash: str | None = None) -> EntryRow | None:
+        """The archived entry of this feed that is this one: same guid, else same canonical link,
+        else the same title and body (a feed that changed both its guids and its links)."""
+        return ((guid and self._one("feed_id = ? AND guid = ?", (feed_id, guid)))
+                or (canonical and self._one("feed_id = ? AND canonical = ?", (feed_id, canonical)))
+                or (feed_hash and self._one("feed_id = ? AND feed_hash = ?", (feed_id, feed_hash)))
+                or self._shared(feed_id, canonical, feed_hash))
+
+    def _shared(self, feed_id: str, canonical: str | None, feed_hash: str | None) -> EntryRow | None:
+        """Another feed's article that this feed already lists (dedupe = "mirror")."""
+        for column, value in (("canonical", canonical), ("feed_hash", feed_hash)):
+            if value:
+                row = self.db.execute(f"SELECT {', '.join('e.' + c for c in EntryRow.__slots__)} FROM shared s JOIN entries e"
+                                      f" ON e.id = s.entry_id WHERE s.feed_id = ? AND e.{column} = ? LIMIT 1",
+                                      (feed_id, value)).fetchone()
+                if row:
+                    return EntryRow(*row)
         return None
+
+    def find_elsewhere(self, feed_id: str, canonical: str | None, feed_hash: str | None) -> EntryRow | None:
+        """The same article archived under another feed of the mirror (dedupe = "mirror")."""
+        return ((canonical and self._one("canonical = ? AND feed_id != ?", (canonical, feed_id)))
+                or (feed_hash and self._one("feed_hash = ? AND feed_id != ?", (feed_hash, feed_id)))
+                or None)
+
+    def entry(self, feed_id: str, number: int) -> EntryRow | None:
+        return self._one("feed_id = ? AND number = ?", (feed_id, number))
+
+    def entry_by_link(self, canonical: str) -> EntryRow | None:
+        return self._one("canonical = ?", (canonical,))
 
     def min_number(self, feed_id: str) -> int | None:
         return self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
@@ -160,6 +197,12 @@ class Store:
         with self.transaction():
             self.db.execute(f"UPDATE entries SET {sets} WHERE id = ?", [*values.values(), entry_id])
 
+    def remember_feed_hashes(self, pairs: Iterable[tuple[int, str]]) -> None:
+        pairs = list(pairs)
+        if pairs:
+            with self.transaction():
+                self.db.executemany("UPDATE entries SET feed_hash = ? WHERE id = ?", [(h, i) for i, h in pairs])
+
     def entries(self, feed_id: str, limit: int | None = None) -> list[EntryRow]:
         """A feed's entries, newest (lowest number) first."""
         sql = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? ORDER BY number"
@@ -168,6 +211,52 @@ class Store:
             sql += " LIMIT ?"
             params.append(limit)
         return [EntryRow(*r) for r in self.db.execute(sql, params)]
+
+    def listed(self, feed_id: str, limit: int) -> list[EntryRow]:
+        """What a feed's list shows, newest first: its own entries and those it shares with
+        another feed (dedupe = "mirror"), the shared ones placed by when this feed carried them."""
+        own = [(r.first_seen, -r.number, r) for r in self.entries(feed_id, limit)]
+        rows = self.db.execute(f"SELECT s.first_seen, {', '.join('e.' + c for c in EntryRow.__slots__)} FROM shared s "
+                               "JOIN entries e ON e.id = s.entry_id WHERE s.feed_id = ? ORDER BY s.first_seen DESC LIMIT ?",
+                               (feed_id, limit)).fetchall()
+        shared = [(r[0], -r[3], EntryRow(*r[1:])) for r in rows]
+        if not shared:
+            return [r for _, _, r in own]
+        return [r for _, _, r in sorted(own + shared, key=lambda t: (t[0], t[1]), reverse=True)][:limit]
+
+    def share(self, feed_id: str, entry_id: int, now: int) -> None:
+        with self.transaction():
+            self.db.execute("INSERT OR IGNORE INTO shared (feed_id, entry_id, first_seen) VALUES (?, ?, ?)",
+                            (feed_id, entry_id, now))
+
+    def is_shared(self, feed_id: str, entry_id: int) -> bool:
+        return self.db.execute("SELECT 1 FROM shared WHERE feed_id = ? AND entry_id = ?", (feed_id, entry_id)).fetchone() is not None
+
+    def revise(self, row: EntryRow, title: str, body: str, source_hash: str, feed_hash: str | None, now: int) -> None:
+        """Keep the current version as a revision and make the new one current (file to rewrite)."""
+        with self.transaction():
+            self.db.execute("INSERT INTO revisions (entry_id, seen_at, replaced_at, title, body) VALUES (?, ?, ?, ?, ?)",
+                            (row.id, row.revised_at or row.first_seen, now, row.title, row.body))
+            self.db.execute("UPDATE entries SET title = ?, body = ?, source_hash = ?, feed_hash = ?, revised_at = ?,"
+                            " pending = 1 WHERE id = ?", (title, body, source_hash, feed_hash, now, row.id))
+
+    def add_revisions(self, rows: Iterable[tuple[int, int, int, str, str]]) -> None:
+        """(entry_id, seen_at, replaced_at, title, body): history read back from git by reindex."""
+        with self.transaction():
+            self.db.executemany("INSERT INTO revisions (entry_id, seen_at, replaced_at, title, body) VALUES (?, ?, ?, ?, ?)",
+                                rows)
+
+    def revisions(self, entry_id: int) -> list[Revision]:
+        """Earlier versions, oldest first."""
+        return [Revision(*r) for r in self.db.execute(
+            "SELECT id, entry_id, seen_at, replaced_at, title, body FROM revisions WHERE entry_id = ? ORDER BY seen_at, id",
+            (entry_id,))]
+
+    def to_recheck(self, since: int, limit: int) -> list[EntryRow]:
+        """Recent articles not known to be removed, least recently checked first (takedowns)."""
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE removed_at IS NULL AND first_seen >= ?"
+                               " AND link != '' ORDER BY coalesce(checked_at, 0), first_seen DESC LIMIT ?", (since, limit))
+        return [EntryRow(*r) for r in rows]
 
     def pending(self) -> list[EntryRow]:
         return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE pending")]
@@ -211,5 +300,5 @@ class Store:
     def clear(self) -> None:
         """Forget every entry and fetch state (reindex starts from the files)."""
         with self.transaction():
-            self.db.execute("DELETE FROM entries")
-            self.db.execute("DELETE FROM feeds")
+            for table in ("revisions", "shared", "entries", "feeds"):
+                self.db.execute(f"DELETE FROM {table}")

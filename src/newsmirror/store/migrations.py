@@ -57,4 +57,29 @@ MIGRATIONS: tuple[str, ...] = (
         fetched INTEGER NOT NULL
     );
     """,
+    # 4: an archive that remembers. Earlier versions of an edited article (the entry holds the
+    # latest), a cheap hash of what the feed said (to notice edits without cleaning), takedown
+    # checks, and articles a feed shares with another feed of the mirror (dedupe = "mirror").
+    """
+    ALTER TABLE entries ADD COLUMN feed_hash TEXT;
+    ALTER TABLE entries ADD COLUMN revised_at INTEGER;
+    ALTER TABLE entries ADD COLUMN checked_at INTEGER;
+    CREATE INDEX entries_feed_hash ON entries (feed_hash);
+    CREATE INDEX entries_canonical_any ON entries (canonical);
+    CREATE TABLE revisions (
+        id          INTEGER PRIMARY KEY,
+        entry_id    INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+        seen_at     INTEGER NOT NULL,        -- when this version was first seen
+        replaced_at INTEGER NOT NULL,        -- when the next one was
+        title       TEXT NOT NULL,
+        body        TEXT NOT NULL
+    );
+    CREATE INDEX revisions_entry ON revisions (entry_id, seen_at);
+    CREATE TABLE shared (
+        feed_id     TEXT NOT NULL,           -- this feed carries...
+        entry_id    INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,   -- ...another feed's article
+        first_seen  INTEGER NOT NULL,
+        PRIMARY KEY (feed_id, entry_id)
+    );
+    """,
 )
