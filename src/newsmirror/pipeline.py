@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import archive as files
 from . import config as configuration
-from . import urls
+from . import editions, urls
 from .archive import FIRST_NUMBER, Archive
 from .clean import image_urls
 from .config import Config, FeedConfig
@@ -41,6 +41,9 @@ from .workers import Workers
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
                "text/xml;q=0.9, */*;q=0.5")
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
+DAY = 24 * 3600 * 1000
+RECHECK_MIN_AGE = 3600 * 1000  # an article is first re-checked an hour after it was archived...
+RECHECK_EVERY = 6 * 3600 * 1000  # ...and then at most every six hours
 
 
 def now_ms() -> int:
@@ -125,6 +128,8 @@ class _Pass:
         self.on_result = on_result or (lambda r: None)
         self.force = force
         self.fetcher: Fetcher
+        self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
+        self._feeds = {f.id: f for f in config.feeds}
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.write_pending()  # what a killed pass stored but did not write
@@ -134,8 +139,11 @@ class _Pass:
             done = await asyncio.gather(*tasks, return_exceptions=True)
             if watcher:
                 watcher.cancel()
-        results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
-                   for f, r in zip(feeds, done)]
+            results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
+                       for f, r in zip(feeds, done)]
+            if not (stop and stop.is_set()):
+                for feed in await self.recheck(feeds):
+                    self.write_feed(feed)
         self.write_pending()
         self.write_readme()
         files.sync()
@@ -190,6 +198,7 @@ class _Pass:
                 except NotAFeed as exc:
                     self._failed(feed, state, FetchError(str(exc)), result)
                     return
+                self.carried[feed.id] = set(prepared.carried)
                 result.new = await self.store_new(feed, prepared.new, job.now, result)
                 result.updated += await self.store_changed(feed, prepared.changed, job.now)
                 self.store.remember_feed_hashes(prepared.seen)
@@ -271,8 +280,13 @@ class _Pass:
         for c in changed:
             row = c.existing
             assert row is not None and c.hash is not None and c.body is not None
-            if (c.wants_page and not c.from_page) or (c.hash == row.source_hash and same_title(c.entry.title, row.title)):
-                self.store.update_entry(row.id, feed_hash=c.feed_hash)  # no page to compare, or nothing a reader sees
+            if c.wants_page and not c.from_page:
+                self.store.update_entry(row.id, feed_hash=c.feed_hash)  # no page to compare with
+                continue
+            if row.source_hash == "" or (c.hash == row.source_hash and same_title(c.entry.title, row.title)):
+                # Nothing a reader sees changed, or a read-back page-built article whose extractor
+                # was another: this build becomes the baseline later builds are compared with.
+                self.store.update_entry(row.id, feed_hash=c.feed_hash, source_hash=c.hash)
                 continue
             self.store.revise(row, c.entry.title, c.body, c.hash, c.feed_hash, now)
             revised += 1
@@ -331,7 +345,62 @@ class _Pass:
                 self.store.update_entry(row.id, page_attempts=row.page_attempts + 1)
         return sum(c.from_page for c in candidates)
 
+    # --- takedowns -------------------------------------------------------------------------
+
+    async def recheck(self, feeds: list[FeedConfig]) -> list[FeedConfig]:
+        """Re-fetch recent articles' pages, within the pass's budget: a page that answers 404/410,
+        or that now redirects elsewhere while the feed no longer lists it, was removed at the
+        source; a page-built article whose page changed gets a new revision. Returns the feeds
+        whose list pages need rewriting."""
+        days, budget = self.config.takedown_days, self.config.takedown_budget
+        if not days or not budget or not feeds:
+            return []
+        now = now_ms()
+        by_id = {f.id: f for f in feeds}
+        rows = self.store.to_recheck(list(by_id), since=now - int(days * DAY), older_than=now - RECHECK_MIN_AGE,
+                                     checked_before=now - RECHECK_EVERY, limit=budget)
+        removed = await asyncio.gather(*(self.recheck_one(by_id[r.feed_id], r, now) for r in rows))
+        return [by_id[i] for i in sorted({r.feed_id for r, gone in zip(rows, removed) if gone})]
+
+    async def recheck_one(self, feed: FeedConfig, row: EntryRow, now: int) -> bool:
+        """True when the article turned out removed at the source."""
+        try:
+            response = await self.fetcher.get(row.link, self.config.fetch.max_page_bytes, headers=feed.headers,
+                                              proxy=feed.proxy, accept=PAGE_ACCEPT)
+        except FetchError as exc:
+            gone = exc.status in (404, 410)
+            self.store.update_entry(row.id, checked_at=now, **({"removed_at": now} if gone else {}))
+            return gone
+        elsewhere = urls.canonical(response.url) != row.canonical
+        if elsewhere and feed.id in self.carried and row.id not in self.carried[feed.id]:
+            self.store.update_entry(row.id, checked_at=now, removed_at=now)
+            return True
+        self.store.update_entry(row.id, checked_at=now)
+        if row.from_page and not elsewhere and _is_html(response):
+            await self.reextract(feed, row, response, now)
+        return False
+
+    async def reextract(self, feed: FeedConfig, row: EntryRow, response: Response, now: int) -> None:
+        """An edit made on the page of a page-built article becomes a revision."""
+        text = decode(response.content, response.content_type, html=True)
+        extracted = await self.workers.run(extract, text, response.url, feed.rules)
+        if extracted is None:
+            return
+        entry = ParsedEntry(title=row.title, link=row.link, published=row.published)
+        body, base, from_page = compose(entry, (extracted, response.url), feed.url, now)
+        ((cleaned, digest),) = await self.workers.run(finish, [(body, base)], self.config.images_for(feed))
+        if row.source_hash == "":
+            self.store.update_entry(row.id, source_hash=digest)
+        elif digest != row.source_hash:
+            self.store.revise(row, row.title, cleaned, digest, row.feed_hash, now)
+
     # --- files -------------------------------------------------------------------------------
+
+    def trees(self, feed: FeedConfig | None) -> list[tuple[Archive, str, str]]:
+        """(folder, script variant, root of absolute links) for the main tree and each edition."""
+        main = self.config.variant_for(feed) if feed else self.config.variant
+        return [(self.archive, main, "/"),
+                *((Archive(self.archive.root / e), e, f"/{e}/") for e in self.config.editions)]
 
     def write_pending(self, feed_id: str | None = None) -> None:
         rows = [r for r in self.store.pending() if feed_id is None or r.feed_id == feed_id]
@@ -339,25 +408,33 @@ class _Pass:
         for row in rows:
             if row.feed_id not in on_disk:
                 on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
-            # An adopted file keeps its name, "<n>_<title>.md" included.
-            path = on_disk[row.feed_id].get(row.number) or self.archive.article_path(row.feed_id, row.number)
-            files.write(path, markdown.article(_article(row)))
+            for tree, variant, _ in self.trees(self._feeds.get(row.feed_id)):
+                # An adopted file keeps its name, "<n>_<title>.md" included.
+                path = (on_disk[row.feed_id].get(row.number) if tree is self.archive else None) \
+                    or tree.article_path(row.feed_id, row.number)
+                files.write(path, markdown.article(editions.article(_article(row), variant)))
         self.store.mark_written(r.id for r in rows)
 
     def list_title(self, feed: FeedConfig) -> str:
         return feed.title or self.store.feed(feed.id).title or feed.id
 
     def write_feed(self, feed: FeedConfig) -> None:
-        """The feed's new articles and its list page."""
+        """The feed's new articles and its list page (in every tree)."""
         self.write_pending(feed.id)
         title = self.list_title(feed)
-        rows = self.store.entries(feed.id, limit=markdown.LIST_SIZE)
-        files.write(self.archive.list_path(title), markdown.list_page(title, feed.id, map(_article, rows)))
+        rows = [_article(r) for r in self.store.listed(feed.id, limit=markdown.LIST_SIZE)]
+        for tree, variant, link_root in self.trees(feed):
+            convert = editions.converter(variant)
+            page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
+                                      convert(self.config.removed_marker), link_root)
+            files.write(tree.list_path(title), page)
 
     def write_readme(self) -> None:
         titles = [self.list_title(f) for f in self.config.feeds]
         names = [self.archive.list_path(t).stem for t in titles]
-        files.write(self.archive.root / "README.md", markdown.readme(titles, names))
+        for tree, variant, _ in self.trees(None):
+            convert = editions.converter(variant)
+            files.write(tree.root / "README.md", markdown.readme([convert(t) for t in titles], names))
 
 
 async def _none() -> None:

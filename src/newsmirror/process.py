@@ -57,6 +57,7 @@ class Prepared:
     new: list[Candidate]  # oldest first, the order they are numbered in
     changed: list[Candidate]  # archived entries whose title or body the feed now gives differently
     seen: list[tuple[int, str]]  # (entry id, feed hash) to remember for entries read back by reindex
+    carried: list[int]  # ids of the archived entries the document still carries (takedown checks)
 
 
 _readonly: dict[Path, Store] = {}
@@ -67,15 +68,17 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
     parsed = parse(job.content, job.url, job.content_type, job.timezone)
     if store is None:
         store = _readonly.get(job.state_dir) or _readonly.setdefault(job.state_dir, Store(job.state_dir, readonly=True))
-    new, changed, seen = [], [], []
+    new, changed, seen, carried = [], [], [], []
     for e in unique(parsed.entries):
         said = entry_hash(e.title, raw(e))
         row = store.find(job.feed_id, e.guid, urls.canonical(e.link) if e.link else None, said)
         if row is None:
             new.append(Candidate(e, needs_page(e, job.full_text), said))
-        elif row.feed_id != job.feed_id:
+            continue
+        carried.append(row.id)
+        if row.feed_id != job.feed_id:
             continue  # another feed's article this feed shares: that feed's text is the archive's
-        elif row.feed_hash is None and row.from_page:
+        if row.feed_hash is None and row.from_page:
             # Read back by reindex (every run of a stateless CI runner): refetching every page
             # to compare would cost a page per entry per run; remember what the feed says now.
             seen.append((row.id, said))
@@ -88,7 +91,7 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
         ready = [c for c in new + changed if not c.wants_page]
         for c, (body, digest) in zip(ready, finish([(raw(c.entry), c.entry.link or job.url) for c in ready], job.images)):
             c.body, c.hash = body, digest
-    return Prepared(parsed.title, parsed.ttl_minutes, new, changed, seen)
+    return Prepared(parsed.title, parsed.ttl_minutes, new, changed, seen, carried)
 
 
 def raw(entry: ParsedEntry) -> str:

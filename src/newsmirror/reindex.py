@@ -42,11 +42,15 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
                 report.skipped.append(f"{path.relative_to(archive.root)} (not in the house format)")
                 continue
             published, title, link, body = parsed
+            from_page = body.startswith("<div><i>")  # the header block of an article built from its page
             rows.append({
                 "feed_id": feed_id, "number": number, "guid": None, "link": link,
                 "canonical": urls.canonical(link) if link else None, "title": title, "published": published,
-                "first_seen": published, "body": body, "source_hash": content_hash(body),
-                "from_page": int(body.startswith("<div><i>")), "partial": 0, "page_attempts": 0,
+                "first_seen": published, "body": body,
+                # A page-built body depends on the extractor that built it: unknown ("") until this
+                # newsmirror rebuilds it, so that another extractor's output never counts as an edit.
+                "source_hash": "" if from_page else content_hash(body),
+                "from_page": int(from_page), "partial": 0, "page_attempts": 0,
                 "pending": 0, "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
             })
         store.add_entries(rows)

@@ -22,12 +22,17 @@ def article(a: Article) -> str:
     return f"<!--{a.published}-->\n[{one_line(a.title)}]({a.link})\n------\n\n{a.body}\n"
 
 
-def list_page(title: str, feed_id: str, articles: Iterable[Article], marker: str = "") -> str:
-    """`TITLE`, underline, then `M-D [TITLE](/articles/<id>/<n>.md)` for the newest 300."""
+def list_page(title: str, articles: Iterable[Article], marker: str = "", link_root: str = "/") -> str:
+    """`TITLE`, underline, then `M-D [TITLE](/articles/<id>/<n>.md)` for the newest 300.
+
+    An article another feed archived (dedupe = "mirror") links to that feed's folder; one
+    removed at the source is marked with `marker`.
+    """
     lines = []
     for a in list(articles)[:LIST_SIZE]:
         removed = marker if a.removed_at and marker else ""
-        lines.append(f"{month_day_utc8(a.published)} {removed}[{one_line(a.title)}](/articles/{feed_id}/{a.number}.md)\n")
+        link = f"{link_root}articles/{a.feed_id}/{a.number}.md"
+        lines.append(f"{month_day_utc8(a.published)} {removed}[{one_line(a.title)}]({link})\n")
     return f"{one_line(title)}\n------\n\n" + "\n".join(lines) + "\n"
 
 

@@ -252,10 +252,16 @@ class Store:
             "SELECT id, entry_id, seen_at, replaced_at, title, body FROM revisions WHERE entry_id = ? ORDER BY seen_at, id",
             (entry_id,))]
 
-    def to_recheck(self, since: int, limit: int) -> list[EntryRow]:
-        """Recent articles not known to be removed, least recently checked first (takedowns)."""
-        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE removed_at IS NULL AND first_seen >= ?"
-                               " AND link != '' ORDER BY coalesce(checked_at, 0), first_seen DESC LIMIT ?", (since, limit))
+    def to_recheck(self, feed_ids: list[str], since: int, older_than: int, checked_before: int,
+                   limit: int) -> list[EntryRow]:
+        """Recent articles of these feeds not known to be removed and not checked lately, least
+        recently checked first (takedowns)."""
+        marks = ", ".join("?" * len(feed_ids))
+        rows = self.db.execute(
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id IN ({marks}) AND removed_at IS NULL"
+            " AND first_seen >= ? AND first_seen < ? AND coalesce(checked_at, 0) < ? AND link != ''"
+            " ORDER BY coalesce(checked_at, 0), first_seen DESC LIMIT ?",
+            (*feed_ids, since, older_than, checked_before, limit))
         return [EntryRow(*r) for r in rows]
 
     def pending(self) -> list[EntryRow]:
