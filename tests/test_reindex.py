@@ -50,3 +50,32 @@ def test_reindex_rebuilds_a_lost_database(tmp_path, site):
     store.close()
     assert [(r.number, r.title, r.pending) for r in rows] == [(1048573, "文章1", False), (1048574, "文章2", False)]
     assert "f: unchanged" in newsmirror("--archive", archive, "run").out
+
+
+def git(archive, *args: str) -> None:
+    import subprocess
+
+    subprocess.run(["git", "-C", str(archive), *args], check=True, capture_output=True,
+                   env={"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+                        "GIT_COMMITTER_EMAIL": "t@t", "PATH": "/usr/bin:/bin"})
+
+
+def test_reindex_rebuilds_revisions_from_git_history(tmp_path, site):
+    """A stateless scheduled runner keeps no database: the history lives in the repository."""
+    archive = tmp_path / "m"
+    first = "".join(f"<p>第一版第{i}句。</p>" for i in range(8))
+    site.add("/feed.xml", rss(item(1, body=first)))
+    newsmirror("--archive", archive, "add", site.url("/feed.xml"), "--id", "f", "--title", "F")
+    git(archive, "init", "-q")
+    for version in ("第一版", "第二版", "第三版"):
+        site.add("/feed.xml", rss(item(1, body=first.replace("第一版", version))))
+        newsmirror("--archive", archive, "run")
+        git(archive, "add", "-A")
+        git(archive, "commit", "-qm", version)
+    for p in (archive / ".newsmirror").iterdir():
+        p.unlink()  # a fresh runner
+    result = newsmirror("--archive", archive, "reindex")
+    assert "2 earlier versions from git history" in result.out
+    lines = newsmirror("--archive", archive, "history", "f/1048574").out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3"]
+    assert "第[-一-]{+三+}版第0句" in newsmirror("--archive", archive, "diff", "f/1048574", "1", "3").out

@@ -398,7 +398,8 @@ def reindex(archive: ArchiveOption = None) -> None:
         out.print(f"{feed_id}: {count} articles", markup=False)
     for skipped in report.skipped:
         err.print(f"skipped {skipped}", markup=False)
-    out.print(f"{sum(report.articles.values())} articles indexed", markup=False)
+    out.print(f"{sum(report.articles.values())} articles indexed"
+              + (f", {report.revisions} earlier versions from git history" if report.revisions else ""), markup=False)
 
 
 @app.command()

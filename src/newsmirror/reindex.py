@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import urls
+import re
+
+from . import git, urls
 from .archive import Archive
 from .config import FEED_ID
 from .identity import content_hash
@@ -21,6 +23,7 @@ from .store import Store
 class ReindexReport:
     articles: dict[str, int] = field(default_factory=dict)  # per feed folder
     skipped: list[str] = field(default_factory=list)  # files that are not house-format articles
+    revisions: int = 0  # earlier versions read back from git history
 
 
 def reindex(archive: Archive, store: Store) -> ReindexReport:
@@ -55,4 +58,27 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             })
         store.add_entries(rows)
         report.articles[feed_id] = len(rows)
+    if git.is_repository(archive.root):
+        report.revisions = _revisions_from_git(archive, store)
     return report
+
+
+def _revisions_from_git(archive: Archive, store: Store) -> int:
+    """Earlier versions of every article file that git saw change, as revisions."""
+    rows = []
+    for path, versions in git.file_versions(archive.root, "articles").items():
+        parts = path.split("/")
+        m = re.match(r"^(\d+)(?:_.*)?\.md$", parts[-1]) if len(parts) == 3 else None
+        entry = store.entry(parts[1], int(m.group(1))) if m else None
+        if entry is None:
+            continue
+        texts = [(when, read_article(text)) for when, text in versions]
+        texts = [(when, a) for when, a in texts if a is not None]
+        # One revision per content change; the last version is the file as it is now (the entry).
+        changes = [pair for i, pair in enumerate(texts) if i == 0 or pair[1][1:] != texts[i - 1][1][1:]]
+        for (seen, (_, title, _, body)), (replaced, _) in zip(changes, changes[1:]):
+            rows.append((entry.id, seen, replaced, title, body))
+        if changes:
+            store.update_entry(entry.id, revised_at=changes[-1][0], first_seen=min(entry.first_seen, changes[0][0]))
+    store.add_revisions(rows)
+    return len(rows)
