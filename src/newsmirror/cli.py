@@ -380,6 +380,24 @@ def diff(
 
 
 @app.command()
+def site(archive: ArchiveOption = None) -> None:
+    """Build the static HTML site under DIR/site/ (works from file:// and any sub-path)."""
+    from .render.site import build
+
+    arch = _archive(archive)
+    config = _load(arch)
+    store = _store(arch)
+    try:
+        with arch.lock():
+            changed = build(arch, config, store)
+    except ArchiveLocked as exc:
+        raise _fail(str(exc), 1) from None
+    finally:
+        store.close()
+    out.print(f"Site: {arch.root / 'site' / 'index.html'} ({changed} files written)", markup=False)
+
+
+@app.command()
 def reindex(archive: ArchiveOption = None) -> None:
     """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
     from .reindex import reindex as rebuild

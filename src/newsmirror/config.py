@@ -68,6 +68,17 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class PublishSettings:
+    """Git mirrors: after a pass that changed files, one commit, then a push to every remote."""
+
+    remotes: tuple[str, ...] = ()
+    branch: str = "main"
+    author_name: str = "newsmirror"
+    author_email: str = "newsmirror@localhost"
+    retries: int = 3
+
+
+@dataclass(frozen=True)
 class SiteRule:
     """CSS selectors that say where a page keeps its article (see sites.py for the bundled ones)."""
 
@@ -103,6 +114,7 @@ class Config:
     feeds: tuple[FeedConfig, ...] = ()
     fetch: FetchSettings = field(default_factory=FetchSettings)
     images: ImageSettings = field(default_factory=ImageSettings)
+    publish: PublishSettings = field(default_factory=PublishSettings)
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
     interval: float = 30.0
@@ -112,6 +124,8 @@ class Config:
     takedown_days: float = 7.0
     takedown_budget: int = 50
     removed_marker: str = "[已删除] "
+    site: bool = False  # build the static site (DIR/site/) after every pass
+    feeds_out: int = 50  # newest articles in each re-published feed (feeds/<id>.xml, .atom, .json)
     path: Path | None = None
 
     def feed(self, feed_id: str) -> FeedConfig:
@@ -176,6 +190,10 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# takedown_days = 7",
         "# takedown_budget = 50",
         "# removed_marker = \"[已删除] \"",
+        "# Build the static site under site/ after every pass (or run `newsmirror site`).",
+        "# site = false",
+        "# Articles in each re-published feed under feeds/ (RSS, Atom, JSON Feed).",
+        "# feeds_out = 50",
         "",
         "[fetch]",
         f'# user_agent = "{FetchSettings.user_agent}"',
@@ -192,6 +210,16 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         '# mode = "proxy"            # "proxy", "local" (copies under media/) or "keep"',
         f'# proxy = "{DEFAULT_PROXY}"',
         '# fallbacks = ["https://wsrv.nl/?url={url_encoded}"]',
+        "",
+    ]
+    lines += [
+        "[publish]",
+        "# Git remotes (URLs or paths) to push the mirror to after every pass that changed files.",
+        '# remotes = ["git@github.com:you/news.git", "/srv/git/news.git"]',
+        '# branch = "main"',
+        '# author_name = "newsmirror"',
+        '# author_email = "newsmirror@localhost"',
+        "# retries = 3",
         "",
     ]
     for feed_id, title, url, note in feeds:
@@ -358,6 +386,10 @@ class _Reader:
                     raise self.error(where, "editions", f"{edition!r} is not one of {', '.join(VARIANTS[1:])}")
             if obj.takedown_days < 0 or obj.takedown_budget < 0:
                 raise self.error(where, "takedown_days" if obj.takedown_days < 0 else "takedown_budget", "must not be negative")
+        if isinstance(obj, PublishSettings) and (obj.retries < 0 or not re.fullmatch(r"[A-Za-z0-9._/-]+", obj.branch)):
+            raise self.error(where, "retries" if obj.retries < 0 else "branch", "is not valid")
+        if isinstance(obj, Config) and obj.feeds_out < 0:
+            raise self.error(where, "feeds_out", "must not be negative")
         if isinstance(obj, Config) and obj.page_retries < 0:
             raise self.error(where, "page_retries", "must not be negative")
 
