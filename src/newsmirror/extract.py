@@ -1,20 +1,23 @@
 """Full text from an article page: body, lead image, caption, date.
 
-The fallback chain is explicit: the site's rule (sites.py or the feed's configuration), then
-trafilatura (paragraphs, images and links kept), then readability. The result is raw HTML for
-the clean stage; `header_block` builds the block the original mirror's full-text source wrote.
+The fallback chain is explicit: the site's rule (sites.py, refined by the feed's configuration),
+then trafilatura (paragraphs, images and links kept), then readability. Every path ends in the
+same finishing step: page furniture out, the lead picture out of the body (the header block
+shows it). The result is raw HTML for the clean stage; `header_block` builds the block the
+original mirror's full-text source wrote.
 """
 
 from __future__ import annotations
 
 import html
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from . import sites, urls
-from .clean import real_image
+from .clean import best_srcset, real_image
 from .config import SiteRule
 from .dates import http_date, parse_date
 from .htmltokens import Token
@@ -26,6 +29,9 @@ _SENTENCE_END = re.compile(r"[。！？!?]|\.(\s|$)")
 # one or two sentences; a full report, even a brief, has more).
 MIN_FULL_CHARS = 150
 MIN_FULL_SENTENCES = 4
+# Text that may precede an article's opening picture without making it an inline one: a dateline
+# or a kicker, not a paragraph.
+MIN_LEAD_TEXT = 50
 
 
 def needs_page(entry: ParsedEntry, mode: str) -> bool:
@@ -43,26 +49,40 @@ def needs_page(entry: ParsedEntry, mode: str) -> bool:
     return len(text) < MIN_FULL_CHARS or len(_SENTENCE_END.findall(text)) < MIN_FULL_SENTENCES
 
 
+@dataclass(frozen=True, slots=True)
+class _Meta:
+    """What the page's <head> says about itself."""
+
+    canonical: str | None
+    image: str | None
+    published: str | None
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Found:
+    body: str
+    lead: str | None
+    caption: str | None
+
+
 def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | None:
     """The article in `page` (decoded HTML), or None when nothing like an article is there."""
     tree = LexborHTMLParser(page)
     meta = _meta(tree)
-    chosen = sites.rule_for(url, rule) or (sites.rule_for(meta["canonical"]) if meta["canonical"] else None)
-    found = _by_rule(tree, chosen) if chosen else None
+    # A page served from elsewhere (a mirror, a proxy, 127.0.0.1 in tests) still names its site
+    # in <link rel=canonical>.
+    site = url if sites.rule_for(url) or not meta.canonical else urls.join(url, meta.canonical)
+    chosen = sites.rule_for(site, rule)
+    found = (_by_rule(tree, chosen, url) if chosen else None) or _generic(page, tree, url, meta)
     if found is None:
-        body = _trafilatura(page, url) or _readability(page)
-        if not body:
-            return None
-        found = (body, None, None)
-    body, lead, caption = found
-    if lead is None and meta["image"]:
-        lead = meta["image"]
+        return None
     return Extracted(
-        body=body,
-        lead_image=urls.join(url, lead) if lead else None,
-        caption=caption,
-        published=parse_date(meta["published"], "UTC") if meta["published"] else None,
-        title=meta["title"],
+        body=found.body,
+        lead_image=urls.join(url, found.lead) if found.lead else None,
+        caption=found.caption,
+        published=parse_date(meta.published, "UTC") if meta.published else None,
+        title=meta.title,
     )
 
 
@@ -79,18 +99,20 @@ def header_block(published: int, lead_image: str | None, caption: str | None) ->
     return "".join(parts)
 
 
-def _meta(tree: LexborHTMLParser) -> dict[str, str | None]:
+def _meta(tree: LexborHTMLParser) -> _Meta:
     def content(selector: str, attr: str = "content") -> str | None:
         node = tree.css_first(selector)
         value = node.attributes.get(attr) if node else None
         return value.strip() if value else None
 
-    return {
-        "canonical": content("link[rel=canonical]", "href"),
-        "image": content("meta[property='og:image']"),
-        "published": content("meta[property='article:published_time']") or content("time[datetime]", "datetime"),
-        "title": content("meta[property='og:title']"),
-    }
+    return _Meta(
+        canonical=content("link[rel=canonical]", "href"),
+        image=content("meta[property='og:image']"),
+        # BBC writes <meta name=...>, most others <meta property=...>.
+        published=content("meta[property='article:published_time']") or content("meta[name='article:published_time']")
+        or content("time[datetime]", "datetime"),
+        title=content("meta[property='og:title']"),
+    )
 
 
 @lru_cache(maxsize=256)
@@ -98,35 +120,130 @@ def _selectors(text: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in text.split(",") if s.strip())
 
 
-def _first(tree: LexborHTMLParser | LexborNode, selector: str | None) -> LexborNode | None:
+def _first(scope: LexborHTMLParser | LexborNode, selector: str | None) -> LexborNode | None:
+    """The first match of the first selector in the list that matches anything."""
     for s in _selectors(selector or ""):
-        if node := tree.css_first(s):
+        if node := scope.css_first(s):
             return node
     return None
 
 
-def _by_rule(tree: LexborHTMLParser, rule: SiteRule) -> tuple[str, str | None, str | None] | None:
+def _by_rule(tree: LexborHTMLParser, rule: SiteRule, url: str) -> _Found | None:
     body = _first(tree, rule.body)
     if body is None:
         return None
-    lead = caption = None
-    if image := _first(tree, rule.lead_image):
-        lead = real_image(Token("tag", "", "img", attrs=dict(image.attributes)))
-    if node := _first(tree, rule.caption):
-        caption = " ".join(node.text(separator=" ").split()) or None
-    if caption is None and image is not None:
-        caption = (image.attributes.get("alt") or "").strip() or None
-    for selector in (*sites.FURNITURE, *rule.remove):
+    image = _first(tree, rule.lead_image)
+    lead = _image_url(image) if image is not None else None
+    # The caption belongs to the lead picture: looked for in its own figure when it has one, so
+    # that a later figure's caption is never taken for the lead's.
+    figure = _closest(image, "figure") if image is not None else None
+    caption_node = _first(figure if figure is not None else tree, rule.caption)
+    caption = _text(caption_node) if caption_node is not None else ""
+    _strip(body, rule.remove)
+    # A rule is authoritative about the lead picture: no og:image stand-in, which on these sites
+    # is a logo or a video still when the article has no picture of its own.
+    return _found(body, url, lead, caption or None, caption_node)
+
+
+def _generic(page: str, tree: LexborHTMLParser, url: str, meta: _Meta) -> _Found | None:
+    """The page through trafilatura, else readability. The lead picture is the one that opens
+    the article, else og:image; its caption is the figcaption the page gives it, if any
+    (extractors drop or inline captions)."""
+    extracted = _trafilatura(page, url) or _readability(page)
+    if not extracted:
+        return None
+    body = LexborHTMLParser(extracted).body
+    _strip(body, ())
+    image = _opening_image(body)
+    lead = _image_url(image) if image is not None else meta.image
+    caption = _figure_caption(tree, url, lead) if lead else None
+    return _found(body, url, lead, caption, None)
+
+
+def _figure_caption(tree: LexborHTMLParser, url: str, image_url: str) -> str | None:
+    """The caption of the page's figure showing `image_url`."""
+    target = urls.join(url, image_url)
+    for img in tree.css("figure img"):
+        if (src := _image_url(img)) and urls.join(url, src) == target:
+            caption = _closest(img, "figure").css_first("figcaption")
+            return (_text(caption) or None) if caption is not None else None
+    return None
+
+
+def _strip(body: LexborNode, remove: tuple[str, ...]) -> None:
+    for selector in (*sites.FURNITURE, *remove):
         for node in body.css(selector):
             node.decompose()
-    if lead:  # the lead image is in the header block; do not show it twice
+
+
+def _found(body: LexborNode, url: str, lead: str | None, caption: str | None,
+           caption_node: LexborNode | None) -> _Found | None:
+    """The body without the lead picture (the header block shows it), or None when no text is left."""
+    if lead:
+        target = urls.join(url, lead)
         for img in body.css("img"):
-            if real_image(Token("tag", "", "img", attrs=dict(img.attributes))) == lead:
-                img.decompose()
+            if (src := _image_url(img)) and urls.join(url, src) == target:
+                _lead_container(img, body, caption_node).decompose()
     inner = "".join(child.html or "" for child in body.iter(include_text=True))
-    if not normalized_text(inner):
+    return _Found(inner, lead, caption) if normalized_text(inner) else None
+
+
+def _lead_container(img: LexborNode, body: LexborNode, caption_node: LexborNode | None) -> LexborNode:
+    """What to remove with the lead picture: its figure, or the box it shares with its caption
+    (the caption is in the header block too), else the image alone."""
+    node = img.parent
+    while node is not None and node != body:
+        if node.tag == "figure" or (caption_node is not None and _contains(node, caption_node)):
+            return node
+        node = node.parent
+    return img
+
+
+def _contains(ancestor: LexborNode, node: LexborNode) -> bool:
+    while node is not None:
+        if node == ancestor:
+            return True
+        node = node.parent
+    return False
+
+
+def _text(node: LexborNode) -> str:
+    """Text as shown: inline pieces joined as they are (no spaces forced between Chinese
+    characters), runs of white space made one space."""
+    return " ".join(node.text(separator="").split())
+
+
+def _closest(node: LexborNode, tag: str) -> LexborNode | None:
+    while node is not None and node.tag != tag:
+        node = node.parent
+    return node
+
+
+def _image_url(node: LexborNode) -> str | None:
+    """The picture an image element really shows: a lazy-loading attribute, its srcset, or the
+    source of its <picture> when its own src is only a placeholder."""
+    url = real_image(Token("tag", "", "img", attrs={k: v or "" for k, v in node.attributes.items()}))
+    if url and not url.startswith("data:"):
+        return url
+    picture = node.parent if node.parent is not None and node.parent.tag == "picture" else None
+    source = picture.css_first("source[srcset], source[data-srcset]") if picture is not None else None
+    if source is None:
         return None
-    return inner, lead, caption
+    return best_srcset(source.attributes.get("srcset") or source.attributes.get("data-srcset") or "")
+
+
+def _opening_image(body: LexborNode) -> LexborNode | None:
+    """The first image of an extracted body when no paragraph comes before it (a dateline or a
+    kicker may)."""
+    before = 0
+    for node in body.traverse(include_text=True):
+        if node.tag == "img":
+            return node
+        if node.is_text_node:
+            before += len(normalized_text(node.text_content))
+            if before >= MIN_LEAD_TEXT:
+                return None
+    return None
 
 
 def _trafilatura(page: str, url: str) -> str | None:
@@ -134,7 +251,9 @@ def _trafilatura(page: str, url: str) -> str | None:
 
     out = trafilatura.extract(page, url=url, output_format="html", include_images=True, include_links=True,
                               include_comments=False, include_tables=True, favor_precision=True)
-    if not out:
+    # A layout table holding the article's paragraphs (pages of the early 2000s) comes back whole,
+    # navigation cells included; readability takes such pages apart better.
+    if not out or LexborHTMLParser(out).css_first("table p, table div"):
         return None
     m = re.search(r"<body[^>]*>(.*)</body>", out, re.S)
     return m.group(1) if m else out
@@ -148,3 +267,4 @@ def _readability(page: str) -> str | None:
     except Exception:  # readability raises bare Exceptions on pages it cannot read
         return None
     return summary if normalized_text(summary) else None
+

@@ -1,0 +1,204 @@
+"""Extraction quality on the gold pages: newsmirror's pipeline against trafilatura alone.
+
+Each gold page is `pages/<outlet>-<n>.html` (the bytes as served) with `pages/<outlet>-<n>.json`
+(see README.md). In one run, for every page:
+
+- the pipeline: encoding.decode(html=True) -> extract.extract -> header_block + body ->
+  clean.clean, split into paragraphs with the header block left out; its lead image and
+  caption are scored separately;
+- trafilatura alone: trafilatura.extract on the same bytes, default settings, one paragraph a
+  line.
+
+Paragraphs are compared by normalized text (NFKC, white space removed), as multisets; precision,
+recall and F1 are pooled over the paragraphs of an outlet's pages and of all pages.
+
+    python bench/extract/run.py [--rounds N] [--verbose]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import lxml.html
+import trafilatura
+
+from newsmirror.clean import clean
+from newsmirror.encoding import decode
+from newsmirror.extract import extract, header_block
+
+PAGES = Path(__file__).parent / "pages"
+# Elements that end a paragraph in the cleaned body; <br> ends a line too.
+BLOCKS = frozenset("address article blockquote dd div dl dt figcaption h1 h2 h3 h4 h5 h6 header hr li main ol p pre "
+                   "section table tbody td tfoot th thead tr ul".split())
+# The header block as clean() writes it: date, then lead image and caption when there are any.
+HEADER = re.compile(r'^<div><i>[^<]*</i></div>(<img [^>]*>)?(<div><small [^>]*>.*?</small></div>)?', re.S)
+
+
+@dataclass(frozen=True)
+class Page:
+    name: str
+    outlet: str
+    url: str
+    content_type: str | None
+    data: bytes
+    paragraphs: tuple[str, ...]
+    lead_image: str | None
+    caption: str | None
+
+
+@dataclass(frozen=True)
+class Output:
+    paragraphs: tuple[str, ...]
+    lead_image: str | None = None
+    caption: str | None = None
+
+
+@dataclass
+class Tally:
+    """Paragraph counts pooled over pages, and lead image/caption hits."""
+
+    matched: int = 0
+    extracted: int = 0
+    expected: int = 0
+    pages: int = 0
+    lead_hits: int = 0
+    caption_hits: int = 0
+    misses: list[str] = field(default_factory=list)
+
+    def add(self, page: Page, out: Output) -> None:
+        got, want = Counter(map(normalize, out.paragraphs)), Counter(map(normalize, page.paragraphs))
+        self.matched += sum((got & want).values())
+        self.extracted += sum(got.values())
+        self.expected += sum(want.values())
+        self.pages += 1
+        self.lead_hits += out.lead_image == page.lead_image
+        self.caption_hits += normalize(out.caption or "") == normalize(page.caption or "")
+        self.misses += [f"{page.name}: missing {p[:40]}" for p in (want - got)]
+        self.misses += [f"{page.name}: extra   {p[:40]}" for p in (got - want)]
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.extracted if self.extracted else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.expected if self.expected else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+def normalize(text: str) -> str:
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def load_gold(directory: Path = PAGES) -> list[Page]:
+    pages = []
+    for spec in sorted(directory.glob("*.json")):
+        gold = json.loads(spec.read_text(encoding="utf-8"))
+        pages.append(Page(spec.stem, gold["outlet"], gold["url"], gold.get("content_type"),
+                          spec.with_suffix(".html").read_bytes(), tuple(gold["paragraphs"]),
+                          gold["lead_image"], gold["caption"]))
+    return pages
+
+
+def pipeline(page: Page) -> Output:
+    """The page as newsmirror archives it: decoded on its own evidence, extracted, cleaned."""
+    extracted = extract(decode(page.data, page.content_type, html=True), page.url)
+    if extracted is None:
+        return Output(())
+    body = clean(header_block(extracted.published or 0, extracted.lead_image, extracted.caption) + extracted.body,
+                 page.url)
+    return Output(tuple(paragraphs(HEADER.sub("", body, count=1))), extracted.lead_image, extracted.caption)
+
+
+def trafilatura_alone(page: Page) -> Output:
+    """trafilatura.extract with its defaults on the page's bytes (it decodes them itself)."""
+    text = trafilatura.extract(page.data, url=page.url) or ""
+    # Its plain text marks list items with "- ".
+    return Output(tuple(re.sub(r"^- ", "", line) for line in text.splitlines() if line.strip()))
+
+
+def paragraphs(body: str) -> list[str]:
+    """The text blocks of a cleaned body, in order; figures (pictures and their captions) are not
+    paragraphs."""
+    if not body.strip():
+        return []
+    lines = [""]
+    _walk(lxml.html.fragment_fromstring(body, create_parent="div"), lines)
+    return [" ".join(line.split()) for line in lines if line.strip()]
+
+
+def _walk(element: lxml.html.HtmlElement, lines: list[str]) -> None:
+    block = element.tag in BLOCKS
+    if block:
+        lines.append("")
+    lines[-1] += element.text or ""
+    for child in element:
+        if child.tag == "br":
+            lines.append("")
+        elif isinstance(child.tag, str) and child.tag != "figure":
+            _walk(child, lines)
+        lines[-1] += child.tail or ""
+    if block:
+        lines.append("")
+
+
+def evaluate(pages: Iterable[Page], method: Callable[[Page], Output]) -> dict[str, Tally]:
+    """Tallies per outlet and under "overall"."""
+    tallies: dict[str, Tally] = defaultdict(Tally)
+    for page in pages:
+        out = method(page)
+        tallies[page.outlet].add(page, out)
+        tallies["overall"].add(page, out)
+    return dict(tallies)
+
+
+def speed(pages: list[Page], method: Callable[[Page], Output], rounds: int) -> float:
+    """Pages per second, after one warm-up pass (imports, caches)."""
+    for page in pages:
+        method(page)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for page in pages:
+            method(page)
+    return len(pages) * rounds / (time.perf_counter() - start)
+
+
+def report(pages: list[Page], rounds: int, verbose: bool) -> str:
+    ours, theirs = evaluate(pages, pipeline), evaluate(pages, trafilatura_alone)
+    outlets = sorted(k for k in ours if k != "overall") + ["overall"]
+    rows = [f"{'outlet':<10}{'pages':>6}   {'pipeline P / R / F1':<22}{'trafilatura P / R / F1':<24}{'lead img':>9}{'caption':>9}"]
+    for name in outlets:
+        a, b = ours[name], theirs[name]
+        rows.append(f"{name:<10}{a.pages:>6}   {a.precision:.3f} {a.recall:.3f} {a.f1:.3f}    "
+                    f"{b.precision:.3f} {b.recall:.3f} {b.f1:.3f}      {a.lead_hits:>3}/{a.pages:<3}  {a.caption_hits:>3}/{a.pages:<3}")
+    rows.append(f"\npages/s (one core): pipeline {speed(pages, pipeline, rounds):.1f}, "
+                f"trafilatura alone {speed(pages, trafilatura_alone, rounds):.1f}")
+    if verbose:
+        rows += ["\npipeline misses:", *ours["overall"].misses, "\ntrafilatura misses:", *theirs["overall"].misses]
+    return "\n".join(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3, help="timed passes over the pages (default 3)")
+    parser.add_argument("--verbose", action="store_true", help="list the paragraphs each method missed or added")
+    args = parser.parse_args(argv)
+    print(report(load_gold(), args.rounds, args.verbose))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
