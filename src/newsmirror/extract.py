@@ -178,14 +178,18 @@ def _strip(body: LexborNode, remove: tuple[str, ...]) -> None:
 
 def _found(body: LexborNode, url: str, lead: str | None, caption: str | None,
            caption_node: LexborNode | None) -> _Found | None:
-    """The body without the lead picture (the header block shows it), or None when no text is left."""
+    """The body without the lead picture (the header block shows it), or None when no article text
+    is left."""
     if lead:
         target = urls.join(url, lead)
         for img in body.css("img"):
             if (src := _image_url(img)) and urls.join(url, src) == target:
                 _lead_container(img, body, caption_node).decompose()
-    inner = "".join(child.html or "" for child in body.iter(include_text=True))
-    return _Found(inner, lead, caption) if normalized_text(inner) else None
+    # Text that is all links is what is left of navigation, not an article.
+    linked = sum(len(normalized_text(a.text())) for a in body.css("a"))
+    if len(normalized_text(body.text())) <= linked:
+        return None
+    return _Found("".join(child.html or "" for child in body.iter(include_text=True)), lead, caption)
 
 
 def _lead_container(img: LexborNode, body: LexborNode, caption_node: LexborNode | None) -> LexborNode:

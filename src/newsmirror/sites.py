@@ -30,8 +30,8 @@ EXTRACTION: dict[str, SiteRule] = {
     "bbc.com": SiteRule(
         body="main[role=main]",
         lead_image="main figure img",
-        caption="main figure figcaption [data-testid=caption-paragraph], main figure figcaption",
-        remove=("section[role=region]", "[data-e2e]", "time"),
+        caption="main figure figcaption [data-testid=caption-paragraph]",
+        remove=("section[role=region]", "time"),
     ),
     # China Digital Times (WordPress): Jetpack appends its share bar and related posts to the
     # post content itself.
@@ -51,10 +51,9 @@ EXTRACTION: dict[str, SiteRule] = {
     ),
     # FT中文网: the lead picture is an empty <figure data-url=...> that a script fills in.
     "ftchinese.com": SiteRule(
-        body="#story-body-container, div.story-body",
-        lead_image="div.story-image figure[data-url], div.story-image img",
-        caption="div.story-image figcaption",
-        remove=(".mpu-container-instory", ".o-ads"),
+        body="div.story-body",
+        lead_image="div.story-image figure[data-url]",
+        remove=(".mpu-container-instory",),
     ),
     # NYT 中文网: each paragraph is a div.article-paragraph; related boxes sit between them.
     "nytimes.com": SiteRule(
@@ -89,8 +88,8 @@ EXTRACTION: dict[str, SiteRule] = {
 }
 
 REFERERS: dict[str, str] = {
-    "img.ftchinese.com": "https://www.ftchinese.com/",
     "i.ftimg.net": "https://www.ftchinese.com/",
+    "img.ftchinese.com": "https://www.ftchinese.com/",
     "static01.nyt.com": "https://cn.nytimes.com/",
 }
 
