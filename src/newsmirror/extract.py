@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -195,20 +196,20 @@ def _found(body: LexborNode, url: str, lead: str | None, caption: str | None,
 def _lead_container(img: LexborNode, body: LexborNode, caption_node: LexborNode | None) -> LexborNode:
     """What to remove with the lead picture: its figure, or the box it shares with its caption
     (the caption is in the header block too), else the image alone."""
-    node = img.parent
-    while node is not None and node != body:
-        if node.tag == "figure" or (caption_node is not None and _contains(node, caption_node)):
+    holders = set() if caption_node is None else {node.mem_id for node in _lineage(caption_node)}
+    for node in _lineage(img.parent):
+        if node == body:
+            break
+        if node.tag == "figure" or node.mem_id in holders:
             return node
-        node = node.parent
     return img
 
 
-def _contains(ancestor: LexborNode, node: LexborNode) -> bool:
+def _lineage(node: LexborNode | None) -> Iterator[LexborNode]:
+    """The node, its parent, and so on up to the document."""
     while node is not None:
-        if node == ancestor:
-            return True
+        yield node
         node = node.parent
-    return False
 
 
 def _text(node: LexborNode) -> str:
@@ -218,9 +219,7 @@ def _text(node: LexborNode) -> str:
 
 
 def _closest(node: LexborNode, tag: str) -> LexborNode | None:
-    while node is not None and node.tag != tag:
-        node = node.parent
-    return node
+    return next((n for n in _lineage(node) if n.tag == tag), None)
 
 
 def _image_url(node: LexborNode) -> str | None:
@@ -259,8 +258,7 @@ def _trafilatura(page: str, url: str) -> str | None:
     # navigation cells included; readability takes such pages apart better.
     if not out or LexborHTMLParser(out).css_first("table p, table div"):
         return None
-    m = re.search(r"<body[^>]*>(.*)</body>", out, re.S)
-    return m.group(1) if m else out
+    return out
 
 
 def _readability(page: str) -> str | None:

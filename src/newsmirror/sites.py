@@ -25,13 +25,14 @@ FURNITURE = (
 
 EXTRACTION: dict[str, SiteRule] = {
     # BBC News 中文 (Simorgh): hashed class names, so the rule keys on roles and test ids. Inside
-    # <main>: byline, recommendations and ads are all `section[role=region]`; a caption's
-    # visually hidden "图像加注文字，" label sits beside the `caption-paragraph` span.
+    # <main>: byline, recommendations and ads are all `section[role=region]`. In a figure, the
+    # screen-reader labels ("图像来源，", "图像加注文字，") open each `span[role=text]`, before the
+    # credit and the `caption-paragraph`; shown as text they would read as part of the caption.
     "bbc.com": SiteRule(
         body="main[role=main]",
         lead_image="main figure img",
         caption="main figure figcaption [data-testid=caption-paragraph]",
-        remove=("section[role=region]", "time"),
+        remove=("section[role=region]", "time", "figure span[role=text] > span:first-child:not([data-testid])"),
     ),
     # China Digital Times (WordPress): Jetpack appends its share bar and related posts to the
     # post content itself.
