@@ -61,9 +61,9 @@ def main() -> None:
     declined = 0
     real_fast = parse_fast.parse
 
-    def counting(text: str, url: str) -> parse_fast.Raw | None:
+    def counting(*args: object) -> parse_fast.Raw | None:
         nonlocal declined
-        raw = real_fast(text, url)
+        raw = real_fast(*args)
         declined += raw is None
         return raw
 

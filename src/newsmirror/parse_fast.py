@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import threading
 from typing import NamedTuple
+from urllib.parse import urlparse
 
 from feedparser.html import _cp1252
 from feedparser.mixin import _FeedParserMixin
@@ -71,32 +72,44 @@ _FORBIDDEN = frozenset({
     "tags", "image", "textinput", "source", "ttl"})
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")  # feedparser's repair of '&b;=2' in link query strings
 _C1 = re.compile("[\x80-\x9f]")
-_XMLNS = re.compile(r"""xmlns:([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+# Absolute, lower-case scheme, a host, no white space, brackets or ';' (urllib's "params"), and no
+# empty query or fragment: urllib.parse.urljoin gives such a URL back as it is.
+_PLAIN_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#;\[\]\x00-\x20][^?#;\[\]\x00-\x20]*"
+                        r"(?:\?[^#\[\]\x00-\x20]+)?(?:#[^\[\]\x00-\x20]+)?\Z")
+_XMLNS = r"""xmlns:([^\s=/>]+)\s*=\s*(?:"([^"]*)"|'([^']*)')"""
+_XMLNS_TEXT, _XMLNS_UTF8 = re.compile(_XMLNS), re.compile(_XMLNS.encode())
 _XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 _local = threading.local()
+_NAMES: dict[str, tuple[str, str]] = {}  # tag -> (feedparser's name, its namespace prefix), for known namespaces
 
 
-def _parser() -> etree.XMLParser:
-    """One parser per thread (lxml parsers must not be shared); no DTD, entities or network."""
-    parser = getattr(_local, "parser", None)
+def _parser(utf8: bool) -> etree.XMLParser:
+    """One parser per thread and input kind (lxml parsers must not be shared); no DTD, entity
+    expansion or network. Bytes are UTF-8 whatever the XML declaration says (encoding.py decided)."""
+    key = "utf8" if utf8 else "text"
+    parser = getattr(_local, key, None)
     if parser is None:
-        parser = _local.parser = etree.XMLParser(
-            resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
-            remove_comments=True, remove_pis=True)
+        parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False, load_dtd=False,
+                                 remove_comments=True, remove_pis=True, encoding="utf-8" if utf8 else None)
+        setattr(_local, key, parser)
     return parser
 
 
-def parse(text: str, url: str) -> Raw | None:
-    """Feedparser's values for `text` (decoded, entity declarations defused), or None to decline."""
+def parse(source: str | bytes, url: str, c1: bool = True) -> Raw | None:
+    """Feedparser's values for a document, or None to decline. `source` is the decoded text with
+    its entity declarations defused and no encoding declaration, or (saving the decoding) the
+    UTF-8 bytes of a document without a DOCTYPE. `c1=False` promises that no C1 control
+    character is in it, which spares a scan of every value."""
+    utf8 = isinstance(source, bytes)
     try:
-        root = etree.fromstring(text, _parser())
+        root = etree.fromstring(source, _parser(utf8))
     except (etree.XMLSyntaxError, ValueError):
         return None
     if root.getroottree().docinfo.doctype:
         return None  # what expat does with entities a DTD may declare is not modelled
     try:
-        return _Walker(text, root, url).run()
+        return _Walker(source, root, url, c1).run()
     except _Decline:
         return None
 
@@ -106,22 +119,19 @@ def _prefix_of(uri: str) -> str | None:
     return "" if _USERLAND in low else _PREFIXES.get(low)
 
 
+_SHORT_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
+
+
 def map_type(value: str) -> str:
     """feedparser's map_content_type."""
     value = value.lower()
-    return {"text": "text/plain", "plain": "text/plain", "html": "text/html",
-            "xhtml": "application/xhtml+xml"}.get(value, value)
+    return _SHORT_TYPES.get(value, value)
 
 
-def _repair(value: str) -> str:
-    """feedparser's last steps for any text: undo UTF-8 read as Latin-1, map C1 controls as cp1252."""
-    if value.isascii():
-        return value
-    try:
-        value = value.encode("iso-8859-1").decode("utf-8")
-    except UnicodeError:
-        pass
-    return value.translate(_cp1252) if _C1.search(value) else value
+def _join(base: str, value: str) -> str:
+    """feedparser's _urljoin, skipped for a URL it would return unchanged (already absolute, in
+    the form urllib re-serializes to itself): half the cost of an item lies there otherwise."""
+    return value if value.isascii() and _PLAIN_URL.match(value) else _urljoin(base, value)
 
 
 def _junk_key(name: str) -> str:
@@ -132,8 +142,9 @@ def _junk_key(name: str) -> str:
 class _Walker:
     """feedparser's handlers replayed over an lxml tree, for the elements it models."""
 
-    def __init__(self, text: str, root: etree._Element, url: str) -> None:
-        self.source = text
+    def __init__(self, source: str | bytes, root: etree._Element, url: str, c1: bool = True) -> None:
+        self.source = source
+        self.c1 = c1
         self.root = root
         self.feed: dict = {}
         self.entries: list[dict] = []
@@ -174,9 +185,13 @@ class _Walker:
         other 'xmlns'; else a scan of the text, which may also find some in CDATA (harmless: more
         declarations only ever make this module decline more)."""
         nsmap = self.root.nsmap
-        if self.source.count("xmlns") == len(nsmap):
+        source = self.source
+        utf8 = isinstance(source, bytes)
+        if source.count(b"xmlns" if utf8 else "xmlns") == len(nsmap):
             return [(p, uri) for p, uri in nsmap.items() if p]
-        found = [(m[1], m[2] if m[2] is not None else m[3]) for m in _XMLNS.finditer(self.source)]
+        found = [(m[1], m[2] if m[2] is not None else m[3]) for m in (_XMLNS_UTF8 if utf8 else _XMLNS_TEXT).finditer(source)]
+        if utf8:
+            found = [(p.decode("utf-8", "replace"), uri.decode("utf-8", "replace")) for p, uri in found]
         if any("&" in uri for _, uri in found):
             raise _Decline
         return found
@@ -191,6 +206,10 @@ class _Walker:
 
     def _base(self, url: str) -> str:
         """feedparser's base URI: Content-Location, re-resolved against itself at every element."""
+        try:
+            urlparse(url)
+        except ValueError:
+            raise _Decline from None  # feedparser would resolve nothing against it
         base = url
         for _ in range(2):
             again = (make_safe_absolute_uri(base, base) or base) if base else _urljoin(base, base)
@@ -204,17 +223,23 @@ class _Walker:
     def name(self, el: etree._Element) -> str:
         """The name feedparser dispatches `el` on: its prefix for the namespace, '_', local name."""
         tag = el.tag
-        if not isinstance(tag, str):
-            raise _Decline  # an entity reference left by libxml2
-        if tag[0] != "{":
-            return tag.lower()
-        uri, local = tag[1:].split("}", 1)
-        std = _prefix_of(uri)
-        if std is None:
-            return self._foreign(uri, local.lower())
-        if std in self.remapped:
+        known = _NAMES.get(tag)
+        if known is None:
+            if not isinstance(tag, str):
+                raise _Decline  # an entity reference left by libxml2
+            if tag[0] != "{":
+                known = (tag.lower(), "")
+            else:
+                uri, local = tag[1:].split("}", 1)
+                std = _prefix_of(uri)
+                if std is None:
+                    return self._foreign(uri, local.lower())
+                known = (f"{std}_{local.lower()}" if std else local.lower(), std)
+            if len(_NAMES) < 4096:
+                _NAMES[tag] = known
+        if known[1] and known[1] in self.remapped:
             raise _Decline
-        return f"{std}_{local.lower()}" if std else local.lower()
+        return known[0]
 
     def _foreign(self, uri: str, local: str) -> str:
         """An element in a namespace feedparser does not know: it takes the first prefix declared
@@ -273,10 +298,20 @@ class _Walker:
             raise _Decline  # markup inside text: feedparser serializes it its own way
         return el.text or ""
 
+    def repair(self, value: str) -> str:
+        """feedparser's last steps for any text: undo UTF-8 read as Latin-1, map C1 controls as cp1252."""
+        if value.isascii():
+            return value
+        try:
+            value = value.encode("iso-8859-1").decode("utf-8")
+        except UnicodeError:
+            pass
+        return value.translate(_cp1252) if self.c1 and _C1.search(value) else value
+
     def uri_text(self, el: etree._Element) -> str:
         """Text of an element feedparser resolves against the base (link, url, permalink guid)."""
         value = self.text(el).strip()
-        return _repair(_urljoin(self.base, value) if value else value)
+        return self.repair(_join(self.base, value) if value else value)
 
     def construct(self, el: etree._Element, default_type: str, attrs: dict | None = None) -> tuple[str, str]:
         """(value, content type) of a text construct, as feedparser's push_content/pop give them."""
@@ -287,9 +322,10 @@ class _Walker:
         if ctype == "application/xhtml+xml":
             raise _Decline  # feedparser escapes and re-serializes XHTML text
         value = self.text(el).strip()
-        if not self.atom and ctype == "text/plain" and _FeedParserMixin.looks_like_html(value):
+        if (not self.atom and ctype == "text/plain" and ("<" in value or "&" in value)
+                and _FeedParserMixin.looks_like_html(value)):
             ctype = "text/html"
-        return _repair(value), ctype
+        return self.repair(value), ctype
 
     # --- containers --------------------------------------------------------------------------
 
@@ -337,14 +373,14 @@ class _Walker:
                 feed["subtitle_detail"] = {"type": ctype, "value": value}
             elif name in _DATES:
                 self.attrs(child)
-                feed[_DATES[name]] = _repair(self.text(child).strip())
+                feed[_DATES[name]] = self.repair(self.text(child).strip())
             elif name in _AUTHORS:
                 self.author(child, feed, authors)
                 authors += 1
             elif name == "ttl":
                 if self.attrs(child):
                     raise _Decline
-                feed["ttl"] = _repair(self.text(child).strip())
+                feed["ttl"] = self.repair(self.text(child).strip())
             elif name in ("image", "textinput"):
                 self.image(child, cd, name)
             else:
@@ -382,7 +418,7 @@ class _Walker:
                 self.content(child, e, _CONTENTS[name])
             elif name in _DATES:
                 self.attrs(child)
-                e[_DATES[name]] = _repair(self.text(child).strip())
+                e[_DATES[name]] = self.repair(self.text(child).strip())
             elif name in _AUTHORS:
                 self.author(child, e, authors)
                 authors += 1
@@ -454,7 +490,7 @@ class _Walker:
         ctx.setdefault("links", []).append(attrs)
         if "href" in attrs:
             self.text(el)
-            attrs["href"] = _urljoin(self.base, attrs["href"])
+            attrs["href"] = _join(self.base, attrs["href"])
             if attrs["rel"] == "alternate" and map_type(attrs["type"]) in _HTML_TYPES:
                 ctx["link"] = attrs["href"]
             return
@@ -470,7 +506,7 @@ class _Walker:
 
     def guid(self, el: etree._Element, ctx: dict) -> None:
         permalink = self.attrs(el).get("ispermalink", "true") == "true"
-        value = self.uri_text(el) if permalink else _repair(self.text(el).strip())
+        value = self.uri_text(el) if permalink else self.repair(self.text(el).strip())
         ctx["id"] = value
         ctx.setdefault("guidislink", permalink and "link" not in ctx)
         if permalink:
@@ -494,7 +530,7 @@ class _Walker:
         author's details from the earlier one's text, which is not modelled: decline."""
         self.attrs(el)
         if not len(el):
-            ctx["author"] = _repair(self.text(el).strip())
+            ctx["author"] = self.repair(self.text(el).strip())
             return
         if seen or (el.text or "").strip() or any((part.tail or "").strip() for part in el):
             raise _Decline
