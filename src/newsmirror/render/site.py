@@ -1,12 +1,317 @@
-"""The static site under DIR/site/ (being written: see the site helper's task)."""
+"""The static site under DIR/site/: feeds, pages by day, articles with their history, search.
+
+The site is read where no server can be trusted to run: from `file://`, from any sub-path of a
+static host, from a fork under another name. So every link is relative, every asset is local,
+and search runs in the browser over an index shipped as `<script>` files (Chromium refuses
+`fetch()` of local files). Lists and search shards are cut into chunks counted from the oldest
+article, so that a new article changes the newest chunk only and a git push stays small.
+
+Only the main variant is built: with `editions` set, the site shows what `articles/` shows.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import json
+import sys
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from importlib import resources
+from pathlib import Path
+from typing import TypeVar
+
+import jinja2
+
+from .. import archive as files
+from .. import editions, history
 from ..archive import Archive
 from ..config import Config
-from ..store import Store
+from ..store import EntryRow, Store
+from .markdown import one_line
+
+SITE_DIR = "site"
+MANIFEST = "site.json"  # in the state directory: what each page was rendered from
+PER_PAGE = 50
+SHARD_SIZE = 200  # articles per search shard: ~0.5 MB of Chinese text
+DIFF_CONTEXT = 40  # characters kept at each end of an unchanged line in a diff
+SITE_TITLE = "新闻镜像"
+LANGS = {"original": "zh", "zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "zh-TW": "zh-Hant-TW", "zh-HK": "zh-Hant-HK"}
+UTC8 = timezone(timedelta(hours=8))  # the list pages' days, and the readers'
+ASSETS = ("site.css", "search.js")
+CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Feed:
+    id: str
+    title: str
+    variant: str
+
+    @property
+    def lang(self) -> str:
+        return LANGS[self.variant]
+
+    def convert(self, text: str) -> str:
+        return editions.converter(self.variant)(text)
+
+
+@dataclass(frozen=True, slots=True)
+class _Link:
+    """One line of a list: an article as a feed page, a day page or the search shows it."""
+
+    href: str  # from the site's root
+    title: str
+    published: int
+    removed: bool
+    feed: str  # the title of the feed that archived it
+    lang: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """One version after the first, with what changed since the one before."""
+
+    number: int
+    seen_at: int
+    title: str
+    segments: tuple[tuple[str, str], ...]
+
+
+class _Pages:
+    """The site's files, each rendered only when what it shows changed since the last build.
+
+    Rendering every article page on every pass would cost minutes at 100,000 articles; a
+    digest of each page's inputs, remembered in the state directory, costs a hash. The files
+    stay the truth: a missing file is rendered again, and archive.write still leaves a file
+    alone when the output is identical (a lost manifest only costs time).
+    """
+
+    def __init__(self, root: Path, manifest: Path, fingerprint: bytes):
+        self.root = root
+        self.manifest = manifest
+        self.fingerprint = fingerprint
+        try:
+            self.before: dict[str, str] = json.loads(manifest.read_text(encoding="utf-8"))
+        except (FileNotFoundError, ValueError):
+            self.before = {}
+        self.now: dict[str, str] = {}
+        self.changed = 0
+
+    def emit(self, rel: str, inputs: object, render: Callable[[], str]) -> None:
+        """Write `rel` from `render()` unless `inputs` (plain data, stable repr) are as last time.
+
+        `render` is called before emit returns (callers may close over loop variables)."""
+        digest = hashlib.blake2b(self.fingerprint + repr(inputs).encode("utf-8", "surrogatepass"),
+                                 digest_size=16).hexdigest()
+        self.now[rel] = digest
+        path = self.root / rel
+        if self.before.get(rel) == digest and path.exists():
+            return
+        self.changed += files.write(path, render())
+
+    def finish(self) -> int:
+        """Remove the pages no longer built (e.g. renumbered by reindex); how many files changed."""
+        for rel in self.before.keys() - self.now.keys():
+            try:
+                (self.root / rel).unlink()
+                self.changed += 1
+            except FileNotFoundError:
+                pass
+        files.write(self.manifest, json.dumps(self.now, sort_keys=True, separators=(",", ":")))
+        return self.changed
 
 
 def build(archive: Archive, config: Config, store: Store) -> int:
-    """Write the site; returns how many files changed."""
-    raise NotImplementedError
+    """Write the site under DIR/site/; returns how many files changed (written or removed)."""
+    return _Build(archive, config, store).run()
+
+
+class _Build:
+    def __init__(self, archive: Archive, config: Config, store: Store):
+        self.archive = archive
+        self.config = config
+        self.store = store
+        self.templates = resources.files("newsmirror") / "templates"
+        self.env = jinja2.Environment(loader=jinja2.PackageLoader("newsmirror", "templates"), autoescape=True,
+                                      trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
+        self.env.filters["day"] = lambda ms: _local(ms).strftime("%Y-%m-%d")
+        self.env.filters["minute"] = lambda ms: _local(ms).strftime("%Y-%m-%d %H:%M")
+        self.pages = _Pages(archive.root / SITE_DIR, archive.state_dir / MANIFEST, self._fingerprint())
+        self.lang = LANGS[config.variant]
+        # Store has no per-entry revision summary; one grouped query instead of one per article.
+        # Revisions are only ever added, so their count and last id say whether the history changed.
+        self.revised: dict[int, tuple[int, int]] = {
+            entry: (count, last) for entry, count, last in
+            store.db.execute("SELECT entry_id, count(*), max(id) FROM revisions GROUP BY entry_id")}
+
+    def _fingerprint(self) -> bytes:
+        """What every page also depends on: this renderer and its templates (a change re-renders all)."""
+        digest = hashlib.blake2b(Path(__file__).read_bytes())
+        for name in sorted(p.name for p in self.templates.iterdir() if p.is_file()):
+            digest.update((self.templates / name).read_bytes())
+        return digest.digest()
+
+    def run(self) -> int:
+        feeds = self._feeds()
+        titles = {f.id: f.title for f in feeds}
+        days: dict[str, list[_Link]] = defaultdict(list)
+        summaries: list[tuple[_Feed, int, int | None]] = []
+        shards: list[tuple[str, int, int, int]] = []
+        for feed in feeds:
+            rows = self.store.listed(feed.id, sys.maxsize)
+            links = [_Link(f"articles/{r.feed_id}/{r.number}.html", one_line(feed.convert(r.title)), r.published,
+                           r.removed_at is not None, titles.get(r.feed_id, r.feed_id), feed.lang) for r in rows]
+            own = [r for r in rows if r.feed_id == feed.id]
+            self._articles(feed, own)
+            shards += self._shards(feed, own)
+            for row, link in zip(rows, links):
+                if row.feed_id == feed.id:
+                    days[_local(row.published).strftime("%Y-%m-%d")].append(link)
+            self._feed_pages(feed, links)
+            summaries.append((feed, len(rows), max((r.published for r in rows), default=None)))
+        self._days(days)
+        self._page("index.html", "index.html", feeds=summaries)
+        self._search(feeds, shards)
+        for name in ASSETS:
+            self.pages.emit(f"assets/{name}", name, (self.templates / name).read_text)
+        return self.pages.finish()
+
+    def _feeds(self) -> list[_Feed]:
+        """Configured feeds in their order, then feeds removed from the configuration whose articles stay."""
+        configured = {f.id: f for f in self.config.feeds}
+        ids = [*configured, *(i for i in self.store.feed_ids_with_entries() if i not in configured)]
+        out = []
+        for feed_id in ids:
+            conf = configured.get(feed_id)
+            variant = self.config.variant_for(conf) if conf else self.config.variant
+            title = (conf and conf.title) or self.store.feed(feed_id).title or feed_id
+            out.append(_Feed(feed_id, editions.converter(variant)(title), variant))
+        return out
+
+    def _page(self, rel: str, template: str, lang: str | None = None, **context: object) -> None:
+        """A page rendered from `context` (plain data), with links made relative to where it lies."""
+        lang = lang or self.lang
+        self.pages.emit(rel, (template, lang, context), lambda: self._render(rel, template, lang, **context))
+
+    def _render(self, rel: str, template: str, lang: str, **context: object) -> str:
+        return self.env.get_template(template).render(root="../" * rel.count("/"), lang=lang, site_title=SITE_TITLE,
+                                                      **context)
+
+    # --- articles ----------------------------------------------------------------------------
+
+    def _articles(self, feed: _Feed, rows: list[EntryRow]) -> None:
+        on_disk = self.archive.numbers_on_disk(feed.id)  # an adopted file keeps its "<n>_<title>.md" name
+        for row in rows:
+            markdown = on_disk[row.number].name if row.number in on_disk else f"{row.number}.md"
+            inputs = (feed, row.title, row.link, row.published, row.body, row.removed_at, markdown,
+                      self.revised.get(row.id))
+            rel = f"articles/{feed.id}/{row.number}.html"
+            self.pages.emit(rel, inputs, lambda: self._article(rel, feed, row, markdown))
+
+    def _article(self, rel: str, feed: _Feed, row: EntryRow, markdown: str) -> str:
+        body = row.body if feed.variant == "original" else editions.convert_html(row.body, feed.convert)
+        changes: list[_Change] = []
+        if row.id in self.revised:
+            versions = history.versions(self.store, row)
+            texts = [feed.convert(v.text) for v in versions]
+            for v, before, after in zip(versions[1:], texts, texts[1:]):
+                segments = tuple((op, history.shorten(text, DIFF_CONTEXT) if op == "=" else text)
+                                 for op, text in history.diff(before, after))
+                changes.append(_Change(v.number, v.seen_at, one_line(feed.convert(v.title)), segments))
+            first = versions[0]
+        return self._render(rel, "article.html", feed.lang, feed=feed, title=one_line(feed.convert(row.title)),
+                            link=row.link, published=row.published, removed_at=row.removed_at, body=body,
+                            markdown=f"articles/{feed.id}/{markdown}", changes=changes,
+                            first_seen=first.seen_at if changes else None)
+
+    # --- lists -------------------------------------------------------------------------------
+
+    def _feed_pages(self, feed: _Feed, links: list[_Link]) -> None:
+        chunks = _chunks(links, PER_PAGE)
+        names = [f"page-{i}.html" for i in range(1, len(chunks))] + ["index.html"]
+        for i, chunk in enumerate(chunks):
+            self._page(f"feeds/{feed.id}/{names[i]}", "feed.html", feed.lang, feed=feed, links=tuple(chunk),
+                       number=i + 1, newest=i == len(chunks) - 1, marker=feed.convert(self.config.removed_marker),
+                       newer=names[i + 1] if i + 1 < len(chunks) else None, older=names[i - 1] if i else None)
+
+    def _days(self, days: dict[str, list[_Link]]) -> None:
+        order = sorted(days, reverse=True)
+        marker = editions.converter(self.config.variant)(self.config.removed_marker)
+        for i, day in enumerate(order):
+            links = tuple(sorted(days[day], key=lambda link: link.published, reverse=True))
+            self._page(f"days/{day}.html", "day.html", day=day, links=links, marker=marker,
+                       newer=order[i - 1] if i else None, older=order[i + 1] if i + 1 < len(order) else None)
+        months: dict[str, list[tuple[str, int]]] = defaultdict(list)
+        for day in order:
+            months[day[:7]].append((day, len(days[day])))
+        self._page("days/index.html", "days.html", months=tuple((m, tuple(d)) for m, d in months.items()))
+
+    # --- search ------------------------------------------------------------------------------
+
+    def _shards(self, feed: _Feed, rows: list[EntryRow]) -> list[tuple[str, int, int, int]]:
+        """The feed's search shards; (feed id, shard, newest date, articles) of each."""
+        out = []
+        for k, chunk in enumerate(_chunks(rows, SHARD_SIZE)):
+            if not chunk:
+                continue
+            inputs = (feed.variant, [(r.number, r.title, r.published, r.removed_at is not None, r.body) for r in chunk])
+            self.pages.emit(f"search/{feed.id}/{k}.js", inputs, lambda: _shard(feed, k, chunk))
+            out.append((feed.id, k, max(r.published for r in chunk), len(chunk)))
+        return out
+
+    def _search(self, feeds: list[_Feed], shards: list[tuple[str, int, int, int]]) -> None:
+        data = {"feeds": {f.id: f.title for f in feeds},
+                "shards": sorted(shards, key=lambda s: s[2], reverse=True),
+                "marker": editions.converter(self.config.variant)(self.config.removed_marker).strip()}
+        self._page("search.html", "search.html", data=data, total=sum(s[3] for s in shards))
+        fold = _fold_pairs()
+        self.pages.emit("search/fold.js", fold, lambda: f"window.NM_FOLD = {json.dumps(fold, ensure_ascii=False)};\n")
+
+
+def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
+    """`items` (newest first) in chunks counted from the oldest, each newest first.
+
+    Counting from the oldest keeps every chunk but the newest unchanged when articles arrive;
+    the newest absorbs the remainder (size to 2*size - 1 items) so that it is never nearly empty.
+    """
+    oldest_first = list(items)[::-1]
+    count = max(1, len(oldest_first) // size)
+    bounds = [i * size for i in range(count)] + [len(oldest_first)]
+    return [oldest_first[a:b][::-1] for a, b in zip(bounds, bounds[1:])]
+
+
+def _shard(feed: _Feed, k: int, rows: list[EntryRow]) -> str:
+    """`search/<feed>/<k>.js`: [number, date ms, removed, "title\\n\\ntext"] per article, newest first.
+
+    The title leads the text (one line: one_line), so one substring search covers both.
+    """
+    records = [[r.number, r.published, int(r.removed_at is not None),
+                feed.convert(history.Version(0, r.published, one_line(r.title), r.body).text)] for r in rows]
+    key = json.dumps(f"{feed.id}/{k}")
+    return f"(window.NM_INDEX = window.NM_INDEX || {{}})[{key}] = {json.dumps(records, ensure_ascii=False)};\n"
+
+
+def _fold_pairs() -> str:
+    """Traditional characters followed by their Simplified forms ("發发臺台..."), from OpenCC.
+
+    The search folds query and text through this map, so 發展 finds 发展 and the reverse. Only
+    one-to-one pairs of BMP characters: folding then keeps every offset, and a snippet cut at a
+    match in the folded text is cut at the same place in the original.
+    """
+    import opencc  # loaded only here: the rest of the build does not need it
+
+    chars = [chr(c) for start, end in CJK_RANGES for c in range(start, end)]
+    pairs: dict[str, str] = {}
+    for config in ("t2s", "tw2s", "hk2s"):  # one character per line: no phrase can match across
+        for char, folded in zip(chars, opencc.OpenCC(config).convert("\n".join(chars)).split("\n")):
+            if folded != char and len(folded) == 1 and ord(folded) < 0x10000:
+                pairs.setdefault(char, folded)
+    return "".join(t + s for t, s in pairs.items())
+
+
+def _local(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC8)
