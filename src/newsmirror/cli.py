@@ -21,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__, config as configuration, urls
+from . import archive as files
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import iso
@@ -88,16 +89,29 @@ def _main(
 
 
 @app.command()
-def init(archive: ArchiveOption = None) -> None:
+def init(
+    ci: Annotated[Optional[str], typer.Option(metavar="KIND", help="Also write a scheduled-runner workflow: github.")] = None,
+    install: Annotated[str, typer.Option(metavar="SPEC", help="What the workflow pip-installs.")] = "newsmirror",
+    archive: ArchiveOption = None,
+) -> None:
     """Create a mirror folder with a commented configuration holding the default feeds."""
+    from .ci import TEMPLATES, template
+
     arch = _archive(archive)
-    if arch.exists():
+    if ci is not None and ci not in TEMPLATES:
+        raise _fail(f"--ci: unknown kind {ci!r} (known: {', '.join(TEMPLATES)})")
+    if arch.exists() and ci is None:
         raise _fail(f"{arch.config_path} already exists; edit it, or use `add` and `remove`")
     arch.root.mkdir(parents=True, exist_ok=True)
-    configuration.write_default(arch.config_path)
+    if not arch.exists():
+        configuration.write_default(arch.config_path)
+        out.print(f"Created {arch.config_path} with {len(configuration.DEFAULT_FEEDS)} feeds.", markup=False)
     arch.prepare()
-    out.print(f"Created {arch.config_path} with {len(configuration.DEFAULT_FEEDS)} feeds. "
-              f"Next: newsmirror --archive {arch.root} run", markup=False)
+    if ci is not None:
+        path, text = template(ci, install)
+        files.write(arch.root / path, text)
+        out.print(f"Wrote {arch.root / path}: hourly reindex, run and publish.", markup=False)
+    out.print(f"Next: newsmirror --archive {arch.root} run", markup=False)
 
 
 @app.command()
@@ -236,7 +250,44 @@ def run(
     except StoreError as exc:
         raise _fail(str(exc), 1) from None
     out.print(report.total(), markup=False)
+    if config.publish.remotes:
+        _publish(arch, config.publish, report.message())
     if strict and report.failed:
+        raise typer.Exit(1)
+
+
+def _publish(arch: Archive, settings: configuration.PublishSettings, message: str) -> int:
+    """Commit and push; prints a line per remote; returns how many remotes failed."""
+    from .git import GitError
+    from .publish import publish as push_all
+
+    try:
+        with arch.lock(60):
+            report = push_all(arch.root, settings, message)
+    except (GitError, ArchiveLocked) as exc:
+        err.print(f"publish: {exc}", markup=False)
+        return len(settings.remotes) or 1
+    for line in report.lines():
+        out.print(line, markup=False)
+    return len(report.failed)
+
+
+@app.command()
+def publish(
+    remote: Annotated[Optional[list[str]], typer.Option(metavar="REMOTE", help="Also push here (repeatable).")] = None,
+    author_name: Annotated[Optional[str], typer.Option(help="Commit author name.")] = None,
+    author_email: Annotated[Optional[str], typer.Option(help="Commit author email.")] = None,
+    archive: ArchiveOption = None,
+) -> None:
+    """Commit what changed and push to every remote (a failing remote never blocks the others)."""
+    from dataclasses import replace
+
+    arch = _archive(archive)
+    config = _load(arch)
+    settings = replace(config.publish, remotes=(*config.publish.remotes, *(remote or [])),
+                       author_name=author_name or config.publish.author_name,
+                       author_email=author_email or config.publish.author_email)
+    if _publish(arch, settings, "newsmirror: publish"):
         raise typer.Exit(1)
 
 
@@ -295,10 +346,17 @@ def doctor(archive: ArchiveOption = None) -> None:
     """Check configuration, state, every feed (through its proxy), remotes and disk; exit 1 if anything fails."""
     from .doctor import checks
 
+    from .doctor import Check
+    from .publish import check_remote
+
     arch = _archive(archive)
     config = _load(arch)
     arch.prepare()
-    found = checks(arch, config)
+    remotes = []
+    for remote in config.publish.remotes:
+        problem = check_remote(arch.root, remote)
+        remotes.append(Check(f"remote {remote}", "FAIL" if problem else "ok", problem or "reachable"))
+    found = checks(arch, config, remotes)
     table = Table(box=None, pad_edge=False)
     for column in ("check", "status", "detail"):
         table.add_column(column, overflow="fold")

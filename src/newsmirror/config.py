@@ -76,6 +76,7 @@ class PublishSettings:
     author_name: str = "newsmirror"
     author_email: str = "newsmirror@localhost"
     retries: int = 3
+    site_url: str | None = None  # where site/ is served: re-published feeds link the mirror's copies
 
 
 @dataclass(frozen=True)
@@ -220,6 +221,8 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         '# author_name = "newsmirror"',
         '# author_email = "newsmirror@localhost"',
         "# retries = 3",
+        "# Where site/ is served; the re-published feeds under feeds/ then link the mirror's copies.",
+        '# site_url = "https://you.github.io/news/site/"',
         "",
     ]
     for feed_id, title, url, note in feeds:

@@ -14,7 +14,11 @@ TIMEOUT = 300
 
 
 class GitError(Exception):
-    """A git command failed; the message is git's."""
+    """A git command failed; the message is git's reason, `output` all it said."""
+
+    def __init__(self, message: str, output: str = ""):
+        super().__init__(message)
+        self.output = output or message
 
 
 def run(root: Path, *args: str, input: bytes | None = None, timeout: float = TIMEOUT, check: bool = True) -> bytes:
@@ -26,13 +30,25 @@ def run(root: Path, *args: str, input: bytes | None = None, timeout: float = TIM
     except FileNotFoundError:
         raise GitError("git is not installed") from None
     if check and proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git {args[0]}: {message[-1] if message else f'exit {proc.returncode}'}")
+        output = (proc.stderr + proc.stdout).decode("utf-8", "replace")
+        lines = [line.strip() for line in output.splitlines() if line.strip()]
+        # git's reason is on its "fatal:"/"error:"/"! [rejected]" line, not on the hints after it.
+        reason = next((line for line in lines if line.startswith(("fatal:", "error:", "!"))), lines[-1] if lines else "")
+        raise GitError(f"git {args[0]}: {reason or f'exit {proc.returncode}'}", output)
     return proc.stdout
 
 
 # No pager, no prompt for credentials (a scheduled run must fail, not hang), stable output.
 _QUIET = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "LC_ALL": "C", "GIT_ASKPASS": "echo", "SSH_ASKPASS": "echo"}
+
+
+def succeeds(root: Path, *args: str) -> bool:
+    """Whether a git command exits 0 (for questions like `merge-base --is-ancestor`)."""
+    try:
+        run(root, *args)
+    except GitError:
+        return False
+    return True
 
 
 def is_repository(root: Path) -> bool:
@@ -45,6 +61,8 @@ def is_repository(root: Path) -> bool:
 def file_versions(root: Path, folder: str) -> dict[str, list[tuple[int, str]]]:
     """For each file under `folder` that more than one commit touched: its contents at each of
     those commits, oldest first, as (commit time in ms, text). Paths are relative to `root`."""
+    if not succeeds(root, "rev-parse", "--verify", "-q", "HEAD"):
+        return {}  # a repository without commits yet
     log = run(root, "log", "--reverse", "--no-renames", "--relative", "--format=%x00%H %ct", "--name-only",
               "--", folder).decode("utf-8", "replace")
     touched: defaultdict[str, list[tuple[str, int]]] = defaultdict(list)

@@ -33,6 +33,7 @@ from .model import Article, Extracted, ParsedEntry
 from .parse import NotAFeed
 from .identity import same_title
 from .process import Candidate, FeedJob, compose, finish, prepare
+from .render import feeds as republish
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import EntryRow, FeedState, Store
@@ -97,6 +98,12 @@ class PassReport:
         return (f"{len(self.results)} feeds: {self.new} new articles, {sum(r.updated for r in self.results)} updated, "
                 f"{len(self.failed)} failed")
 
+    def message(self) -> str:
+        """The commit message for what this pass changed."""
+        from .publish import message
+
+        return message({r.feed_id: (r.new, r.updated) for r in self.results})
+
 
 def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
              on_result: Callable[[FeedResult], None] | None = None, force: bool = False,
@@ -130,6 +137,7 @@ class _Pass:
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
         self._feeds = {f.id: f for f in config.feeds}
+        self.feeds_out_changed = False
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.write_pending()  # what a killed pass stored but did not write
@@ -146,6 +154,10 @@ class _Pass:
                     self.write_feed(feed)
         self.write_pending()
         self.write_readme()
+        if self.config.site:
+            from .render.site import build
+
+            build(self.archive, self.config, self.store)
         files.sync()
         return results
 
@@ -402,7 +414,8 @@ class _Pass:
         return [(self.archive, main, "/"),
                 *((Archive(self.archive.root / e), e, f"/{e}/") for e in self.config.editions)]
 
-    def write_pending(self, feed_id: str | None = None) -> None:
+    def write_pending(self, feed_id: str | None = None) -> int:
+        """Write the articles stored but not yet written; returns how many."""
         rows = [r for r in self.store.pending() if feed_id is None or r.feed_id == feed_id]
         on_disk: dict[str, dict[int, Path]] = {}
         for row in rows:
@@ -414,13 +427,15 @@ class _Pass:
                     or tree.article_path(row.feed_id, row.number)
                 files.write(path, markdown.article(editions.article(_article(row), variant)))
         self.store.mark_written(r.id for r in rows)
+        return len(rows)
 
     def list_title(self, feed: FeedConfig) -> str:
         return feed.title or self.store.feed(feed.id).title or feed.id
 
     def write_feed(self, feed: FeedConfig) -> None:
-        """The feed's new articles and its list page (in every tree)."""
-        self.write_pending(feed.id)
+        """The feed's new articles, its list page (in every tree), and its re-published feeds
+        (rendered again only when an article was written, or when they are missing)."""
+        written = self.write_pending(feed.id)
         title = self.list_title(feed)
         rows = [_article(r) for r in self.store.listed(feed.id, limit=markdown.LIST_SIZE)]
         for tree, variant, link_root in self.trees(feed):
@@ -428,8 +443,25 @@ class _Pass:
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
                                       convert(self.config.removed_marker), link_root)
             files.write(tree.list_path(title), page)
+        out = self.archive.root / "feeds"
+        if rows and (written or not (out / f"{feed.id}.xml").exists()):
+            variant = self.config.variant_for(feed)
+            self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
+                                 [editions.article(a, variant) for a in rows[: self.config.feeds_out]])
+            self.feeds_out_changed = True
+
+    def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
+        for suffix, render in republish.FORMATS.items():
+            files.write_bytes(self.archive.root / "feeds" / f"{name}.{suffix}",
+                              render(title, link, articles, self.config.publish.site_url))
 
     def write_readme(self) -> None:
+        if self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists():
+            rows = [_article(r) for r in self.store.newest(self.config.feeds_out)]
+            if rows:
+                convert = editions.converter(self.config.variant)
+                self.write_feeds_out("all", convert("全部"), self.config.publish.site_url or "",
+                                     [editions.article(a, self.config.variant) for a in rows])
         titles = [self.list_title(f) for f in self.config.feeds]
         names = [self.archive.list_path(t).stem for t in titles]
         for tree, variant, _ in self.trees(None):

@@ -59,7 +59,10 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
         store.add_entries(rows)
         report.articles[feed_id] = len(rows)
     if git.is_repository(archive.root):
-        report.revisions = _revisions_from_git(archive, store)
+        try:
+            report.revisions = _revisions_from_git(archive, store)
+        except git.GitError as exc:
+            report.skipped.append(f"git history ({exc})")
     return report
 
 

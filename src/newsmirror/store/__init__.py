@@ -224,6 +224,11 @@ class Store:
             return [r for _, _, r in own]
         return [r for _, _, r in sorted(own + shared, key=lambda t: (t[0], t[1]), reverse=True)][:limit]
 
+    def newest(self, limit: int) -> list[EntryRow]:
+        """The mirror's newest articles across feeds (feeds/all.*)."""
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY first_seen DESC, number LIMIT ?", (limit,))
+        return [EntryRow(*r) for r in rows]
+
     def share(self, feed_id: str, entry_id: int, now: int) -> None:
         with self.transaction():
             self.db.execute("INSERT OR IGNORE INTO shared (feed_id, entry_id, first_seen) VALUES (?, ?, ?)",

@@ -1,0 +1,55 @@
+"""Re-published feeds parse back, with feedparser and without complaint, to the same articles."""
+
+from __future__ import annotations
+
+import json
+
+import feedparser
+
+from newsmirror.parse import parse
+from support import item, newsmirror, rss
+
+TITLES = ["文章3 <b>&amp; “引号”", "文章2", "文章1"]
+
+
+def mirror(tmp_path, site, site_url: str | None = None):
+    items = [item(3, title="文章3 &lt;b&gt;&amp;amp; “引号”", body="<p>图：<img src=\"https://cdn.example/p.jpg\"></p>" * 10),
+             item(2), item(1)]
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(*items)), "--id", "voa", "--title", "美国之音")
+    if site_url:
+        config = archive / "newsmirror.toml"
+        config.write_text(config.read_text() + f'\n[publish]\nsite_url = "{site_url}"\n')
+    newsmirror("--archive", archive, "run")
+    return archive
+
+
+def test_rss_atom_and_json_feed_round_trip(tmp_path, site):
+    archive = mirror(tmp_path, site, "https://mirror.example/news/site/")
+    for suffix in ("xml", "atom"):
+        d = feedparser.parse((archive / f"feeds/voa.{suffix}").read_bytes())
+        assert not d.bozo, (suffix, d.get("bozo_exception"))
+        assert [e.title for e in d.entries] == TITLES
+        first = d.entries[0]
+        assert first.link == "https://mirror.example/news/site/articles/voa/1048572.html"
+        content = first.get("content", [{}])[0].get("value") or first.summary
+        assert "https://images.weserv.nl?url=cdn.example/p.jpg" in content  # images through the proxy
+        assert first.published_parsed.tm_year == 2024
+    # feedparser 6 reads no JSON Feed: newsmirror's own parser does, and the document is checked.
+    data = (archive / "feeds/voa.json").read_bytes()
+    parsed = parse(data, "https://mirror.example/feeds/voa.json", "application/feed+json")
+    assert [e.title for e in parsed.entries] == TITLES
+    doc = json.loads(data)
+    assert doc["version"] == "https://jsonfeed.org/version/1.1"
+    assert doc["items"][0]["url"] == "https://mirror.example/news/site/articles/voa/1048572.html"
+    assert doc["items"][0]["external_url"] == f"{site.base}/a/3.html"
+
+
+def test_without_a_site_url_items_link_the_source_and_all_feeds_exist(tmp_path, site):
+    archive = mirror(tmp_path, site)
+    d = feedparser.parse((archive / "feeds/voa.xml").read_bytes())
+    assert d.entries[0].link == f"{site.base}/a/3.html"
+    everything = feedparser.parse((archive / "feeds/all.atom").read_bytes())
+    assert not everything.bozo and len(everything.entries) == 3
+    assert sorted(p.name for p in (archive / "feeds").iterdir()) == [
+        "all.atom", "all.json", "all.xml", "voa.atom", "voa.json", "voa.xml"]

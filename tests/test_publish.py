@@ -1,0 +1,93 @@
+"""Publishing to git mirrors: local bare repositories stand in for the hosts."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from newsmirror import publish as publishing
+from support import item, newsmirror, rss
+
+AUTHOR = {"GIT_AUTHOR_NAME": "someone", "GIT_AUTHOR_EMAIL": "s@x", "GIT_COMMITTER_NAME": "someone",
+          "GIT_COMMITTER_EMAIL": "s@x", "PATH": "/usr/bin:/bin"}
+
+
+def git(where: Path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(where), *args], check=True, capture_output=True, text=True, env=AUTHOR).stdout
+
+
+def bare(tmp_path: Path, name: str) -> Path:
+    path = tmp_path / f"{name}.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    monkeypatch.setattr(publishing, "RETRY_BASE", 0.01)
+
+
+def mirror(tmp_path, site, remotes: list[Path | str]) -> Path:
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1))), "--id", "voa", "--title", "美国之音")
+    listed = ", ".join(f'"{r}"' for r in remotes)
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text() + f"\n[publish]\nremotes = [{listed}]\nretries = 1\n")
+    return archive
+
+
+def test_each_pass_that_changed_files_commits_once_and_pushes_everywhere(tmp_path, site):
+    one, two, diverged = bare(tmp_path, "one"), bare(tmp_path, "two"), bare(tmp_path, "diverged")
+    unreachable = tmp_path / "nowhere.git"
+    archive = mirror(tmp_path, site, [one, two, diverged, unreachable])
+
+    first = newsmirror("--archive", archive, "run")
+    assert "committed: newsmirror: 1 new" in first.out
+    assert f"push {one}: ok" in first.out and f"push {two}: ok" in first.out
+    assert f"push {unreachable}: " in first.out and f"push {unreachable}: ok" not in first.out
+    assert git(one, "log", "--format=%s", "main").splitlines() == ["newsmirror: 1 new"]
+    assert "voa: 1 new" in git(one, "log", "--format=%b", "main")
+    assert ".newsmirror" not in git(one, "ls-tree", "-r", "--name-only", "main")
+
+    # Someone else pushes to one remote meanwhile: our next push is rejected, rebased, retried.
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(diverged), str(other)], check=True)
+    (other / "NOTICE.md").write_text("mirror maintained by someone\n")
+    git(other, "add", "NOTICE.md")
+    git(other, "commit", "-qm", "a note")
+    git(other, "push", "-q", "origin", "main")
+
+    site.add("/f.xml", rss(item(2), item(1)))
+    second = newsmirror("--archive", archive, "run")
+    assert f"push {diverged}: ok" in second.out and f"push {one}: ok" in second.out
+    log = git(diverged, "log", "--format=%s", "main").splitlines()
+    assert log == ["newsmirror: 1 new", "a note", "newsmirror: 1 new"]  # nothing forced away
+    assert "NOTICE.md" in git(diverged, "ls-tree", "-r", "--name-only", "main")
+
+    # Every remote converges on the one history.
+    assert git(one, "rev-parse", "main") == git(two, "rev-parse", "main") == git(diverged, "rev-parse", "main")
+
+    third = newsmirror("--archive", archive, "run")  # nothing new
+    assert "nothing to commit" in third.out
+    assert len(git(one, "log", "--format=%s", "main").splitlines()) == 3
+
+
+def test_publish_on_demand_with_an_extra_remote(tmp_path, site):
+    extra = bare(tmp_path, "extra")
+    archive = mirror(tmp_path, site, [])
+    newsmirror("--archive", archive, "run")  # no remotes configured: no commit yet
+    result = newsmirror("--archive", archive, "publish", "--remote", str(extra), "--author-name", "bot")
+    assert result.code == 0 and "committed: newsmirror: publish" in result.out
+    assert git(extra, "log", "--format=%an", "main").strip() == "bot"
+    failing = newsmirror("--archive", archive, "publish", "--remote", str(tmp_path / "missing.git"))
+    assert failing.code == 1
+
+
+def test_doctor_checks_the_remotes(tmp_path, site):
+    archive = mirror(tmp_path, site, [bare(tmp_path, "ok"), tmp_path / "missing.git"])
+    newsmirror("--archive", archive, "run")
+    result = newsmirror("--archive", archive, "doctor")
+    assert result.code == 1
+    assert "remote " in result.out and "reachable" in result.out and "FAIL" in result.out
