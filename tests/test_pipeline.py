@@ -20,7 +20,7 @@ from support import item, newsmirror, rss
 
 def make_mirror(tmp_path: Path, *feeds: tuple[str, str]) -> Archive:
     archive = Archive(tmp_path / "m")
-    archive.root.mkdir()
+    archive.root.mkdir(parents=True)
     for feed_id, url in feeds:
         configuration.add_feed(archive.config_path, feed_id, url, feed_id.upper())
     archive.prepare()
@@ -191,3 +191,19 @@ def test_a_second_pass_on_the_same_folder_waits_or_says_why(tmp_path, site):
                 pass
         result = newsmirror("--archive", archive.root, "run")
         assert result.code == 1 and "in use" in result.err
+
+
+def test_a_big_pass_uses_every_core_and_writes_the_same_files(tmp_path, site):
+    from newsmirror.workers import POOL_MIN_FEEDS, Workers
+
+    feeds = [(f"f{i:02d}", site.add(f"/f{i}.xml", rss(item(i * 10 + 1), item(i * 10 + 2)))) for i in range(POOL_MIN_FEEDS)]
+    pooled = make_mirror(tmp_path / "pool", *feeds)
+    pool = Workers(POOL_MIN_FEEDS, processes=2)
+    assert pool.pool is not None and Workers(POOL_MIN_FEEDS - 1).inline
+    pool.close()
+    report = run(pooled)
+    assert report.new == 2 * POOL_MIN_FEEDS and not report.failed
+    inline = make_mirror(tmp_path / "inline", *feeds[:3])
+    run(inline)
+    for feed_id, _ in feeds[:3]:
+        assert articles(pooled, feed_id) == articles(inline, feed_id)
