@@ -100,8 +100,10 @@ def rule_for(url: str, override: SiteRule | None = None) -> SiteRule | None:
     feed's own rule (the fields it sets replace the row's, its `remove` adds to the row's).
     A feed rule with a body is used even for a site without a row."""
     bundled = _lookup(EXTRACTION, url)
-    if override is None or bundled is None:
-        return bundled or (override if override is not None and override.body else None)
+    if bundled is None:
+        return override if override is not None and override.body else None
+    if override is None:
+        return bundled
     changed = {f.name: getattr(override, f.name) for f in fields(override) if f.name != "remove" and getattr(override, f.name)}
     return replace(bundled, **changed, remove=bundled.remove + tuple(override.remove))
 
