@@ -49,7 +49,7 @@ def test_lazy_images_use_the_real_image_not_the_placeholder():
     body = ('<img src="data:image/gif;base64,R0lGOD" data-src="/real1.jpg">'
             '<img src="/img/placeholder.png" data-original="/real2.jpg">'
             '<img srcset="/s.jpg 320w, /l.jpg 1024w, /m.jpg 640w">'
-            '<picture><source srcset="/p-small.webp 1x, /p-big.webp 2x"><img></picture>'
+            '<picture><source srcset="/p-small.webp 1x, /p-big.webp 2x"><img src="data:image/gif;base64,R0l"></picture>'
             '<img data-lazy-src="/real3.jpg"><noscript><img src="/real3.jpg"></noscript>')
     assert image_urls(body, "https://s.example/") == [
         "https://s.example/real1.jpg", "https://s.example/real2.jpg", "https://s.example/l.jpg",

@@ -106,7 +106,7 @@ def real_image(tag: Token) -> str | None:
     for name in LAZY_SRCSET:
         if value := tag.get(name):
             return best_srcset(value)
-    return src or None
+    return None  # only a placeholder: the real image may be in <picture><source>
 
 
 def is_tracker(tag: Token, url: str) -> bool:
