@@ -1,0 +1,515 @@
+"""Full-text search over the archive, Chinese first, in `DIR/.newsmirror/search.db`.
+
+Chinese has no spaces between words, so words cannot be tokens: the index holds every pair of
+adjacent characters (bigrams) of each article. A two-character query is one bigram; a longer
+one is the AND of its bigrams, confirmed by a substring test on the stored text; a single
+character is a prefix query over the bigrams (each character of the text is followed by
+another one or by an end mark, so it starts at least one bigram). Bigrams answer queries of
+every length, where FTS5's `trigram` tokenizer cannot match one or two characters.
+
+Traditional and Simplified script, ASCII case and full-width forms are folded, character by
+character, before indexing and before querying (OpenCC `t2s` applied to single characters).
+The fold keeps every character's offset, so a match found in the folded text is highlighted at
+the same place in the original text, which is stored unchanged.
+
+The database is separate from `archive.db` so that indexing never holds the archive's write
+lock, and it is derived data: an index of another scheme is emptied on open, and
+`SearchIndex.count() == 0` tells the caller to `rebuild()` it from the archive.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import multiprocessing
+import operator
+import os
+import re
+import sqlite3
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone, tzinfo
+from functools import cache
+from itertools import chain, islice
+from pathlib import Path
+
+import opencc
+
+DB_NAME = "search.db"
+SCHEME = 1  # bump when the schema or the tokens change: older indexes are then emptied on open
+
+_END = "\ue07f"  # follows the last character of a run, so that every character starts a bigram
+_TITLE = "\ue100"  # prefixes title bigrams: the title-match candidates of a query
+_FEED = "\ue101"  # prefixes the one feed token of a document
+_REPLACEMENT = "\ufffd"
+
+_CHUNK = 1000  # documents per worker task and per write transaction
+_POOL_MIN = 2 * _CHUNK  # smaller batches are prepared in-process: spawning workers costs ~0.3 s
+_WINDOW = 400  # newest matches (and, beyond them, newest title matches) ranked per query
+_TITLE_WEIGHT = 2.0  # a term in the title is worth a body term repeated well beyond saturation
+_K1, _B = 1.2, 0.75  # BM25 term-frequency saturation and length normalization
+_SNIPPET = 64  # characters of text shown around the matches
+_SNIPPET_LEAD = 16  # characters of context before the first match shown
+
+
+class SearchError(Exception):
+    """The search index cannot be used; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Doc:
+    """An article to index, as the archive holds it."""
+
+    feed_id: str
+    number: int
+    title: str
+    link: str
+    published: int  # ms since the epoch
+    body_html: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One result. `highlights` are (start, end) offsets of the matches within `snippet`."""
+
+    feed_id: str
+    number: int
+    title: str
+    link: str
+    published: int
+    snippet: str
+    highlights: tuple[tuple[int, int], ...]
+    score: float
+
+    def marked(self, start: str = "[", end: str = "]") -> str:
+        """The snippet with every match wrapped in `start` ... `end`."""
+        out, at = [], 0
+        for a, b in self.highlights:
+            out += [self.snippet[at:a], start, self.snippet[a:b], end]
+            at = b
+        out.append(self.snippet[at:])
+        return "".join(out)
+
+
+# --- text --------------------------------------------------------------------------------------
+
+_HIDDEN = re.compile(r"<(script|style|template|noscript)\b.*?</\1\s*>|<!--.*?(?:-->|$)", re.S | re.I)
+_BLOCK_TAG = re.compile(
+    r"</?(?:address|article|aside|blockquote|br|dd|details|div|dl|dt|figcaption|figure|footer|h[1-6]|header|hr"
+    r"|img|li|main|nav|ol|p|pre|section|table|td|th|tr|ul)\b[^>]*>", re.I)
+_TAG = re.compile(r"<[!/?]?[A-Za-z][^>]*>")
+_SPACES = re.compile(r"[^\S\n]+")
+_BREAKS = re.compile(r" ?\n[\s]*")
+
+
+def html_text(body: str) -> str:
+    """The words of an HTML body, one line per block.
+
+    Block boundaries become line breaks but inline tags vanish without a space: `<b>美国</b>总统`
+    must stay `美国总统`, or the bigram 国总 is lost and the query 美国总统 finds nothing.
+    """
+    text = _TAG.sub("", _BLOCK_TAG.sub("\n", _HIDDEN.sub("", body)))
+    return _BREAKS.sub("\n", _SPACES.sub(" ", html.unescape(text))).strip()
+
+
+@cache
+def _fold_table() -> dict[int, str]:
+    """One character for one character: Traditional to Simplified, lower case, half-width.
+
+    OpenCC converts phrase by phrase, so a word may convert differently in an article and
+    alone in a query; converting single characters makes the fold the same in both places, and
+    keeps offsets so that matches map back onto the original text. ASCII punctuation goes to
+    the private use area because FTS5's `ascii` tokenizer would split tokens on it (and so
+    cannot meet a `"` in a query); text already in that area becomes U+FFFD so that it never
+    looks like the end, title and feed marks.
+    """
+    cjk = [chr(c) for a, b in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x323B0))
+           for c in range(a, b)]
+    simplified = opencc.OpenCC("t2s").convert("\n".join(cjk)).split("\n")
+    if len(simplified) != len(cjk):  # a shifted pairing would fold every character wrongly
+        raise SearchError("OpenCC t2s did not convert character by character")
+    table = {ord(c): s for c, s in zip(cjk, simplified) if s != c and len(s) == 1}
+    for c in range(0x10000):
+        lower = chr(c).lower()
+        if lower != chr(c) and len(lower) == 1:
+            table[c] = lower
+    table.update((c, chr(c - 0xFEE0).lower()) for c in range(0xFF01, 0xFF5F))  # full-width ASCII
+    table.update((c, _REPLACEMENT) for c in range(0xE000, 0xF900))
+    punctuation = {c: chr(0xE000 + c) for c in range(0x80) if not chr(c).isalnum() and not chr(c).isspace()}
+    table = {c: punctuation.get(ord(s), s) for c, s in table.items()}
+    return table | {c: s for c, s in punctuation.items() if c not in table}
+
+
+def fold(text: str) -> str:
+    """The searchable form of `text`: same length, same offsets."""
+    return text.translate(_fold_table())
+
+
+@cache
+def _scheme() -> str:
+    """Changes whenever the index of a given text would: the schema or the fold (OpenCC)."""
+    fold_hash = hashlib.sha256(repr(sorted(_fold_table().items())).encode()).hexdigest()[:16]
+    return f"{SCHEME}:{fold_hash}"
+
+
+def _bigrams(folded: str) -> set[str]:
+    """Every character with the one after it (or the end mark), within runs without white space:
+    queries never contain white space, so a pair across it would never be asked for."""
+    grams: set[str] = set()
+    for run in folded.split():
+        grams.update(map(operator.add, run, run[1:] + _END))
+    return grams
+
+
+def _tokens(feed_id: str, ftitle: str, ftext: str) -> str:
+    """What the FTS5 table indexes for one document, one token per distinct bigram."""
+    title = _bigrams(ftitle)
+    return " ".join(chain(title | _bigrams(ftext), (_TITLE + g for g in title), (_FEED + fold(feed_id),)))
+
+
+# --- preparing documents (in worker processes for big batches) ----------------------------------
+
+_Row = tuple[str, int, str, str, int, str, str, str, str]  # Doc's fields, text, folded title & text, tokens
+
+
+def _row(feed_id: str, number: int, title: str, link: str, published: int, text: str) -> _Row:
+    ftitle, ftext = fold(title), fold(text)
+    return (feed_id, number, title, link, published, text, ftitle, ftext, _tokens(feed_id, ftitle, ftext))
+
+
+def _prepare(docs: list[Doc]) -> list[_Row]:
+    """Rows for a chunk of documents, oldest first: rowids then follow time, which the
+    newest-first candidate scan of `search` relies on."""
+    docs = sorted(docs, key=lambda d: d.published)
+    return [_row(d.feed_id, d.number, " ".join(d.title.split()), d.link, d.published, html_text(d.body_html))
+            for d in docs]
+
+
+def _chunks(docs: Iterable[Doc]) -> Iterator[list[Doc]]:
+    it = iter(docs)
+    while chunk := list(islice(it, _CHUNK)):
+        yield chunk
+
+
+def _prepared(docs: Iterable[Doc]) -> Iterator[list[_Row]]:
+    """Prepared chunks in order; on every core when the batch is big enough to pay for a pool.
+
+    Stripping, folding and splitting into bigrams is most of the work of indexing; SQLite
+    takes one writer, so the caller writes in this process while the workers prepare ahead.
+    """
+    it = iter(docs)
+    head = list(islice(it, _POOL_MIN))
+    cores = os.cpu_count() or 1
+    if len(head) < _POOL_MIN or cores < 2:
+        yield from map(_prepare, _chunks(chain(head, it)))
+        return
+    # spawn, not fork: the caller may run threads (the pipeline's event loop), and forking
+    # a process with threads can deadlock the child.
+    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn")) as pool:
+        ahead: deque = deque()
+        for chunk in _chunks(chain(head, it)):
+            ahead.append(pool.submit(_prepare, chunk))
+            if len(ahead) > 2 * cores:
+                yield ahead.popleft().result()
+        while ahead:
+            yield ahead.popleft().result()
+
+
+# --- the index ----------------------------------------------------------------------------------
+
+_SCHEMA = f"""
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE docs (
+    id        INTEGER PRIMARY KEY,   -- rowid in `grams`; grows with time (batches go oldest first)
+    feed_id   TEXT NOT NULL,
+    number    INTEGER NOT NULL,
+    title     TEXT NOT NULL,
+    link      TEXT NOT NULL,
+    published INTEGER NOT NULL,      -- ms
+    text      TEXT NOT NULL,         -- the body as plain text, as published: snippets
+    ftitle    TEXT NOT NULL,         -- fold(title), fold(text): confirming matches and counting
+    ftext     TEXT NOT NULL,         -- them, at the same offsets as title and text
+    UNIQUE (feed_id, number)
+);
+CREATE INDEX docs_published ON docs (published);
+-- contentless, detail=none: only which documents hold a bigram, the cheapest index to write;
+-- positions are not needed since matches are confirmed on ftext.
+CREATE VIRTUAL TABLE grams USING fts5(tokens, tokenize='ascii', detail=none, content='', columnsize=0);
+-- bigger in-memory segments: far fewer merges when a large batch is written (default 1 MB)
+INSERT INTO grams (grams, rank) VALUES ('hashsize', {64 << 20})
+"""
+_CANDIDATES = """
+SELECT d.id, d.feed_id, d.published, d.ftitle, d.ftext FROM grams JOIN docs d ON d.id = grams.rowid
+WHERE grams MATCH ? AND grams.rowid BETWEEN ? AND ? ORDER BY grams.rowid DESC
+"""
+_ROWID_MAX = (1 << 63) - 1
+
+
+@dataclass(slots=True)
+class _Candidate:
+    id: int
+    published: int
+    ftitle: str
+    ftext: str
+
+
+class SearchIndex:
+    """The search database of one archive. Not shared between threads."""
+
+    def __init__(self, state_dir: Path, *, half_life_days: float = 90.0):
+        """`half_life_days`: an article that much older needs twice the relevance to rank level."""
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = state_dir / DB_NAME
+        self.half_life = half_life_days * 86_400_000
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = NORMAL")  # derived data: a lost transaction is re-added
+            with self._transaction():
+                self._open_schema()
+        except sqlite3.DatabaseError as exc:
+            raise SearchError(f"cannot open {self.path}: {exc} (delete it and rebuild the index)") from exc
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> SearchIndex:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            raise SearchError(f"{self.path}: {exc}") from exc
+
+    def _open_schema(self) -> None:
+        """Create the tables, or recreate them empty when they were made for another scheme."""
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if "meta" in tables:
+            row = self.db.execute("SELECT value FROM meta WHERE key = 'scheme'").fetchone()
+            if row and row[0] == _scheme():
+                return
+            for name in ("grams", "docs", "meta"):
+                self.db.execute(f"DROP TABLE IF EXISTS {name}")
+        for statement in _SCHEMA.split(";\n"):
+            self.db.execute(statement)
+        self.db.execute("INSERT INTO meta VALUES ('scheme', ?)", (_scheme(),))
+
+    # --- writing -------------------------------------------------------------------------------
+
+    def add(self, docs: Iterable[Doc]) -> int:
+        """Index `docs`, replacing any earlier version of the same (feed_id, number); returns
+        how many were written. One transaction per chunk keeps the write lock short."""
+        written = 0
+        for rows in _prepared(docs):
+            with self._transaction():
+                self._write(rows)
+            written += len(rows)
+        return written
+
+    def rebuild(self, docs: Iterable[Doc]) -> int:
+        """Replace the whole index by `docs` in one transaction: searches see the old index until
+        it commits. Docs go in oldest first, so rowids follow time."""
+        with self._transaction():
+            self.db.execute("DELETE FROM docs")
+            self.db.execute("INSERT INTO grams (grams) VALUES ('delete-all')")
+            written = 0
+            for rows in _prepared(sorted(docs, key=lambda d: d.published)):
+                self._write(rows)
+                written += len(rows)
+        self.db.execute("INSERT INTO grams (grams) VALUES ('optimize')")  # one segment: fastest reads
+        return written
+
+    def _write(self, rows: list[_Row]) -> None:
+        for row in rows:
+            old = self._unindex(row[0], row[1])
+            cursor = self.db.execute(
+                "INSERT INTO docs (id, feed_id, number, title, link, published, text, ftitle, ftext)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (old, *row[:8]))
+            self.db.execute("INSERT INTO grams (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, row[8]))
+
+    def _unindex(self, feed_id: str, number: int) -> int | None:
+        """Drop a document from both tables; its rowid, or None when it was not indexed."""
+        old = self.db.execute("SELECT id, ftitle, ftext FROM docs WHERE feed_id = ? AND number = ?",
+                              (feed_id, number)).fetchone()
+        if old is None:
+            return None
+        # a contentless FTS5 table forgets a row only when told the exact tokens it indexed
+        self.db.execute("INSERT INTO grams (grams, rowid, tokens) VALUES ('delete', ?, ?)",
+                        (old[0], _tokens(feed_id, old[1], old[2])))
+        self.db.execute("DELETE FROM docs WHERE id = ?", (old[0],))
+        return old[0]
+
+    def remove(self, feed_id: str, number: int) -> bool:
+        """Forget one article; False when it was not indexed."""
+        with self._transaction():
+            return self._unindex(feed_id, number) is not None
+
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM docs").fetchone()[0]
+
+    # --- searching -----------------------------------------------------------------------------
+
+    def search(self, query: str, feed: str | None = None, since: int | None = None, until: int | None = None,
+               limit: int = 20) -> list[Hit]:
+        """Articles holding every white-space separated term of `query`, best first.
+
+        Relevance (terms in the title, then term frequency, BM25-style) is multiplied by
+        2^(-age / half-life), age counted from the newest match; equal scores go newest first.
+        Only the newest `_WINDOW` matches, plus the newest `_WINDOW` of those matching in the
+        title, are ranked: a common word matches most of the archive, and scoring all of it
+        would take far longer than a search may.
+        """
+        terms = list(dict.fromkeys(fold(query).split()))
+        if not terms or limit <= 0:
+            return []
+        lo, hi = self._rowid_range(since, until)
+        if lo > hi:
+            return []
+        window = max(_WINDOW, limit)
+        match = " AND ".join(_match(t) for t in terms)
+        if feed is not None:
+            if not feed or fold(feed).split() != [fold(feed)]:
+                return []  # no feed id is empty or holds white space
+            match += f' AND "{_FEED}{fold(feed)}"'
+
+        def wanted(c: _Candidate, feed_id: str) -> bool:
+            return ((feed is None or feed_id == feed) and (since is None or c.published >= since)
+                    and (until is None or c.published <= until) and all(t in c.ftitle or t in c.ftext for t in terms))
+
+        found = self._candidates(match, lo, hi, window, wanted)
+        if len(found) == window:  # more matches than ranked: make sure title matches get a chance
+            titled = " OR ".join(_match(t, _TITLE) for t in terms)
+            found |= self._candidates(f"{match} AND ({titled})", lo, hi, window,
+                                      lambda c, f: wanted(c, f) and any(t in c.ftitle for t in terms))
+        return self._hits(self._ranked(found.values(), terms)[:limit], terms)
+
+    def _rowid_range(self, since: int | None, until: int | None) -> tuple[int, int]:
+        """Rowids that may hold articles published in [since, until], for FTS5 to skip the rest."""
+        if since is None and until is None:
+            return 0, _ROWID_MAX
+        row = self.db.execute("SELECT min(id), max(id) FROM docs WHERE published BETWEEN ? AND ?",
+                              (-_ROWID_MAX if since is None else since, _ROWID_MAX if until is None else until))
+        lo, hi = row.fetchone()
+        return (1, 0) if lo is None else (lo, hi)
+
+    def _candidates(self, match: str, lo: int, hi: int, window: int,
+                    wanted: Callable[[_Candidate, str], bool]) -> dict[int, _Candidate]:
+        """The newest `window` documents that FTS5 proposes and `wanted` confirms."""
+        found: dict[int, _Candidate] = {}
+        try:
+            rows = self.db.execute(_CANDIDATES, (match, lo, hi))
+            for doc_id, feed_id, published, ftitle, ftext in rows:
+                candidate = _Candidate(doc_id, published, ftitle, ftext)
+                if wanted(candidate, feed_id):
+                    found[doc_id] = candidate
+                    if len(found) == window:
+                        break
+        except sqlite3.OperationalError as exc:
+            raise SearchError(f"{self.path}: {exc}") from exc
+        return found
+
+    def _ranked(self, candidates: Iterable[_Candidate], terms: list[str]) -> list[tuple[float, _Candidate]]:
+        candidates = list(candidates)
+        if not candidates:
+            return []
+        average = sum(len(c.ftext) for c in candidates) / len(candidates) or 1.0
+        newest = max(c.published for c in candidates)
+        scored = []
+        for c in candidates:
+            norm = _K1 * (1 - _B + _B * len(c.ftext) / average)
+            relevance = 0.0
+            for t in terms:
+                tf = c.ftext.count(t)
+                relevance += _TITLE_WEIGHT * (t in c.ftitle) + tf / (tf + norm)
+            scored.append((relevance * 0.5 ** ((newest - c.published) / self.half_life), c))
+        scored.sort(key=lambda s: (s[0], s[1].published, s[1].id), reverse=True)
+        return scored
+
+    def _hits(self, ranked: list[tuple[float, _Candidate]], terms: list[str]) -> list[Hit]:
+        if not ranked:
+            return []
+        ids = [c.id for _, c in ranked]
+        rows = {r[0]: r[1:] for r in self.db.execute(
+            f"SELECT id, feed_id, number, title, link, text FROM docs WHERE id IN ({','.join('?' * len(ids))})", ids)}
+        hits = []
+        for score, c in ranked:
+            feed_id, number, title, link, text = rows[c.id]
+            snippet, highlights = _snippet(text, c.ftext, terms)
+            hits.append(Hit(feed_id, number, title, link, c.published, snippet, highlights, round(score, 6)))
+        return hits
+
+
+def _match(term: str, prefix: str = "") -> str:
+    """An FTS5 expression for a folded term: its bigrams, or a prefix query for one character.
+
+    Every token is quoted; quotes cannot occur inside since the fold moved ASCII punctuation
+    out of the way, so no query text can reach FTS5's syntax.
+    """
+    if len(term) == 1:
+        return f'"{prefix}{term}"*'
+    grams = dict.fromkeys(map(operator.add, term, term[1:]))
+    return "(" + " AND ".join(f'"{prefix}{g}"' for g in grams) + ")"
+
+
+def _snippet(text: str, ftext: str, terms: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """A window of the original text where most distinct terms meet (matches are found in the
+    folded text, at the same offsets), with the matches' offsets inside it."""
+    spans = sorted((i, i + len(t), k) for k, t in enumerate(terms) for i in _find_all(ftext, t))
+    width = max(_SNIPPET, *map(len, terms))
+    counts, distinct, ahead, best, start = [0] * len(terms), 0, 0, 0, 0
+    for a, _, k in spans:  # sliding window: the spans that fit in [a, a + width]
+        while ahead < len(spans) and spans[ahead][1] <= a + width:
+            counts[spans[ahead][2]] += 1
+            distinct += counts[spans[ahead][2]] == 1
+            ahead += 1
+        if distinct > best:
+            best, start = distinct, max(0, a - _SNIPPET_LEAD)
+        counts[k] -= 1
+        distinct -= counts[k] == 0
+    start = max(0, min(start, len(text) - width))
+    end = min(len(text), start + width)
+    lead = "…" if start else ""
+    snippet = lead + text[start:end].replace("\n", " ") + ("…" if end < len(text) else "")
+    merged: list[list[int]] = []
+    for a, b, _ in spans:
+        a, b = max(a, start) - start + len(lead), min(b, end) - start + len(lead)
+        if a >= b:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return snippet, tuple((a, b) for a, b in merged)
+
+
+def _find_all(haystack: str, needle: str, most: int = 64) -> Iterator[int]:
+    """Where `needle` occurs, at most `most` times: enough to place a snippet."""
+    at = haystack.find(needle)
+    while at >= 0 and most:
+        yield at
+        most -= 1
+        at = haystack.find(needle, at + len(needle))
+
+
+_UTC8 = timezone(timedelta(hours=8))
+
+
+def format_hit(hit: Hit, *, tz: tzinfo = _UTC8, color: bool = False) -> str:
+    """Three lines for a terminal: where and when, title; the snippet; the link."""
+    when = datetime.fromtimestamp(hit.published / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
+    return f"{hit.feed_id}/{hit.number}  {when}  {hit.title}\n    {hit.marked(start, end)}\n    {hit.link}"
