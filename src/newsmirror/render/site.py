@@ -39,7 +39,7 @@ DIFF_CONTEXT = 40  # characters kept at each end of an unchanged line in a diff
 SITE_TITLE = "新闻镜像"
 LANGS = {"original": "zh", "zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "zh-TW": "zh-Hant-TW", "zh-HK": "zh-Hant-HK"}
 UTC8 = timezone(timedelta(hours=8))  # the list pages' days, and the readers'
-ASSETS = ("site.css", "search.js")
+ASSETS = ("site.css", "search.js", "icon.svg")
 CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
 T = TypeVar("T")

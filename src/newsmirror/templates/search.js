@@ -60,16 +60,15 @@
     return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 10); // UTC+8, as the lists
   }
 
-  function snippet(text, hay, term) {
-    var at = hay.indexOf(term);
+  function snippet(text, at, length) {
     var p = document.createElement("p");
     p.className = "snippet";
     var start = Math.max(0, at - 40);
     p.appendChild(document.createTextNode((start ? "…" : "") + text.slice(start, at).replace(/\s+/g, " ")));
     var mark = document.createElement("mark");
-    mark.textContent = text.slice(at, at + term.length);
+    mark.textContent = text.slice(at, at + length);
     p.appendChild(mark);
-    p.appendChild(document.createTextNode(text.slice(at + term.length, at + term.length + 60).replace(/\s+/g, " ") + "…"));
+    p.appendChild(document.createTextNode(text.slice(at + length, at + length + 60).replace(/\s+/g, " ") + "…"));
     return p;
   }
 
@@ -86,7 +85,8 @@
     meta.textContent = (data.feeds[feed] || feed) + " · " + day(item[1]) + (item[2] ? " · " + data.marker : "");
     li.appendChild(a);
     li.appendChild(meta);
-    if (hay.indexOf(term) > cut) li.appendChild(snippet(text, hay, term));
+    var at = cut < 0 ? -1 : hay.indexOf(term, cut); // the first match in the body, if any
+    if (at >= 0) li.appendChild(snippet(text, at, term.length));
     list.appendChild(li);
   }
 

@@ -1,0 +1,287 @@
+"""The static site, read in headless Chromium from file:// and from a sub-path of a local server.
+
+Needs Debian's `chromium` and `chromium-driver` (/usr/bin/chromedriver) and the `selenium`
+package; a machine without them fails here rather than skipping.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import json
+import http.server
+import re
+import sqlite3
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
+
+from newsmirror.render.markdown import read_article
+from support import item, newsmirror, rss
+
+HOUR = 3600 * 1000
+FORK = "/some/fork-name/"  # the mirror folder as a fork under another name serves it
+
+ORIGINAL = "".join(f"<p>{p}</p>" for p in (
+    "白宫周二表示，希望以色列和哈马斯能够弥合停火谈判中的差距。", "科比说，以色列官员表示，这次行动的范围有限。",
+    "联合国秘书长表示，对拉法的袭击将是一个战略错误。", "他说，两个主要援助过境点必须立即重新开放。"))
+EDITED = ORIGINAL.replace("范围有限", "范围非常有限")
+PICTURE = '<p><img src="__BASE__/img/3.jpg"></p>' + "".join(f"<p>第{i}段：新型芯片的能耗降低了一半。</p>" for i in range(8))
+HK = "".join(f"<p>香港经济发展第{i}段，政府公布了新的措施。</p>" for i in range(8))
+
+CONFIG = """\
+[[feeds]]
+id = "voa"
+title = "美国之音"
+url = "{base}/voa.xml"
+
+[[feeds]]
+id = "hk"
+title = "香港新闻"
+url = "{base}/hk.xml"
+variant = "zh-Hant"
+
+[[feeds]]
+id = "many"
+title = "快讯"
+url = "{base}/many.xml"
+"""
+
+
+def voa(first: str, title: str) -> str:
+    return rss(item(1, "Tue, 07 May 2024 21:39:03 GMT", body=first, title=title),
+               item(2, "Mon, 06 May 2024 10:00:00 GMT", title="被删除的文章"),
+               item(3, "Sun, 05 May 2024 18:00:00 GMT", body=PICTURE, title="芯片新闻"))  # 2024-05-06 in UTC+8
+
+
+@pytest.fixture
+def mirror(tmp_path: Path, site) -> Path:
+    """Three feeds (one in Traditional script, one of 120 articles), built by two passes: the
+    second sees article 1 edited and article 2 gone from its source (404); then `site`."""
+    site.add("/voa.xml", voa(ORIGINAL, "拉法停火谈判"))
+    site.add("/hk.xml", rss(item(1, "Wed, 08 May 2024 02:00:00 GMT", body=HK, title="香港经济发展", link="__BASE__/hk/1.html")))
+    site.add("/many.xml", rss(*(item(n, f"Wed, 01 May 2024 {n // 60:02d}:{n % 60:02d}:00 GMT", link=f"__BASE__/m/{n}.html")
+                                for n in range(1, 121))))
+    for n in (1, 3):
+        site.add(f"/a/{n}.html", "<html><body><article><p>仍在。</p></article></body></html>", content_type="text/html")
+    archive = tmp_path / "m"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text(CONFIG.format(base=site.base), encoding="utf-8")
+    assert newsmirror("--archive", archive, "run").code == 0
+    with sqlite3.connect(archive / ".newsmirror/archive.db") as db:  # archived two hours ago: due for a takedown check
+        db.execute("UPDATE entries SET first_seen = first_seen - ? WHERE feed_id = 'voa'", (2 * HOUR,))
+    site.add("/voa.xml", voa(EDITED, "拉法停火谈判（更新）"))
+    assert "voa: unchanged, 1 updated" in newsmirror("--archive", archive, "run").out
+    result = newsmirror("--archive", archive, "site")
+    assert result.code == 0 and "site/index.html" in result.out
+    return archive
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = "/usr/bin/chromium"
+    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # every request, file:// included
+    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
+                "--no-proxy-server", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+                # Nothing may leave the machine: any other host fails to resolve at once.
+                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver.set_window_size(1024, 900)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def fork_server(mirror: Path) -> Iterator[str]:
+    """The mirror folder served under FORK on 127.0.0.1; returns the site's address."""
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, ".md": "text/markdown; charset=utf-8"}
+
+        def translate_path(self, path: str) -> str:
+            if not path.startswith(FORK):
+                return str(mirror / "no such file")
+            return super().translate_path("/" + path[len(FORK):])
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Handler, directory=str(mirror)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}{FORK}site/"
+    server.shutdown()
+    server.server_close()
+
+
+def site_files(archive: Path) -> dict[Path, tuple[int, bytes]]:
+    return {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in sorted((archive / "site").rglob("*")) if p.is_file()}
+
+
+def text(driver: WebDriver) -> str:
+    return driver.find_element(By.TAG_NAME, "body").text
+
+
+def follow(driver: WebDriver, link_text: str) -> None:
+    """Click the first link with this text and wait for the page it leads to."""
+    link = driver.find_element(By.PARTIAL_LINK_TEXT, link_text)
+    target = link.get_attribute("href")
+    link.click()
+    WebDriverWait(driver, 10).until(lambda d: d.current_url.split("?")[0] == target.split("?")[0])
+
+
+def own_requests(driver: WebDriver, base: str) -> list[str]:
+    """The URLs the browser asked for since the last call (DevTools log), all in the mirror
+    folder but for the images of article bodies (through the image proxy: content, not site)."""
+    urls = []
+    for entry in driver.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message["method"] == "Network.requestWillBeSent":
+            urls.append(message["params"]["request"]["url"])
+            if message["params"].get("type") != "Image":
+                assert urls[-1].startswith(base.removesuffix("site/")), urls[-1]
+    return urls
+
+
+def walk(driver: WebDriver, base: str) -> None:
+    """A reader's way through the site from `base` (the site folder's address, ending in /)."""
+    driver.get_log("performance")  # what came before is not this site's
+    driver.get(base + "index.html")
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
+    rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.feeds tbody tr")]
+    assert rows == ["美国之音 3 2024-05-08", "香港新聞 1 2024-05-08", "快讯 120 2024-05-01"]
+    assert base + "assets/site.css" in own_requests(driver, base)
+
+    follow(driver, "美国之音")
+    assert driver.current_url == base + "feeds/voa/index.html"
+    page = text(driver)
+    assert "[已删除] 被删除的文章" in page and "2024-05-06 芯片新闻" in page  # 2024-05-05 18:00 GMT is the 6th in UTC+8
+    follow(driver, "被删除的文章")
+    assert "removed at the source on" in text(driver)
+    assert driver.find_element(By.CSS_SELECTOR, ".removed-notice").is_displayed()
+    driver.back()
+    follow(driver, "拉法停火谈判（更新）")
+    assert driver.current_url == base + "articles/voa/1048572.html"
+    assert driver.find_element(By.TAG_NAME, "h1").text == "拉法停火谈判（更新）"
+    assert "范围非常有限" in driver.find_element(By.CSS_SELECTOR, ".body").text
+    assert [e.text for e in driver.find_elements(By.CSS_SELECTOR, ".history .diff ins")] == ["（更新）", "非常"]
+    assert not driver.find_elements(By.CSS_SELECTOR, ".history .diff del")
+    assert "版本 2" in driver.find_element(By.CSS_SELECTOR, ".history").text
+    source = driver.find_element(By.CSS_SELECTOR, "a.source").get_attribute("href")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/a/1\.html", source)
+    assert not driver.find_elements(By.CSS_SELECTOR, ".removed-notice")
+    own_requests(driver, base)
+    follow(driver, "Markdown")
+    assert text(driver).startswith("<!--1715117943000-->\n[拉法停火谈判（更新）](")
+    driver.back()
+    follow(driver, "2024-05-08")
+    assert driver.current_url == base + "days/2024-05-08.html"
+    assert "香港新聞" in text(driver) and "香港經濟發展" in text(driver)
+    follow(driver, "2024-05-06")  # the older day
+    assert "芯片新闻" in text(driver)
+    follow(driver, "新闻镜像")
+    assert driver.current_url == base + "index.html"
+
+    follow(driver, "快讯")  # 120 articles: the newest page holds 70, the older one 50
+    assert len(driver.find_elements(By.CSS_SELECTOR, "ol.articles li")) == 70
+    follow(driver, "较早")
+    assert driver.current_url == base + "feeds/many/page-1.html"
+    titles = [a.text for a in driver.find_elements(By.CSS_SELECTOR, "ol.articles a")]
+    assert len(titles) == 50 and titles[0] == "文章50" and titles[-1] == "文章1"
+    follow(driver, "较新")
+    assert driver.current_url == base + "feeds/many/index.html"
+
+    search(driver, base, "拉法")
+    follow(driver, "拉法停火谈判（更新）")
+    assert driver.current_url == base + "articles/voa/1048572.html"
+
+
+def search(driver: WebDriver, base: str, query: str) -> list[str]:
+    """Type `query` on the search page; the titles found."""
+    driver.get_log("performance")
+    driver.get(base + "search.html")
+    box = driver.find_element(By.NAME, "q")
+    box.send_keys(query, Keys.ENTER)
+    status = driver.find_element(By.ID, "status")
+    WebDriverWait(driver, 10).until(lambda d: status.text.startswith(("找到", "没有找到")))
+    own_requests(driver, base)
+    return [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#results li > a")]
+
+
+def test_a_reader_browses_and_searches_from_file(mirror, browser):
+    walk(browser, (mirror / "site").as_uri() + "/")
+
+
+def test_a_reader_browses_and_searches_under_a_sub_path_of_a_server(fork_server, browser):
+    walk(browser, fork_server)
+
+
+def test_search_finds_one_and_two_characters_in_either_script(mirror, browser):
+    base = (mirror / "site").as_uri() + "/"
+    assert search(browser, base, "芯片") == ["芯片新闻"]
+    assert browser.find_element(By.CSS_SELECTOR, "#results .snippet mark").text == "芯片"
+    assert search(browser, base, "談判") == ["拉法停火谈判（更新）"]  # Traditional query, Simplified text
+    assert search(browser, base, "经济发展") == ["香港經濟發展"]  # and the reverse
+    assert search(browser, base, "删") == ["被删除的文章"]
+    assert len(search(browser, base, "段")) == 123  # every article but the edited one
+    assert search(browser, base, "没有这个词") == []
+
+
+def test_pages_fit_a_phone_screen(mirror, browser):
+    browser.set_window_size(390, 844)
+    try:
+        for page in ("index.html", "articles/voa/1048574.html", "feeds/many/index.html", "search.html"):
+            browser.get((mirror / "site" / page).as_uri())
+            assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), page
+    finally:
+        browser.set_window_size(1024, 900)
+
+
+def test_every_link_and_asset_is_local(mirror):
+    """All src/href of the site's own markup are relative and lead to a file; what is not the
+    site's own (the article body, its images through the proxy, the source link) is left out."""
+    site = mirror / "site"
+    pages = sorted(site.rglob("*.html"))
+    assert len(pages) > 130
+    for page in pages:
+        markup = page.read_text(encoding="utf-8")
+        if page.parent.parent.name == "articles":
+            md = mirror / "articles" / page.parent.name / f"{page.stem}.md"
+            _, _, link, body = read_article(md.read_text(encoding="utf-8"))
+            assert body in markup
+            markup = markup.replace(body, "").replace(f'class="source" href="{html.escape(link)}"', "")
+        assert 'name="viewport"' in markup and re.search(r'<html lang="zh(-Han[st])?">', markup)
+        assert ("<script" in markup) == (page.name == "search.html")  # only search needs JavaScript
+        for ref in re.findall(r'(?:src|href)="([^"]*)"', markup):
+            assert not re.match(r"([a-z][a-z0-9+.-]*:|/)", ref, re.I), (page, ref)
+            target = (page.parent / html.unescape(ref).split("#")[0]).resolve()
+            assert target.is_file(), (page, ref)
+    hk = (site / "articles/hk/1048574.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-Hant">' in hk and "香港經濟發展" in hk
+    for asset in ("assets/site.css", "assets/search.js", "assets/icon.svg"):
+        code = re.sub(r"^\s*//.*$|xmlns=\"[^\"]*\"", "", (site / asset).read_text(encoding="utf-8"), flags=re.M)
+        assert not re.search(r"https?:|@import|url\(|fetch\(|XMLHttpRequest|WebSocket", code), asset
+
+
+def test_a_second_build_changes_no_file_and_a_new_article_few(mirror, site):
+    before = site_files(mirror)
+    assert "(0 files written)" in newsmirror("--archive", mirror, "site").out
+    assert site_files(mirror) == before
+    site.add("/hk.xml", rss(item(1, "Wed, 08 May 2024 02:00:00 GMT", body=HK, title="香港经济发展", link="__BASE__/hk/1.html"),
+                            item(2, "Thu, 09 May 2024 02:00:00 GMT", body=HK, title="第二篇", link="__BASE__/hk/2.html")))
+    newsmirror("--archive", mirror, "run")
+    assert "(8 files written)" in newsmirror("--archive", mirror, "site").out
+    after = site_files(mirror)
+    changed = sorted(str(p.relative_to(mirror / "site")) for p in after if after[p] != before.get(p))
+    assert changed == ["articles/hk/1048573.html", "days/2024-05-08.html", "days/2024-05-09.html", "days/index.html",
+                       "feeds/hk/index.html", "index.html", "search.html", "search/hk/0.js"], changed
