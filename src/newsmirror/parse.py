@@ -27,7 +27,7 @@ from . import parse_fast, urls
 from .dates import parse_date
 from .encoding import detect
 from .model import ParsedEntry, ParsedFeed
-from .parse_fast import Raw, map_type
+from .parse_fast import HTML_TYPES, Raw, map_type
 
 # Comments and processing instructions before the DOCTYPE, and the DOCTYPE's internal subset:
 # the way to a billion-laughs or an external-entity read. Feeds have no business declaring
@@ -46,7 +46,6 @@ _IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.I)
 # Elements whose content is code, not text: feedparser's sanitizer drops them with their content.
 _DANGEROUS = re.compile(r"<(script|style|applet)\b[^>]*?(?:/>|>.*?(?:</\1\s*>|\Z))", re.I | re.S)
 _DANGEROUS_HINT = re.compile("<(?:[sS](?:[cC][rR]|[tT][yY])|[aA][pP][pP])")  # case-sensitive: 3x faster scan
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 _MISSING = object()
 _FEED_KEYS = frozenset({"title", "link", "subtitle", "updated"})  # what makes a version-less document a feed
 _get = dict.get  # feedparser's dict aliases keys (updated -> published); read what the feed said
@@ -172,7 +171,7 @@ def _entry(e: Mapping, base: str, timezone: str) -> ParsedEntry:
 def _title(ctx: Mapping) -> str:
     title = (_get(ctx, "title") or "").strip()
     detail = _get(ctx, "title_detail") or {}
-    return _defang(title).strip() if detail.get("type") in _HTML_TYPES else title
+    return _defang(title).strip() if detail.get("type") in HTML_TYPES else title
 
 
 def _link(e: Mapping) -> str | None:
@@ -180,7 +179,7 @@ def _link(e: Mapping) -> str | None:
     without href take the place of the alternate one; that link is not the article."""
     link = _get(e, "link")
     alternates = [x["href"] for x in _get(e, "links") or () if x.get("rel") == "alternate" and x.get("href")
-                  and map_type(x.get("type") or "text/html") in _HTML_TYPES]
+                  and map_type(x.get("type") or "text/html") in HTML_TYPES]
     if alternates and link not in alternates:
         link = alternates[-1]
     return link or (_get(e, "id") if _get(e, "guidislink") else None)
@@ -208,7 +207,7 @@ def _html(detail: Mapping | None) -> str | None:
     ctype = detail.get("type")
     if ctype == "text/plain":
         return html.escape(value, quote=False)
-    return _defang(value) if ctype in _HTML_TYPES else value
+    return _defang(value) if ctype in HTML_TYPES else value
 
 
 def _defang(markup: str) -> str:

@@ -8,7 +8,8 @@ inside a text construct (XHTML content, unescaped HTML), base64 content, and eve
 which feedparser gives a meaning this module does not reproduce (image or source inside an
 entry, iTunes, GeoRSS, media:title, ...). Where feedparser's result depends on its own
 helpers (URL joining, HTML sniffing, the cp1252 repair), those helpers are called, not
-imitated. tests/test_parse.py checks the equality on every fixture and on feedparser's corpus.
+imitated; URL joining is skipped only where it provably returns its input. tests/test_parse.py
+checks the equality on every fixture, on generated feeds and on feedparser's own corpus.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ _USERLAND = "backend.userland.com/rss"  # feedparser folds every such namespace 
 _RSS090 = "http://my.netscape.com/rdf/simple/0.9/"
 _RSS10 = "http://purl.org/rss/1.0/"
 _ATOM10 = "http://www.w3.org/2005/atom"
-_HTML_TYPES = frozenset(_FeedParserMixin.html_types)
+HTML_TYPES = frozenset(_FeedParserMixin.html_types)
+map_type = _FeedParserMixin.map_content_type  # 'html' -> 'text/html', ...
 
 # Every element name feedparser gives a meaning to (its _start_/_end_ methods).
 _HANDLED = frozenset(n.split("_", 2)[2] for n in dir(_FeedParserMixin) if n.startswith(("_start_", "_end_")))
@@ -119,15 +121,6 @@ def _prefix_of(uri: str) -> str | None:
     return "" if _USERLAND in low else _PREFIXES.get(low)
 
 
-_SHORT_TYPES = {"text": "text/plain", "plain": "text/plain", "html": "text/html", "xhtml": "application/xhtml+xml"}
-
-
-def map_type(value: str) -> str:
-    """feedparser's map_content_type."""
-    value = value.lower()
-    return _SHORT_TYPES.get(value, value)
-
-
 def _join(base: str, value: str) -> str:
     """feedparser's _urljoin, skipped for a URL it would return unchanged (already absolute, in
     the form urllib re-serializes to itself): half the cost of an item lies there otherwise."""
@@ -149,7 +142,6 @@ class _Walker:
         self.feed: dict = {}
         self.entries: list[dict] = []
         self.title_depth = -1
-        self.infeed = False
         self.decls = self._declarations()
         # Document prefixes feedparser maps onto another prefix (e.g. xmlns:atom -> ''): an
         # element whose tag prefix is one of them gets a handler name this module cannot know.
@@ -162,19 +154,21 @@ class _Walker:
         root = self.root
         name = self.name(root)
         attrs = self.attrs(root)
-        versions = {self._version(prefix, uri) for prefix, uri in root.nsmap.items()} - {None}
         if "rdf" in self.remapped:
             raise _Decline  # feedparser looks rdf:about up through its prefix map
+        # The first declaration of an RSS 1.0 or Atom namespace sets feedparser's version (lxml
+        # keeps the root's declarations in document order, as expat reports them); <rss> then
+        # makes it RSS whatever it was, <feed> makes it Atom if it is still unset.
+        version = next(filter(None, (self._version(p, uri) for p, uri in root.nsmap.items())), None)
         if name == "rss":
             self.atom = False
-        elif name == "feed" and len(versions) <= 1:
-            self.atom = versions != {"rss"}
-        elif name == "rdf_rdf" and len(versions) == 1:
-            self.atom = versions == {"atom"}
+        elif name == "feed":
+            self.atom = version != "rss"
+        elif name == "rdf_rdf" and version:
+            self.atom = version == "atom"
         else:
             raise _Decline
         if name == "feed":
-            self.infeed = True
             self.container(root, 1, self.feed)
         else:
             self.top(root)
@@ -336,9 +330,7 @@ class _Walker:
             attrs = self.attrs(child)
             if name == "channel":
                 self._cdf(attrs)
-                self.infeed = True
                 self.container(child, 2, self.feed)
-                self.infeed = False
             elif name in ("item", "entry"):
                 self.entry(child, 2, attrs)
             elif name in ("image", "textinput"):
@@ -491,7 +483,7 @@ class _Walker:
         if "href" in attrs:
             self.text(el)
             attrs["href"] = _join(self.base, attrs["href"])
-            if attrs["rel"] == "alternate" and map_type(attrs["type"]) in _HTML_TYPES:
+            if attrs["rel"] == "alternate" and map_type(attrs["type"]) in HTML_TYPES:
                 ctx["link"] = attrs["href"]
             return
         value = self.uri_text(el)
@@ -519,7 +511,7 @@ class _Walker:
         initial = map_type(attrs.get("type", default_type))
         value, ctype = self.construct(el, default_type, attrs)
         e.setdefault("content", []).append({"type": ctype, "value": value})
-        if initial == "text/plain" or initial in _HTML_TYPES:
+        if initial == "text/plain" or initial in HTML_TYPES:
             e.setdefault("summary", value)
 
     def author(self, el: etree._Element, ctx: dict, seen: int) -> None:
