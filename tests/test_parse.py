@@ -4,6 +4,7 @@ entity expansion, and the fast path giving exactly what the feedparser fallback 
 from __future__ import annotations
 
 import codecs
+import random
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
@@ -310,6 +311,49 @@ def test_fast_path_equals_fallback_on_feedparsers_corpus():
             differ.append(path.name)
     assert differ == []
     assert fast > 1000  # the comparison is not vacuous: most of the corpus takes the fast path
+
+
+# Pieces of items, many of them traps: repeats, empty elements, relative and odd links, guids that
+# are or are not links, every author form, images three ways, C1 controls, comments, CDATA.
+ITEM_PARTS = [
+    "<title>标题 {n}</title>", "<title></title>", "<title>A &lt;b&gt;bold&lt;/b&gt; move</title>", "<title>a<!-- c -->b</title>",
+    "<link>https://item.example/{n}</link>", "<link></link>", "<link> ../rel/{n}?a=1&amp;b=2 </link>",
+    '<atom:link rel="alternate" href="/alt/{n}"/>', '<atom:link rel="enclosure" type="image/png" href="/{n}.png"/>',
+    "<guid>https://item.example/{n}</guid>", '<guid isPermaLink="false">id-{n}</guid>', "<guid>rel/{n}</guid>",
+    "<description>Summary {n}</description>", "<description><![CDATA[<p>Body {n}</p><script>x()</script>]]></description>",
+    "<description>5 &lt; 6 &amp;amp; 7</description>", "<content:encoded><![CDATA[<div>Full {n}</div>]]></content:encoded>",
+    "<content:encoded></content:encoded>", "<pubDate>Tue, 07 May 2024 21:14:35 GMT</pubDate>", "<pubDate>2018-09-18 14:38:10</pubDate>",
+    "<pubDate>bogus</pubDate>", "<dc:date>2024-05-07T10:00:00+09:00</dc:date>", "<dcterms:modified>2024-05-09T00:00:00Z</dcterms:modified>",
+    "<author>a{n}@example.org (Writer {n})</author>", "<dc:creator>美国之音</dc:creator>", "<dc:creator></dc:creator>",
+    "<category>c{n}</category>", '<enclosure url="https://i.example/{n}.jpg" type="image/jpeg" length="1"/>',
+    '<enclosure url="https://a.example/{n}.mp3" type="audio/mpeg"/>', '<media:content url="https://m.example/{n}.jpg" medium="image"/>',
+    "<media:thumbnail>/thumb/{n}.jpg</media:thumbnail>", '<media:group><media:content url="https://g.example/{n}.png"/></media:group>',
+    "<comments>https://c.example/{n}</comments>", "<title>don\u0092t</title>", "<description>a&#150;b</description>",
+    '<foo:bar xmlns:foo="https://foo.example/">x</foo:bar>', "<unknown attr='1'/>", "<source url='https://s.example/'>S</source>",
+]
+NAMESPACES = ('xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:content="http://purl.org/rss/1.0/modules/content/" '
+              'xmlns:media="http://search.yahoo.com/mrss/" xmlns:atom="http://www.w3.org/2005/Atom" '
+              'xmlns:dcterms="http://purl.org/dc/terms/"')
+
+
+def generated_feed(rng: random.Random) -> bytes:
+    items = "".join("<item>" + "".join(rng.choice(ITEM_PARTS).format(n=n) for _ in range(rng.randint(0, 8))) + "</item>"
+                    for n in range(rng.randint(1, 4)))
+    channel = rng.choice(["<title> Channel </title><link>https://feed.example/</link>", "<title></title>", "<ttl>30</ttl>"])
+    if rng.random() < 0.5:
+        return f'<rss version="2.0" {NAMESPACES}><channel>{channel}{items}</channel></rss>'.encode()
+    return (f'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/" {NAMESPACES}>'
+            f"<channel>{channel}</channel>{items}</rdf:RDF>").encode()
+
+
+def test_fast_path_equals_fallback_on_generated_feeds():
+    rng = random.Random(20240507)
+    fast = 0
+    for _ in range(300):
+        data = generated_feed(rng)
+        assert parse(data, URL, None, "UTC") == fallback(data), data.decode()
+        fast += took_fast_path(data)
+    assert fast > 150
 
 
 @pytest.mark.parametrize("ref", [
