@@ -47,7 +47,7 @@ class Site:
             def do_GET(self) -> None:
                 site.hits[self.path] += 1
                 site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
-                route = site.routes.get(self.path)
+                route = site.routes.get(self.path) or site.routes.get(self.path.split("?")[0])
                 if route is None:
                     self._send(404, b"not found", {"Content-Type": "text/plain"})
                     return

@@ -207,3 +207,34 @@ def test_a_big_pass_uses_every_core_and_writes_the_same_files(tmp_path, site):
     run(inline)
     for feed_id, _ in feeds[:3]:
         assert articles(pooled, feed_id) == articles(inline, feed_id)
+
+
+SUMMARY_FEED = ("<item><title>只有摘要</title><link>__BASE__/a/7.html</link><guid>g7</guid>"
+                "<pubDate>Tue, 07 May 2024 21:39:03 GMT</pubDate><description>一句话摘要。</description></item>")
+PAGE = ('<html><head><link rel="canonical" href="https://www.voachinese.com/a/7.html"></head><body>'
+        '<div class="cover-media"><figure><img src="https://gdb.voanews.com/p.jpg"><figcaption>图片说明</figcaption>'
+        '</figure></div><div class="wsw">' + "".join(f"<p>全文第{i}段。</p>" for i in range(6)) + "</div></body></html>")
+
+
+def test_a_page_that_cannot_be_had_leaves_a_partial_article_completed_later_in_place(tmp_path, site):
+    archive = make_mirror(tmp_path, ("f", site.add("/f.xml", rss(SUMMARY_FEED))))
+    site.add("/a/7.html", b"busy", status=503, content_type="text/html")
+    run(archive)
+    partial = (archive.root / "articles/f/1048574.md").read_text(encoding="utf-8")
+    assert partial.endswith("------\n\n一句话摘要。\n")
+    site.add("/a/7.html", PAGE, content_type="text/html")
+    report = run(archive)
+    assert report.results[0].updated == 1
+    (number, (_, title, _, body)), = articles(archive, "f").items()
+    assert number == 1048574 and title == "只有摘要"
+    assert body.startswith("<div><i>Tue, 07 May 2024 21:39:03 GMT</i></div><img src=\"https://images.weserv.nl?url=gdb.voanews.com/p.jpg\"")
+    assert "全文第5段" in body
+
+
+def test_page_retries_stop_at_the_limit(tmp_path, site):
+    archive = make_mirror(tmp_path, ("f", site.add("/f.xml", rss(SUMMARY_FEED))))
+    archive.config_path.write_text("page_retries = 2\n" + archive.config_path.read_text())
+    site.add("/a/7.html", b'{"not": "html"}', content_type="application/json")
+    for _ in range(4):
+        run(archive)
+    assert site.hits["/a/7.html"] == 2

@@ -136,6 +136,7 @@ def _rewrite(tokens: list[Token], base: str, rewrite_image: ImageRewriter) -> No
     """Step 1 and 2 in place: links, lazy images, picture sources, posters, trackers."""
     picture_source: str | None = None
     last_image: str | None = None
+    in_noscript = False
     for t in tokens:
         if t.kind != "tag":
             if t.kind == "text" and t.raw.strip():
@@ -143,6 +144,7 @@ def _rewrite(tokens: list[Token], base: str, rewrite_image: ImageRewriter) -> No
             continue
         if t.name == "noscript":
             t.kind = "comment"  # unwrap <noscript>: its <img> is often the only real one
+            in_noscript = not t.closing
             continue
         if t.closing:
             if t.name == "picture":
@@ -161,7 +163,7 @@ def _rewrite(tokens: list[Token], base: str, rewrite_image: ImageRewriter) -> No
                 continue
             url = absolute(base, url)
             new = None if is_tracker(t, url) else rewrite_image(url)
-            if new is None or new == last_image:  # a tracker, or the <noscript> twin of the last image
+            if new is None or (in_noscript and new == last_image):  # a tracker, or the <noscript> twin of the last image
                 t.kind = "comment"
                 continue
             if t.get("src") != new:

@@ -26,19 +26,25 @@ def apply_template(template: str, url: str) -> str:
 
 
 def proxy_hosts(settings: ImageSettings) -> frozenset[str]:
-    configured = {urls.host(apply_template(t, "x")) for t in (settings.proxy, *settings.fallbacks)}
+    configured = {urls.host(apply_template(t, "x")) for t in templates(settings)}
     return KNOWN_PROXIES | {h for h in configured if h}
 
 
+def templates(settings: ImageSettings) -> tuple[str, ...]:
+    """The proxy templates in order of preference."""
+    return (settings.proxy, *settings.fallbacks)
+
+
 def rewriter(settings: ImageSettings, local: Mapping[str, str] | None = None,
-             refused: frozenset[str] = frozenset()) -> Callable[[str], str | None]:
+             choices: Mapping[str, int] | None = None) -> Callable[[str], str | None]:
     """The `rewrite_image` callable for the clean stage.
 
     `local` maps image URLs to their relative paths in `local` mode (an image that could not be
-    copied keeps its URL). `refused` holds image hosts the main proxy is known to refuse: those
-    go through the first fallback template instead.
+    copied keeps its URL). `choices` maps image hosts to the template (index into `templates`)
+    that serves them, for hosts the main proxy refuses.
     """
     hosts = proxy_hosts(settings)
+    order = templates(settings)
 
     def rewrite(url: str) -> str | None:
         if not urls.is_http(url):
@@ -47,9 +53,6 @@ def rewriter(settings: ImageSettings, local: Mapping[str, str] | None = None,
             return url
         if settings.mode == "local":
             return (local or {}).get(url, url)
-        template = settings.proxy
-        if settings.fallbacks and urls.host(url) in refused:
-            template = settings.fallbacks[0]
-        return apply_template(template, url)
+        return apply_template(order[(choices or {}).get(urls.host(url), 0)], url)
 
     return rewrite

@@ -1,8 +1,13 @@
-"""Local image copies (`images.mode = "local"`): each image downloaded once into the archive.
+"""Images on the network: local copies, and which image proxy serves which host.
 
-Content-addressed by SHA-256 (`media/<aa>/<sha256>.<ext>`), so one image used by many articles
+Local copies (`images.mode = "local"`): each image downloaded once into the archive,
+content-addressed by SHA-256 (`media/<aa>/<sha256>.<ext>`), so one image used by many articles
 or feeds is stored once; the content type is checked (an HTML error page is not an image), the
 size bounded, and hot-link-protected hosts get the Referer they expect (sites.REFERERS).
+
+Proxy fallbacks (`images.fallbacks`): a proxy may refuse some hosts; one sample image per host
+is requested through each template in turn, and the first that answers with an image serves
+that host's images (remembered for a week).
 """
 
 from __future__ import annotations
@@ -12,10 +17,15 @@ import hashlib
 from pathlib import Path
 
 from . import archive as files
+from . import urls as links
 from .config import FetchSettings, ImageSettings
 from .fetch import Fetcher, FetchError
+from .images import apply_template, proxy_hosts, templates
 from .sites import referer_for
 from .store import Store
+
+PROBE_EVERY = 7 * 24 * 3600 * 1000
+IMAGE_ACCEPT = "image/avif,image/webp,image/*;q=0.9"
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/gif": "gif", "image/webp": "webp",
                "image/avif": "avif", "image/svg+xml": "svg", "image/bmp": "bmp"}
@@ -48,7 +58,7 @@ async def localize(urls: list[str], root: Path, store: Store, fetcher: Fetcher, 
         referer = referer_for(url, images.referers)
         try:
             response = await fetcher.get(url, fetch.max_image_bytes, headers={"Referer": referer} if referer else None,
-                                         accept="image/avif,image/webp,image/*;q=0.9")
+                                         accept=IMAGE_ACCEPT)
         except FetchError as exc:
             return url, None, str(exc), now
         declared = response.content_type.split(";")[0].strip().lower()
@@ -67,3 +77,31 @@ async def localize(urls: list[str], root: Path, store: Store, fetcher: Fetcher, 
         store.save_images(rows)
     known.update({url: path for url, path, _, _ in rows})
     return {url: path for url, path in known.items() if path}
+
+
+async def choose_proxies(urls: list[str], store: Store, fetcher: Fetcher, fetch: FetchSettings,
+                         images: ImageSettings, now: int) -> dict[str, int]:
+    """Image host -> index of the first template (images.proxy, then fallbacks) that serves it."""
+    skip = proxy_hosts(images)
+    samples: dict[str, str] = {}
+    for url in urls:
+        host = links.host(url)
+        if host and host not in skip:
+            samples.setdefault(host, url)
+    known = store.proxy_choices(samples, now - PROBE_EVERY)
+    order = templates(images)
+
+    async def probe(host: str, sample: str) -> tuple[str, int]:
+        for index, template in enumerate(order):
+            try:
+                response = await fetcher.get(apply_template(template, sample), fetch.max_image_bytes, accept=IMAGE_ACCEPT)
+            except FetchError:
+                continue
+            if _sniff(response.content) or response.content_type.startswith("image/"):
+                return host, index
+        return host, 0  # none serves it: keep the main proxy, the reader's browser may fare better
+
+    found = dict(await asyncio.gather(*(probe(h, s) for h, s in samples.items() if h not in known)))
+    if found:
+        store.save_proxy_choices(found, now)
+    return {**known, **found}

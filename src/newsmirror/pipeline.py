@@ -28,7 +28,7 @@ from .dates import iso
 from .encoding import decode
 from .extract import extract
 from .fetch import Fetcher, FetchError, Response
-from .media import localize
+from .media import choose_proxies, localize
 from .model import Article, Extracted, ParsedEntry
 from .parse import NotAFeed
 from .identity import same_title
@@ -321,12 +321,15 @@ class _Pass:
             c.partial = c.wants_page and page is None
             items.append((body, base))
         images = self.config.images_for(feed)
-        local = None
-        if images.mode == "local":
+        local = choices = None
+        if images.mode == "local" or (images.mode == "proxy" and images.fallbacks):
             found = [u for body, base in items for u in image_urls(body, base)]
-            copies = await localize(found, self.archive.root, self.store, self.fetcher, self.config.fetch, images, now)
-            local = {url: "../../" + path for url, path in copies.items()}  # relative to articles/<feed>/
-        for c, (body, digest) in zip(candidates, await self.workers.run(finish, items, images, local)):
+            if images.mode == "local":
+                copies = await localize(found, self.archive.root, self.store, self.fetcher, self.config.fetch, images, now)
+                local = {url: "../../" + path for url, path in copies.items()}  # relative to articles/<feed>/
+            else:
+                choices = await choose_proxies(found, self.store, self.fetcher, self.config.fetch, images, now)
+        for c, (body, digest) in zip(candidates, await self.workers.run(finish, items, images, local, choices)):
             c.body, c.hash = body, digest
 
     async def page(self, feed: FeedConfig, entry: ParsedEntry) -> tuple[Extracted, str] | None:

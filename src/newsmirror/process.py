@@ -87,7 +87,7 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
             # A page-built article is rebuilt from its page.
             changed.append(Candidate(e, row.from_page, said, row))
     new = order_new(new, job.now, lambda c: c.entry)
-    if job.images.mode != "local":  # local copies need the network first: built by the caller
+    if job.images.mode != "local" and not job.images.fallbacks:  # else the network first: built by the caller
         ready = [c for c in new + changed if not c.wants_page]
         for c, (body, digest) in zip(ready, finish([(raw(c.entry), c.entry.link or job.url) for c in ready], job.images)):
             c.body, c.hash = body, digest
@@ -112,8 +112,9 @@ def compose(entry: ParsedEntry, page: tuple[Extracted, str] | None, fallback_bas
     return header_block(published, extracted.lead_image or entry.image, extracted.caption) + extracted.body, page_url, True
 
 
-def finish(items: list[tuple[str, str]], images: ImageSettings, local: dict[str, str] | None = None) -> list[tuple[str, str]]:
+def finish(items: list[tuple[str, str]], images: ImageSettings, local: dict[str, str] | None = None,
+           choices: dict[str, int] | None = None) -> list[tuple[str, str]]:
     """(cleaned body, content hash) for each (raw body, base URL)."""
-    rewrite = rewriter(images, local)
+    rewrite = rewriter(images, local, choices)
     bodies = [clean(body, base, rewrite) for body, base in items]
     return [(body, content_hash(body)) for body in bodies]

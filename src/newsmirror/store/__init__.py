@@ -297,6 +297,21 @@ class Store:
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO images (url, path, error, fetched) VALUES (?, ?, ?, ?)", rows)
 
+    def proxy_choices(self, hosts: Iterable[str], fresh_since: int) -> dict[str, int]:
+        """Proxy template chosen for each image host, when checked since `fresh_since`."""
+        found = {}
+        for host in hosts:
+            row = self.db.execute("SELECT template FROM proxy_hosts WHERE host = ? AND checked >= ?",
+                                  (host, fresh_since)).fetchone()
+            if row:
+                found[host] = row[0]
+        return found
+
+    def save_proxy_choices(self, choices: dict[str, int], now: int) -> None:
+        with self.transaction():
+            self.db.executemany("INSERT OR REPLACE INTO proxy_hosts (host, template, checked) VALUES (?, ?, ?)",
+                                [(h, t, now) for h, t in choices.items()])
+
     def published(self, feed_id: str, limit: int = 40) -> list[int]:
         """Dates of the feed's newest entries (for its health)."""
         return [r[0] for r in self.db.execute("SELECT published FROM entries WHERE feed_id = ? ORDER BY published DESC"

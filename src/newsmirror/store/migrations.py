@@ -82,4 +82,13 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (feed_id, entry_id)
     );
     """,
+    # 5: which image proxy template serves each image host (images.fallbacks): a proxy that
+    # refuses a host is probed once, not on every article.
+    """
+    CREATE TABLE proxy_hosts (
+        host     TEXT PRIMARY KEY,
+        template INTEGER NOT NULL,           -- 0: images.proxy, n: images.fallbacks[n - 1]
+        checked  INTEGER NOT NULL
+    );
+    """,
 )
