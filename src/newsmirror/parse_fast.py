@@ -257,17 +257,19 @@ class _Walker:
         items = el.items()
         if not items:
             return {}
-        d: dict[str, str] = {}
-        qualified = []
-        for key, value in items:
-            if key[0] == "{":
-                uri, local = key[1:].split("}", 1)
-                std = _prefix_of(uri)
-                d[(f"{std}:{local}" if std else local).lower()] = value
-                qualified.append((f"{self._attr_prefix(el, uri)}:{local}".lower(), value))
-            else:
-                qualified.append((key.lower(), value))
-        d.update(qualified)
+        d = {key.lower(): value for key, value in items}
+        if any(key[0] == "{" for key in d):
+            d = {}
+            qualified = []
+            for key, value in items:
+                if key[0] == "{":
+                    uri, local = key[1:].split("}", 1)
+                    std = _prefix_of(uri)
+                    d[(f"{std}:{local}" if std else local).lower()] = value
+                    qualified.append((f"{self._attr_prefix(el, uri)}:{local}".lower(), value))
+                else:
+                    qualified.append((key.lower(), value))
+            d.update(qualified)  # expat's qualified names come last and win
         for key in ("rel", "type"):
             if key in d:
                 d[key] = d[key].lower() or d[key]
@@ -475,6 +477,8 @@ class _Walker:
         return attrs
 
     def link(self, el: etree._Element, ctx: dict, entry: bool) -> None:
+        """Atom's <link href> (the alternate HTML one is the link) or RSS's text link, with
+        feedparser's repair of query strings ('&b;=2'), which in entries also unescapes '&amp;'."""
         attrs = self.attrs(el)
         attrs.setdefault("rel", "alternate")
         attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
@@ -487,16 +491,14 @@ class _Walker:
                 ctx["link"] = attrs["href"]
             return
         value = self.uri_text(el)
-        if entry:
-            value = _AMP_REF.sub(r"&\g<1>", value.replace("&amp;", "&"))
-            if value:
-                attrs["href"] = value
-        else:
-            value = _AMP_REF.sub(r"&\g<1>", value)
+        if "&" in value:
+            value = _AMP_REF.sub(r"&\g<1>", value.replace("&amp;", "&") if entry else value)
+        if value or not entry:
             attrs["href"] = value
         ctx["link"] = value
 
     def guid(self, el: etree._Element, ctx: dict) -> None:
+        """<guid> or <id>: a permalink (the default) is resolved, and is the link if none came first."""
         permalink = self.attrs(el).get("ispermalink", "true") == "true"
         value = self.uri_text(el) if permalink else self.repair(self.text(el).strip())
         ctx["id"] = value
