@@ -108,3 +108,19 @@ def test_python_dash_m_works(tmp_path):
 
 def test_unknown_command_is_a_usage_error():
     assert newsmirror("frobnicate").code == 2
+
+
+def test_search_finds_chinese_of_any_length_across_scripts(tmp_path, site):
+    archive = tmp_path / "m"
+    items = [item(1, title="拉法过境点", body="<p>以色列占领拉法过境点加沙一侧。</p>" * 8, date="Mon, 06 May 2024 10:00:00 GMT"),
+             item(2, title="台湾选举", body="<p>台湾举行地方选举，投票率创新高。</p>" * 8, date="Tue, 07 May 2024 10:00:00 GMT")]
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(*items)), "--id", "voa", "--title", "美国之音")
+    newsmirror("--archive", archive, "run")
+    two = newsmirror("--archive", archive, "search", "选举")
+    assert two.code == 0 and "voa/1048573" in two.out and "[选举]" in two.out and "1 result" in two.out
+    assert str(archive / "articles/voa/1048573.md") in two.out
+    traditional = json.loads(newsmirror("--archive", archive, "search", "過境點", "--json").out)
+    assert [(h["feed"], h["number"], h["path"]) for h in traditional] == [("voa", 1048574, "articles/voa/1048574.md")]
+    assert json.loads(newsmirror("--archive", archive, "search", "以", "--json", "--since", "2024-05-07").out) == []
+    assert newsmirror("--archive", archive, "search", "选举", "--until", "not a date").code == 2
+    assert newsmirror("--archive", archive, "search", '"AND (').code == 0

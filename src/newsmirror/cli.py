@@ -250,6 +250,8 @@ def run(
     except StoreError as exc:
         raise _fail(str(exc), 1) from None
     out.print(report.total(), markup=False)
+    if report.indexed:
+        out.print(f"search index: {report.indexed} articles in {report.index_seconds:.2f} s", markup=False)
     if config.publish.remotes:
         _publish(arch, config.publish, report.message())
     if strict and report.failed:
@@ -435,6 +437,51 @@ def diff(
         text.append(shorten(part, 40) if op == "=" else part,
                     style={"-": "red strike", "+": "green underline"}.get(op))
     out.print(text)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="Words to find (Chinese: any length; Traditional finds Simplified).")],
+    feed: Annotated[Optional[str], typer.Option("--feed", metavar="ID", help="Only this feed.")] = None,
+    since: Annotated[Optional[str], typer.Option(metavar="DATE", help="Published on or after (2024-05-07).")] = None,
+    until: Annotated[Optional[str], typer.Option(metavar="DATE", help="Published before (2024-05-08).")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many results.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    archive: ArchiveOption = None,
+) -> None:
+    """Search the archive: ranked by relevance and recency, with highlighted snippets."""
+    from .dates import parse_date
+    from .search import SearchError, SearchIndex, format_hit
+
+    arch = _archive(archive)
+    config = _load(arch)
+    bounds = {}
+    for name, value in (("--since", since), ("--until", until)):
+        if value is not None:
+            ms = parse_date(value, config.timezone)
+            if ms is None:
+                raise _fail(f"{name}: {value!r} is not a date (e.g. 2024-05-07 or 2024-05-07T12:00+08:00)")
+            bounds[name] = ms
+    arch.prepare()
+    try:
+        with SearchIndex(arch.state_dir) as index:
+            if index.count() == 0:
+                from .pipeline import index as build_index
+
+                build_index(arch, [])
+            hits = index.search(query, feed=feed, since=bounds.get("--since"), until=bounds.get("--until"), limit=limit)
+    except SearchError as exc:
+        raise _fail(f"QUERY: {exc}") from None
+    if as_json:
+        out.print(json.dumps([{"feed": h.feed_id, "number": h.number, "title": h.title, "link": h.link,
+                               "published": iso(h.published), "path": f"articles/{h.feed_id}/{h.number}.md",
+                               "snippet": h.snippet, "highlights": h.highlights, "score": h.score} for h in hits],
+                             ensure_ascii=False, indent=2), markup=False)
+        return
+    for h in hits:
+        out.print(format_hit(h, color=out.is_terminal), markup=False, highlight=False)
+        out.print(f"    {arch.root / 'articles' / h.feed_id / f'{h.number}.md'}", markup=False)
+    out.print(f"{len(hits)} result{'s' if len(hits) != 1 else ''}", markup=False)
 
 
 @app.command()

@@ -14,7 +14,7 @@ import asyncio
 import hashlib
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -85,6 +85,8 @@ class FeedResult:
 class PassReport:
     results: list[FeedResult]
     seconds: float = 0.0
+    indexed: int = 0  # articles (re)indexed for search after the pass...
+    index_seconds: float = 0.0  # ...and how long that took (included in `seconds`)
 
     @property
     def failed(self) -> list[FeedResult]:
@@ -118,11 +120,31 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     workers = Workers(len(feeds))  # before the event loop: the pool forks
     started = time.monotonic()
     try:
-        results = asyncio.run(_Pass(archive, config, store, workers, on_result, force).run(feeds, stop))
+        work = _Pass(archive, config, store, workers, on_result, force)
+        results = asyncio.run(work.run(feeds, stop))
     finally:
         workers.close()
         store.close()
-    return PassReport(results, time.monotonic() - started)
+    indexing = time.monotonic()
+    indexed = index(archive, work.written)
+    return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing)
+
+
+def index(archive: Archive, rows: Sequence[EntryRow]) -> int:
+    """Add what a pass wrote to the search index (rebuilt whole when it is missing)."""
+    from .search import Doc, SearchIndex  # opencc: loaded only when something is indexed
+
+    def docs(rows: Iterable[EntryRow]) -> Iterator[Doc]:
+        return (Doc(r.feed_id, r.number, r.title, r.link, r.published, r.body) for r in rows)
+
+    with SearchIndex(archive.state_dir) as search:
+        if search.count() == 0:
+            store = Store(archive.state_dir)
+            try:
+                return search.rebuild(docs(store.all_entries()))
+            finally:
+                store.close()
+        return search.add(docs(rows)) if rows else 0
 
 
 class _Pass:
@@ -137,6 +159,7 @@ class _Pass:
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
         self._feeds = {f.id: f for f in config.feeds}
+        self.written: list[EntryRow] = []  # for the search index
         self.feeds_out_changed = False
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
@@ -430,6 +453,7 @@ class _Pass:
                     or tree.article_path(row.feed_id, row.number)
                 files.write(path, markdown.article(editions.article(_article(row), variant)))
         self.store.mark_written(r.id for r in rows)
+        self.written.extend(rows)
         return len(rows)
 
     def list_title(self, feed: FeedConfig) -> str:

@@ -63,6 +63,10 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             report.revisions = _revisions_from_git(archive, store)
         except git.GitError as exc:
             report.skipped.append(f"git history ({exc})")
+    from .search import Doc, SearchIndex  # opencc: loaded only here
+
+    with SearchIndex(archive.state_dir) as search:
+        search.rebuild(Doc(r.feed_id, r.number, r.title, r.link, r.published, r.body) for r in store.all_entries())
     return report
 
 

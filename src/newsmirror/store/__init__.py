@@ -224,6 +224,10 @@ class Store:
             return [r for _, _, r in own]
         return [r for _, _, r in sorted(own + shared, key=lambda t: (t[0], t[1]), reverse=True)][:limit]
 
+    def all_entries(self) -> Iterator[EntryRow]:
+        """Every entry, oldest first (rebuilding derived data: the search index)."""
+        return (EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY published"))
+
     def newest(self, limit: int) -> list[EntryRow]:
         """The mirror's newest articles across feeds (feeds/all.*)."""
         rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY first_seen DESC, number LIMIT ?", (limit,))
