@@ -259,6 +259,11 @@ def test_literal_entities_in_the_doctype_are_kept():
     assert feed.title == "Example news" and feed.entries[0].title == "A\xa0title"
 
 
+def test_a_document_that_trips_feedparser_is_not_a_feed_rather_than_a_crash():
+    with pytest.raises(NotAFeed, match="too broken to read"):
+        parse(b"<rss><channel><image></height>&x;</image></channel></rss>", URL)
+
+
 def test_a_body_naming_a_file_is_not_read_as_that_file(tmp_path):
     secret = tmp_path / "secret.xml"
     secret.write_text("<rss><channel><title>from the disk</title></channel></rss>")

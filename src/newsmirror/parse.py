@@ -25,7 +25,7 @@ from feedparser.datetimes import _parse_date
 
 from . import parse_fast, urls
 from .dates import parse_date
-from .encoding import detect
+from .encoding import decode, detect
 from .model import ParsedEntry, ParsedFeed
 from .parse_fast import HTML_TYPES, Raw, map_type
 
@@ -41,7 +41,6 @@ _XML_DECL = re.compile(r"^(\s*<\?xml[^>]*?)\s+encoding\s*=\s*[\"'][^\"']*[\"']")
 _C1_UTF8 = re.compile(b"\xc2[\x80-\x9f]")
 _C1_REF = re.compile(rb"&#(?:0*1(?:2[89]|[3-5][0-9])|x0*[89][0-9a-fA-F]);")
 _ROOT_START = re.compile(rb"<[A-Za-z_:]")
-_FIRST_CHAR = re.compile(r"\s*(\S)")
 _IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.I)
 # Elements whose content is code, not text: feedparser's sanitizer drops them with their content.
 _DANGEROUS = re.compile(r"<(script|style|applet)\b[^>]*?(?:/>|>.*?(?:</\1\s*>|\Z))", re.I | re.S)
@@ -58,33 +57,28 @@ class NotAFeed(ValueError):
 def parse(data: bytes, url: str = "", content_type: str | None = None, timezone: str = "Asia/Shanghai") -> ParsedFeed:
     """Parse a fetched feed document; NotAFeed when it is none."""
     codec, skip = detect(data, content_type)
-    first = _first_char(data, codec, skip)
-    if first == "{" or (first != "<" and "json" in (content_type or "").lower()):
-        return _json_feed(_decode(data, codec, skip), url, timezone)
+    if _is_json(data, codec, skip, content_type):
+        return _json_feed(decode(data, content_type), url, timezone)
     raw = None
     if codec == "utf-8" and not _has_doctype(data, skip):
-        # UTF-8 goes to lxml as it is, saving the decoding; one scan of the bytes for C1
+        # lxml reads UTF-8 itself, which saves decoding it; one scan of the bytes for C1
         # controls spares one per value.
-        raw = parse_fast.parse(data[skip:] if skip else data, url, bool(_C1_UTF8.search(data) or _C1_REF.search(data)))
+        c1 = bool(_C1_UTF8.search(data) or _C1_REF.search(data))
+        raw = parse_fast.parse(data[skip:] if skip else data, url, c1)
     if raw is None:
-        text = _defuse(_decode(data, codec, skip))
+        text = _defuse(decode(data, content_type))
         if m := _XML_DECL.match(text):  # lxml refuses text that declares an encoding
             text = m.group(1) + text[m.end():]
         raw = (codec != "utf-8" and parse_fast.parse(text, url)) or _feedparser(text, url)
     return _finish(raw, url, timezone)
 
 
-def _decode(data: bytes, codec: str, skip: int) -> str:
-    """encoding.decode, for a codec already detected."""
-    return data[skip:].decode(codec, errors="replace")
-
-
-def _first_char(data: bytes, codec: str, skip: int) -> str:
-    """The document's first character that is not white space ('' for none)."""
-    head = _decode(data[: skip + 1024], codec, skip)
-    if not head.strip() and len(data) > skip + 1024:
-        head = _decode(data, codec, skip)
-    return m.group(1) if (m := _FIRST_CHAR.match(head)) else ""
+def _is_json(data: bytes, codec: str, skip: int, content_type: str | None) -> bool:
+    """A document starting with '{', or one the server calls JSON that does not start with '<'."""
+    head = data[skip: skip + 1024].decode(codec, errors="replace").lstrip()
+    if not head and len(data) > skip + 1024:
+        head = decode(data, content_type).lstrip()
+    return head[:1] == "{" or (head[:1] != "<" and "json" in (content_type or "").lower())
 
 
 def _has_doctype(data: bytes, skip: int) -> bool:
@@ -111,9 +105,14 @@ def _feedparser(text: str, url: str) -> Raw:
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
-    # A stream, not bytes: feedparser would try to open bytes that name a file as that file.
-    d = feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers,
-                         sanitize_html=False, resolve_relative_uris=False)
+    try:
+        # A stream, not bytes: feedparser would try to open bytes that name a file as that file.
+        d = feedparser.parse(io.BytesIO(text.encode("utf-8")), response_headers=headers,
+                             sanitize_html=False, resolve_relative_uris=False)
+    except (TypeError, ValueError, AttributeError, KeyError, IndexError) as exc:
+        # feedparser's lenient parser trips over some broken documents (seen: int(None) for an
+        # empty <height>); such a document is not a feed anyone can read.
+        raise NotAFeed(f"not a feed: the document is too broken to read ({type(exc).__name__})") from None
     if not d.get("version") and not d.entries and (_is_html(text) or not _FEED_KEYS.intersection(d.feed)):
         raise NotAFeed(_not_a_feed(text, d))
     return Raw(d.feed, d.entries, str(d.get("bozo_exception")) if d.get("bozo") else None)
@@ -247,7 +246,7 @@ def _json_feed(text: str, url: str, timezone: str) -> ParsedFeed:
     """JSON Feed 1.0/1.1 (https://jsonfeed.org/version/1.1): its text fields are plain text."""
     try:
         doc = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
         raise NotAFeed(f"not a feed: the JSON does not parse ({exc})") from None
     if not isinstance(doc, dict) or "jsonfeed.org/version/" not in _str(doc.get("version")):
         raise NotAFeed("not a feed: JSON, but not a JSON Feed")
@@ -258,12 +257,13 @@ def _json_feed(text: str, url: str, timezone: str) -> ParsedFeed:
             continue
         link = _str(item.get("url")) or _str(item.get("external_url"))
         updated = parse_date(_str(item.get("date_modified")), timezone)
+        published = parse_date(_str(item.get("date_published")), timezone)
         content = _str(item.get("content_html"))
         entries.append(ParsedEntry(
             title=_str(item.get("title")).strip(),
             guid=_str(item.get("id")).strip() or None,
             link=urls.serialize(urls.join(base, link)) if link else None,
-            published=parse_date(_str(item.get("date_published")), timezone) or updated,
+            published=updated if published is None else published,
             content=_defang(content) if content.strip() else _plain(item.get("content_text")),
             summary=_plain(item.get("summary")),
             image=_json_image(item, base),
@@ -281,7 +281,9 @@ def _json_feed(text: str, url: str, timezone: str) -> ParsedFeed:
 
 def _str(value: object) -> str:
     """A JSON value as text: numbers (ids often are) as written, anything else as ''."""
-    return value if isinstance(value, str) else str(value) if isinstance(value, (int, float)) else ""
+    if isinstance(value, str):
+        return value
+    return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
 
 
 def _plain(value: object) -> str | None:
