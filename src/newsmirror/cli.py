@@ -28,7 +28,9 @@ from .dates import iso
 from .store import Store, StoreError
 
 if TYPE_CHECKING:
+    from .history import Version
     from .pipeline import FeedResult
+    from .store import EntryRow
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Mirror and archive news feeds as Markdown files, ready to publish.")
@@ -371,12 +373,8 @@ def doctor(archive: ArchiveOption = None) -> None:
         raise typer.Exit(1)
 
 
-@app.command()
-def history(
-    item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number (e.g. voa/1048574) or the article's link.")],
-    archive: ArchiveOption = None,
-) -> None:
-    """List an article's versions: when each was first seen and how its size changed."""
+def _versions(archive: Path | None, item: str) -> tuple[EntryRow, list[Version]]:
+    """The article ITEM names and its versions, oldest first; a usage error when there is none."""
     from .history import NoSuchItem, resolve, versions
 
     arch = _archive(archive)
@@ -384,11 +382,20 @@ def history(
     store = _store(arch)
     try:
         row = resolve(store, item)
-        found = versions(store, row)
+        return row, versions(store, row)
     except NoSuchItem as exc:
         raise _fail(f"ITEM: {exc}") from None
     finally:
         store.close()
+
+
+@app.command()
+def history(
+    item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number (e.g. voa/1048574) or the article's link.")],
+    archive: ArchiveOption = None,
+) -> None:
+    """List an article's versions: when each was first seen and how its size changed."""
+    row, found = _versions(archive, item)
     out.print(f"{row.feed_id}/{row.number} {row.link}", markup=False)
     if row.removed_at:
         out.print(f"removed at the source: {_short(iso(row.removed_at))} UTC", markup=False)
@@ -408,17 +415,9 @@ def diff(
     archive: ArchiveOption = None,
 ) -> None:
     """Show what changed between two versions (by characters for Chinese, by words otherwise)."""
-    from .history import NoSuchItem, diff as changes, plain, resolve, shorten, versions
+    from .history import diff as changes, plain, shorten
 
-    arch = _archive(archive)
-    _load(arch)
-    store = _store(arch)
-    try:
-        found = versions(store, resolve(store, item))
-    except NoSuchItem as exc:
-        raise _fail(f"ITEM: {exc}") from None
-    finally:
-        store.close()
+    _, found = _versions(archive, item)
     b = b or len(found)
     a = a or b - 1
     if a < 1 or not 1 <= b <= len(found) or a >= b:
