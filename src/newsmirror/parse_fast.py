@@ -257,24 +257,33 @@ class _Walker:
         items = el.items()
         if not items:
             return {}
-        d = {key.lower(): value for key, value in items}
-        if any(key[0] == "{" for key in d):
-            d = {}
-            qualified = []
-            for key, value in items:
-                if key[0] == "{":
-                    uri, local = key[1:].split("}", 1)
-                    std = _prefix_of(uri)
-                    d[(f"{std}:{local}" if std else local).lower()] = value
-                    qualified.append((f"{self._attr_prefix(el, uri)}:{local}".lower(), value))
-                else:
-                    qualified.append((key.lower(), value))
-            d.update(qualified)  # expat's qualified names come last and win
+        d = {}
+        for key, value in items:
+            if key[0] == "{":
+                d = self._namespaced_attrs(el, items)
+                break
+            d[key.lower()] = value
         for key in ("rel", "type"):
             if key in d:
                 d[key] = d[key].lower() or d[key]
         if d["xml:base"] if "xml:base" in d else d.get("base"):
             raise _Decline
+        return d
+
+    def _namespaced_attrs(self, el: etree._Element, items: list[tuple[str, str]]) -> dict[str, str]:
+        """feedparser's strict parser files a namespaced attribute under 'prefix:name' for a known
+        namespace, else under its bare name, then under its qualified name, which wins."""
+        d: dict[str, str] = {}
+        qualified = []
+        for key, value in items:
+            if key[0] == "{":
+                uri, local = key[1:].split("}", 1)
+                std = _prefix_of(uri)
+                d[(f"{std}:{local}" if std else local).lower()] = value
+                qualified.append((f"{self._attr_prefix(el, uri)}:{local}".lower(), value))
+            else:
+                qualified.append((key.lower(), value))
+        d.update(qualified)
         return d
 
     @staticmethod
