@@ -183,7 +183,8 @@ class _Walker:
         utf8 = isinstance(source, bytes)
         if source.count(b"xmlns" if utf8 else "xmlns") == len(nsmap):
             return [(p, uri) for p, uri in nsmap.items() if p]
-        found = [(m[1], m[2] if m[2] is not None else m[3]) for m in (_XMLNS_UTF8 if utf8 else _XMLNS_TEXT).finditer(source)]
+        pattern = _XMLNS_UTF8 if utf8 else _XMLNS_TEXT
+        found = [(m[1], m[2] if m[2] is not None else m[3]) for m in pattern.finditer(source)]
         if utf8:
             found = [(p.decode("utf-8", "replace"), uri.decode("utf-8", "replace")) for p, uri in found]
         if any("&" in uri for _, uri in found):
@@ -252,8 +253,8 @@ class _Walker:
         return local  # any candidate: all are harmless junk keys
 
     def attrs(self, el: etree._Element) -> dict[str, str]:
-        """feedparser's attribute dict: lower-case names (prefixed for known namespaces, plus the
-        qualified name), rel and type values lower-cased. Declines on xml:base."""
+        """feedparser's attribute dict: lower-case names, rel and type values lower-cased.
+        Declines on xml:base: a base URI other than the document's is not modelled."""
         items = el.items()
         if not items:
             return {}
