@@ -14,8 +14,9 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections import defaultdict, deque
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from importlib import resources
@@ -35,6 +36,7 @@ SITE_DIR = "site"
 MANIFEST = "site.json"  # in the state directory: what each page was rendered from
 PER_PAGE = 50
 SHARD_SIZE = 200  # articles per search shard: ~0.5 MB of Chinese text
+WRITERS = 4  # threads writing files
 DIFF_CONTEXT = 40  # characters kept at each end of an unchanged line in a diff
 SITE_TITLE = "新闻镜像"
 LANGS = {"original": "zh", "zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "zh-TW": "zh-Hant-TW", "zh-HK": "zh-Hant-HK"}
@@ -99,22 +101,33 @@ class _Pages:
         except (FileNotFoundError, ValueError):
             self.before = {}
         self.now: dict[str, str] = {}
+        # Creating a file costs up to a millisecond on some disks, rendering it a fraction of
+        # that: threads write (the GIL is free during the system calls) while the next page renders.
+        self.writers = ThreadPoolExecutor(WRITERS)
+        self.writes: deque[Future[bool]] = deque()
         self.changed = 0
 
-    def emit(self, rel: str, inputs: object, render: Callable[[], str]) -> None:
+    def emit(self, rel: str, inputs: Iterable[object], render: Callable[[], str]) -> None:
         """Write `rel` from `render()` unless `inputs` (plain data, stable repr) are as last time.
 
         `render` is called before emit returns (callers may close over loop variables)."""
-        digest = hashlib.blake2b(self.fingerprint + repr(inputs).encode("utf-8", "surrogatepass"),
-                                 digest_size=16).hexdigest()
-        self.now[rel] = digest
+        # Strings (bodies) are hashed as UTF-8, not through repr(), which costs twice as much on CJK text.
+        parts = [p.encode("utf-8", "surrogatepass") if isinstance(p, str) else repr(p).encode() for p in inputs]
+        digest = hashlib.blake2b(self.fingerprint, digest_size=16)
+        digest.update(repr([len(p) for p in parts]).encode())
+        digest.update(b"".join(parts))
+        self.now[rel] = digest.hexdigest()
         path = self.root / rel
-        if self.before.get(rel) == digest and path.exists():
+        if self.before.get(rel) == self.now[rel] and path.exists():
             return
-        self.changed += files.write(path, render())
+        self.writes.append(self.writers.submit(files.write, path, render()))
+        while len(self.writes) > 4 * WRITERS:  # bounded: rendered pages wait in memory
+            self.changed += self.writes.popleft().result()
 
     def finish(self) -> int:
         """Remove the pages no longer built (e.g. renumbered by reindex); how many files changed."""
+        self.writers.shutdown()
+        self.changed += sum(w.result() for w in self.writes)
         for rel in self.before.keys() - self.now.keys():
             try:
                 (self.root / rel).unlink()
@@ -124,10 +137,18 @@ class _Pages:
         files.write(self.manifest, json.dumps(self.now, sort_keys=True, separators=(",", ":")))
         return self.changed
 
+    def close(self) -> None:
+        """Stop the writers (after a failure: pages not yet written are left for the next build)."""
+        self.writers.shutdown(cancel_futures=True)
+
 
 def build(archive: Archive, config: Config, store: Store) -> int:
     """Write the site under DIR/site/; returns how many files changed (written or removed)."""
-    return _Build(archive, config, store).run()
+    site = _Build(archive, config, store)
+    try:
+        return site.run()
+    finally:
+        site.pages.close()
 
 
 class _Build:
@@ -177,7 +198,7 @@ class _Build:
         self._page("index.html", "index.html", feeds=summaries)
         self._search(feeds, shards)
         for name in ASSETS:
-            self.pages.emit(f"assets/{name}", name, (self.templates / name).read_text)
+            self.pages.emit(f"assets/{name}", (), (self.templates / name).read_text)
         return self.pages.finish()
 
     def _feeds(self) -> list[_Feed]:
@@ -205,9 +226,10 @@ class _Build:
 
     def _articles(self, feed: _Feed, rows: list[EntryRow]) -> None:
         on_disk = self.archive.numbers_on_disk(feed.id)  # an adopted file keeps its "<n>_<title>.md" name
+        same = repr(feed)  # what every article of the feed shares: once, not per article
         for row in rows:
             markdown = on_disk[row.number].name if row.number in on_disk else f"{row.number}.md"
-            inputs = (feed, row.title, row.link, row.published, row.body, row.removed_at, markdown,
+            inputs = (same, row.title, row.link, row.published, row.body, row.removed_at, markdown,
                       self.revised.get(row.id))
             rel = f"articles/{feed.id}/{row.number}.html"
             self.pages.emit(rel, inputs, lambda: self._article(rel, feed, row, markdown))
@@ -215,6 +237,7 @@ class _Build:
     def _article(self, rel: str, feed: _Feed, row: EntryRow, markdown: str) -> str:
         body = row.body if feed.variant == "original" else editions.convert_html(row.body, feed.convert)
         changes: list[_Change] = []
+        first_seen = None
         if row.id in self.revised:
             versions = history.versions(self.store, row)
             texts = [feed.convert(v.text) for v in versions]
@@ -222,11 +245,10 @@ class _Build:
                 segments = tuple((op, history.shorten(text, DIFF_CONTEXT) if op == "=" else text)
                                  for op, text in history.diff(before, after))
                 changes.append(_Change(v.number, v.seen_at, one_line(feed.convert(v.title)), segments))
-            first = versions[0]
+            first_seen = versions[0].seen_at
         return self._render(rel, "article.html", feed.lang, feed=feed, title=one_line(feed.convert(row.title)),
                             link=row.link, published=row.published, removed_at=row.removed_at, body=body,
-                            markdown=f"articles/{feed.id}/{markdown}", changes=changes,
-                            first_seen=first.seen_at if changes else None)
+                            markdown=f"articles/{feed.id}/{markdown}", changes=changes, first_seen=first_seen)
 
     # --- lists -------------------------------------------------------------------------------
 
@@ -258,7 +280,7 @@ class _Build:
         for k, chunk in enumerate(_chunks(rows, SHARD_SIZE)):
             if not chunk:
                 continue
-            inputs = (feed.variant, [(r.number, r.title, r.published, r.removed_at is not None, r.body) for r in chunk])
+            inputs = [feed, *(x for r in chunk for x in (r.number, r.title, r.published, r.removed_at is not None, r.body))]
             self.pages.emit(f"search/{feed.id}/{k}.js", inputs, lambda: _shard(feed, k, chunk))
             out.append((feed.id, k, max(r.published for r in chunk), len(chunk)))
         return out
@@ -269,7 +291,7 @@ class _Build:
                 "marker": editions.converter(self.config.variant)(self.config.removed_marker).strip()}
         self._page("search.html", "search.html", data=data, total=sum(s[3] for s in shards))
         fold = _fold_pairs()
-        self.pages.emit("search/fold.js", fold, lambda: f"window.NM_FOLD = {json.dumps(fold, ensure_ascii=False)};\n")
+        self.pages.emit("search/fold.js", (fold,), lambda: f"window.NM_FOLD = {json.dumps(fold, ensure_ascii=False)};\n")
 
 
 def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
