@@ -285,3 +285,21 @@ def test_a_second_build_changes_no_file_and_a_new_article_few(mirror, site):
     changed = sorted(str(p.relative_to(mirror / "site")) for p in after if after[p] != before.get(p))
     assert changed == ["articles/hk/1048573.html", "days/2024-05-08.html", "days/2024-05-09.html", "days/index.html",
                        "feeds/hk/index.html", "index.html", "search.html", "search/hk/0.js"], changed
+
+
+def test_an_article_two_feeds_carry_has_one_page_both_feed_pages_link_to(tmp_path, site):
+    shared = item(1, title="同一篇文章", link="__BASE__/a/1.html")
+    site.add("/a.xml", rss(shared))
+    site.add("/b.xml", rss(shared, item(2, title="B 自己的文章", link="__BASE__/b/2.html")))
+    archive = tmp_path / "m"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text(f'dedupe = "mirror"\n\n[[feeds]]\nid = "a"\nurl = "{site.base}/a.xml"\n\n'
+                                             f'[[feeds]]\nid = "b"\nurl = "{site.base}/b.xml"\n', encoding="utf-8")
+    newsmirror("--archive", archive, "run", "--feed", "a")  # a archives it first; b then only lists it
+    newsmirror("--archive", archive, "run")
+    newsmirror("--archive", archive, "site")
+    b = (archive / "site/feeds/b/index.html").read_text(encoding="utf-8")
+    assert 'href="../../articles/a/1048574.html">同一篇文章' in b and 'href="../../articles/b/1048574.html">B 自己的文章' in b
+    assert sorted(p.name for p in (archive / "site/articles").iterdir()) == ["a", "b"]
+    assert [p.name for p in (archive / "site/articles/b").iterdir()] == ["1048574.html"]
+    assert (archive / "site/search/b/0.js").read_text(encoding="utf-8").count("同一篇文章") == 0  # searched once, under a
