@@ -184,6 +184,9 @@ def walk(driver: WebDriver, base: str) -> None:
     follow(driver, "Markdown")
     assert text(driver).startswith("<!--1715117943000-->\n[拉法停火谈判（更新）](")
     driver.back()
+    follow(driver, "美国之音")  # the article's way back to its feed
+    assert driver.current_url == base + "feeds/voa/index.html"
+    driver.back()
     follow(driver, "2024-05-08")
     assert driver.current_url == base + "days/2024-05-08.html"
     assert "香港新聞" in text(driver) and "香港經濟發展" in text(driver)
