@@ -41,9 +41,10 @@ import opencc
 DB_NAME = "search.db"
 SCHEME = 1  # bump when the schema or the tokens change: older indexes are then emptied on open
 
-_END = "\ue07f"  # follows the last character of a run, so that every character starts a bigram
-_TITLE = "\ue100"  # prefixes title bigrams: the title-match candidates of a query
-_FEED = "\ue101"  # prefixes the one feed token of a document
+# Marks in the private use area, after U+E000-E07F where the fold puts ASCII punctuation
+_END = "\ue080"  # follows the last character of a run, so that every character starts a bigram
+_TITLE = "\ue081"  # prefixes title bigrams: the title-match candidates of a query
+_FEED = "\ue082"  # prefixes the one feed token of a document
 _REPLACEMENT = "\ufffd"
 
 _CHUNK = 1000  # documents per worker task and per write transaction
@@ -261,6 +262,8 @@ class SearchIndex:
 
     def __init__(self, state_dir: Path, *, half_life_days: float = 90.0):
         """`half_life_days`: an article that much older needs twice the relevance to rank level."""
+        if half_life_days <= 0:
+            raise ValueError("half_life_days must be positive")
         state_dir.mkdir(parents=True, exist_ok=True)
         self.path = state_dir / DB_NAME
         self.half_life = half_life_days * 86_400_000
@@ -297,13 +300,11 @@ class SearchIndex:
 
     def _open_schema(self) -> None:
         """Create the tables, or recreate them empty when they were made for another scheme."""
-        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        if "meta" in tables:
-            row = self.db.execute("SELECT value FROM meta WHERE key = 'scheme'").fetchone()
-            if row and row[0] == _scheme():
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            if self.db.execute("SELECT value FROM meta WHERE key = 'scheme'").fetchone() == (_scheme(),):
                 return
-            for name in ("grams", "docs", "meta"):
-                self.db.execute(f"DROP TABLE IF EXISTS {name}")
+        for name in ("grams", "docs", "meta"):
+            self.db.execute(f"DROP TABLE IF EXISTS {name}")
         for statement in _SCHEMA.split(";\n"):
             self.db.execute(statement)
         self.db.execute("INSERT INTO meta VALUES ('scheme', ?)", (_scheme(),))
@@ -385,10 +386,12 @@ class SearchIndex:
             if not feed or fold(feed).split() != [fold(feed)]:
                 return []  # no feed id is empty or holds white space
             match += f' AND "{_FEED}{fold(feed)}"'
+        # FTS5 is exact for one and two characters; longer terms are only known to hold their bigrams
+        unsure = [t for t in terms if len(t) > 2]
 
         def wanted(c: _Candidate, feed_id: str) -> bool:
             return ((feed is None or feed_id == feed) and (since is None or c.published >= since)
-                    and (until is None or c.published <= until) and all(t in c.ftitle or t in c.ftext for t in terms))
+                    and (until is None or c.published <= until) and all(t in c.ftitle or t in c.ftext for t in unsure))
 
         found = self._candidates(match, lo, hi, window, wanted)
         if len(found) == window:  # more matches than ranked: make sure title matches get a chance
