@@ -5,7 +5,14 @@ adjacent characters (bigrams) of each article. A two-character query is one bigr
 one is the AND of its bigrams, confirmed by a substring test on the stored text; a single
 character is a prefix query over the bigrams (each character of the text is followed by
 another one or by an end mark, so it starts at least one bigram). Bigrams answer queries of
-every length, where FTS5's `trigram` tokenizer cannot match one or two characters.
+every length, where FTS5's `trigram` tokenizer cannot match one or two characters. The bigrams
+are made in Python, in worker processes for big batches, and each distinct one is given to FTS5
+once (`ascii` tokenizer, `detail=none`): the single SQLite writer then does a fraction of the
+work a `trigram` table does on every character.
+
+A common word matches most of the archive, and ranking all of it would take far longer than a
+search may; `search` ranks the newest matches and the newest title matches (`_WINDOW` each):
+relevance (terms in the title, term frequency, BM25-style) times a decay with age.
 
 Traditional and Simplified script, ASCII case and full-width forms are folded, character by
 character, before indexing and before querying (OpenCC `t2s` applied to single characters).
@@ -239,7 +246,7 @@ CREATE INDEX docs_published ON docs (published);
 -- contentless, detail=none: only which documents hold a bigram, the cheapest index to write;
 -- positions are not needed since matches are confirmed on ftext.
 CREATE VIRTUAL TABLE grams USING fts5(tokens, tokenize='ascii', detail=none, content='', columnsize=0);
--- bigger in-memory segments: far fewer merges when a large batch is written (default 1 MB)
+-- one segment per write transaction, not one per ~100 documents (the default is 1 MB)
 INSERT INTO grams (grams, rank) VALUES ('hashsize', {64 << 20})
 """
 _CANDIDATES = """
@@ -366,14 +373,9 @@ class SearchIndex:
 
     def search(self, query: str, feed: str | None = None, since: int | None = None, until: int | None = None,
                limit: int = 20) -> list[Hit]:
-        """Articles holding every white-space separated term of `query`, best first.
-
-        Relevance (terms in the title, then term frequency, BM25-style) is multiplied by
-        2^(-age / half-life), age counted from the newest match; equal scores go newest first.
-        Only the newest `_WINDOW` matches, plus the newest `_WINDOW` of those matching in the
-        title, are ranked: a common word matches most of the archive, and scoring all of it
-        would take far longer than a search may.
-        """
+        """Articles holding every white-space separated term of `query`, best first: relevance
+        times 2^(-age / half-life), age counted from the newest match; equal scores newest first.
+        `since` and `until` (ms) are inclusive. Query text is never FTS5 syntax."""
         terms = list(dict.fromkeys(fold(query).split()))
         if not terms or limit <= 0:
             return []
