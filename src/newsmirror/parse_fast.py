@@ -142,10 +142,18 @@ class _Walker:
         self.feed: dict = {}
         self.entries: list[dict] = []
         self.title_depth = -1
-        self.decls = self._declarations()
-        # Document prefixes feedparser maps onto another prefix (e.g. xmlns:atom -> ''): an
-        # element whose tag prefix is one of them gets a handler name this module cannot know.
-        self.remapped = {p for p, uri in self.decls if (std := _prefix_of(uri)) is not None and std != p}
+        self.foreign: set[tuple[str, str]] = set()
+        # Prefixes declared for each unknown namespace, and the feedparser prefixes each document
+        # prefix was bound to (through a known namespace); those that differ from the prefix
+        # itself (e.g. xmlns:atom -> '') give an element a handler name this module cannot know.
+        self.declared: dict[str, set[str]] = {}
+        self.bound: dict[str, set[str]] = {}
+        for prefix, uri in self._declarations():
+            if (std := _prefix_of(uri)) is None:
+                self.declared.setdefault(uri, set()).add(prefix.lower())
+            else:
+                self.bound.setdefault(prefix, set()).add(std)
+        self.remapped = {p for p, stds in self.bound.items() if stds != {p}}
         self.base = self._base(url)
 
     # --- document level ----------------------------------------------------------------------
@@ -187,8 +195,8 @@ class _Walker:
         found = [(m[1], m[2] if m[2] is not None else m[3]) for m in pattern.finditer(source)]
         if utf8:
             found = [(p.decode("utf-8", "replace"), uri.decode("utf-8", "replace")) for p, uri in found]
-        if any("&" in uri for _, uri in found):
-            raise _Decline
+        if len(found) > 100 or any("&" in uri for _, uri in found):
+            raise _Decline  # no feed needs a hundred namespaces; entities in a URI are not modelled
         return found
 
     @staticmethod
@@ -240,16 +248,16 @@ class _Walker:
         """An element in a namespace feedparser does not know: it takes the first prefix declared
         for that URI so far, remapped if that prefix was ever bound to a known namespace. Rather
         than replay that history, accept the element only if every candidate name is inert."""
+        if (uri, local) in self.foreign:
+            return local
         names = {local}
-        for prefix, declared in self.decls:
-            if declared == uri:
-                p = prefix.lower()
-                names.add(f"{p}_{local}")
-                names.update(f"{std}_{local}" if std else local for q, u in self.decls
-                             if q == p and (std := _prefix_of(u)) is not None)
+        for p in self.declared.get(uri, ()):
+            names.add(f"{p}_{local}")
+            names.update(f"{std}_{local}" if std else local for std in self.bound.get(p, ()))
         for n in names:
             if n in _HANDLED or _junk_key(n) in _FORBIDDEN:
                 raise _Decline
+        self.foreign.add((uri, local))  # checked once: a document may repeat it thousands of times
         return local  # any candidate: all are harmless junk keys
 
     def attrs(self, el: etree._Element) -> dict[str, str]:
