@@ -161,7 +161,7 @@ class _Walker:
     def run(self) -> Raw:
         root = self.root
         name = self.name(root)
-        attrs = self.attrs(root)
+        self.attrs(root)  # declines on xml:base
         if "rdf" in self.remapped:
             raise _Decline  # feedparser looks rdf:about up through its prefix map
         # The first declaration of an RSS 1.0 or Atom namespace sets feedparser's version (lxml
