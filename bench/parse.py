@@ -28,7 +28,7 @@ from unittest import mock
 import feedparser
 
 from newsmirror import parse_fast
-from newsmirror.parse import parse
+from newsmirror.parse import NotAFeed, parse
 
 GEN = "/work/shared/bench/gen_corpus.py"
 
@@ -58,10 +58,30 @@ def declined(data: bytes) -> bool:
     return not any(raw is not None for raw in taken)
 
 
+def equality(folder: str) -> str:
+    """Fast path against feedparser on feedparser's own corpus: every document both read."""
+    url = "https://feeds.example.org/dir/feed.xml"
+    fast = differ = 0
+    for path in sorted(glob.glob(os.path.join(folder, "**", "*.xml"), recursive=True)):
+        data = open(path, "rb").read()
+        try:
+            ours = parse(data, url, None, "UTC")
+        except NotAFeed:
+            continue
+        if declined(data):
+            continue
+        fast += 1
+        with mock.patch.object(parse_fast, "parse", lambda *args: None):
+            differ += ours != parse(data, url, None, "UTC")
+    return f"fast path == feedparser on {fast - differ} of the {fast} corpus documents it reads"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default="/tmp/corpus")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--feedcorpus", default=os.path.join(os.path.dirname(__file__), "../../shared/feedcorpus/data"),
+                    help="feedparser's test corpus, to check the fast path's equality with feedparser")
     a = ap.parse_args()
     warnings.simplefilter("ignore")
     feeds = corpus(a.corpus)
@@ -76,6 +96,8 @@ def main() -> None:
     print(f"newsmirror parse.parse  {ours:7.2f} s  {items / ours:9.0f} items/s")
     print(f"ratio                   {fp / ours:7.1f}x")
     print(f"fallback to feedparser  {sum(map(declined, feeds))} of {len(feeds)} feeds")
+    if os.path.isdir(a.feedcorpus):
+        print(equality(a.feedcorpus))
 
 
 if __name__ == "__main__":

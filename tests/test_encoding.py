@@ -44,3 +44,9 @@ def test_gbk_page_labelled_utf8_is_recognized():
 def test_undeclared_chinese_falls_back_to_gb18030_and_bad_bytes_are_replaced():
     assert decode("<rss>中文</rss>".encode("gb18030")) == "<rss>中文</rss>"
     assert decode(b"<rss>\xff\xfe\xfa ok</rss>", "text/xml; charset=utf-8").endswith("ok</rss>")
+
+
+def test_utf16_without_a_byte_order_mark_is_recognized_by_its_first_bytes():
+    doc = '<?xml version="1.0" encoding="utf-16"?><rss>中文</rss>'
+    assert decode(doc.encode("utf-16-be")) == doc and decode(doc.encode("utf-16-le")) == doc
+    assert decode(doc.replace("16", "32").encode("utf-32-le")) == doc.replace("16", "32")

@@ -14,6 +14,10 @@ import re
 
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF32_LE, "utf-32-le"), (codecs.BOM_UTF32_BE, "utf-32-be"),
          (codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be"))
+# "<?" in a wide encoding without a byte-order mark (XML 1.0, appendix F): no label can be read
+# before the encoding is known, so the first bytes decide.
+_NO_BOM = ((b"\x3c\x00\x00\x00", "utf-32-le"), (b"\x00\x00\x00\x3c", "utf-32-be"),
+           (b"\x3c\x00\x3f\x00", "utf-16-le"), (b"\x00\x3c\x00\x3f", "utf-16-be"))
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "hz": "gb18030",
               "big5": "big5hkscs", "cp950": "big5hkscs", "ascii": "utf-8", "latin-1": "cp1252",
               "iso8859-1": "cp1252"}
@@ -43,6 +47,9 @@ def detect(data: bytes, content_type: str | None = None, html: bool = False) -> 
     for bom, name in _BOMS:
         if data.startswith(bom):
             return name, len(bom)
+    for prefix, name in _NO_BOM:
+        if data.startswith(prefix):
+            return name, 0
     declared = [header_charset(content_type)]
     if m := _XML_DECL.match(data[:1024]):
         declared.append(m.group(1).decode("ascii"))
