@@ -24,6 +24,8 @@ _ISO = re.compile(
     re.I,
 )
 _COMPACT = re.compile(r"^\s*(\d{4})(\d{2})(\d{2})(?:T?(\d{2})(\d{2})(\d{2})?)?\s*(Z|[+-]\d{2}:?\d{2})?\s*$")
+# "(CST)", "(China Standard Time)": RFC 822 comments after the zone, as JavaScript's Date writes them.
+_COMMENT = re.compile(r"\s*\([^()]*\)\s*$")
 # "GMT+8", "UTC+08:00" and "+8" after an RFC 822 date: email.utils does not know them.
 _GMT_OFFSET = re.compile(r"\s(?:GMT|UTC)?\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", re.I)
 
@@ -69,7 +71,7 @@ def parse_date(text: str | None, default_tz: tzinfo | str = DEFAULT_TIMEZONE) ->
     if not text or not text.strip():
         return None
     tz = zone(default_tz) if isinstance(default_tz, str) else default_tz
-    text = text.strip()
+    text = _COMMENT.sub("", text).strip()
     m = _ISO.match(text) or _COMPACT.match(text)
     if m:
         year, month, day, hour, minute, second = (int(g) if g else 0 for g in m.groups()[:6])
@@ -85,11 +87,8 @@ def parse_date(text: str | None, default_tz: tzinfo | str = DEFAULT_TIMEZONE) ->
 
 
 def _rfc822(text: str, tz: tzinfo) -> int | None:
-    extra = None
-    m = _GMT_OFFSET.search(text)
-    if m and not re.search(r"[+-]\d{4}\s*$", text):
-        extra = timezone(timedelta(hours=int(m.group(2)), minutes=int(m.group(3) or 0)) * (1 if m.group(1) == "+" else -1))
-        text = text[: m.start()]
+    # "GMT+8", "GMT+0100", "UTC+08:00", "+8" -> "+0800", the one form email.utils reads.
+    text = _GMT_OFFSET.sub(lambda m: f" {m.group(1)}{int(m.group(2)):02d}{m.group(3) or '00'}", text)
     try:
         parts = email.utils.parsedate_tz(text)
     except (TypeError, ValueError, IndexError):
@@ -100,8 +99,6 @@ def _rfc822(text: str, tz: tzinfo) -> int | None:
         naive = datetime(*parts[:6])
     except ValueError:
         return None
-    if extra is not None:
-        return _ms(naive.replace(tzinfo=extra))
     # email.utils reports offset 0 for a missing zone too; look for one after the time.
     if not re.search(r"\d:\d{2}(?::\d{2})?\s*[A-Za-z+-]", text):
         return _ms(naive.replace(tzinfo=tz))
