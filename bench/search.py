@@ -19,6 +19,7 @@ twice the plain table's articles/s.
 from __future__ import annotations
 
 import argparse
+import os
 import pickle
 import random
 import shutil
@@ -74,7 +75,8 @@ def index_plain(docs: list[Doc], path: Path) -> float:
     began = time.perf_counter()
     for i in range(0, len(docs), 1000):
         db.execute("BEGIN")
-        db.executemany("INSERT INTO plain (title, body) VALUES (?, ?)", [(d.title, d.body_html) for d in docs[i:i + 1000]])
+        rows = [(d.title, d.body_html) for d in docs[i:i + 1000]]
+        db.executemany("INSERT INTO plain (title, body) VALUES (?, ?)", rows)
         db.execute("COMMIT")
     seconds = time.perf_counter() - began
     db.close()
@@ -96,6 +98,11 @@ def queries(count: int, rng: random.Random) -> dict[str, list[str]]:
     to_traditional = opencc.OpenCC("s2t").convert
     return {kind: [to_traditional(q) if i % 2 else q for i, q in enumerate(make() for _ in range(count))]
             for kind, make in kinds.items()}
+
+
+def load() -> str:
+    """The machine's load average: figures taken on a busy machine are not comparable."""
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -121,14 +128,14 @@ def main() -> None:
     plain = None if a.skip_plain else index_plain(docs, work / "plain.db")
     if plain is not None:
         size = (work / "plain.db").stat().st_size / 1e6
-        print(f"plain trigram table   {len(docs) / plain:7.0f} articles/s  ({plain:.1f} s, {size:.0f} MB)")
+        print(f"plain trigram table   {len(docs) / plain:7.0f} articles/s  ({plain:.1f} s, {size:.0f} MB; {load()})")
     index = SearchIndex(work / "state")
     began = time.perf_counter()
     index.add(docs)
     ours = time.perf_counter() - began
     size = index.path.stat().st_size / 1e6
     ratio = f", {plain / ours:.2f}x the plain table" if plain is not None else ""
-    print(f"SearchIndex.add       {len(docs) / ours:7.0f} articles/s  ({ours:.1f} s, {size:.0f} MB){ratio}")
+    print(f"SearchIndex.add       {len(docs) / ours:7.0f} articles/s  ({ours:.1f} s, {size:.0f} MB; {load()}){ratio}")
 
     rng = random.Random(7)
     newest = max(d.published for d in docs)
@@ -154,6 +161,7 @@ def main() -> None:
         print(f"{kind:<26}{percentile(times, 50):8.1f}{p95:8.1f}{max(times):8.1f}{statistics.mean(hits):6.1f}"
               f"  {' | '.join(qs[:3])}")
     index.close()
+    print(f"({load()}, {os.cpu_count()} cores)")
     print(f"\ntargets: p95 < 50 ms for two-, three-character and multi-word queries: worst {worst:.1f} ms"
           + (f"; indexing >= 2x the plain table: {plain / ours:.2f}x" if plain is not None else ""))
 

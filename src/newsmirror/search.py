@@ -110,7 +110,7 @@ _BLOCK_TAG = re.compile(
     r"|img|li|main|nav|ol|p|pre|section|table|td|th|tr|ul)\b[^>]*>", re.I)
 _TAG = re.compile(r"<[!/?]?[A-Za-z][^>]*>")
 _SPACES = re.compile(r"[^\S\n]+")
-_BREAKS = re.compile(r" ?\n[\s]*")
+_BREAKS = re.compile(r" ?\n\s*")
 
 
 def html_text(body: str) -> str:
@@ -129,17 +129,16 @@ def _fold_table() -> dict[int, str]:
 
     OpenCC converts phrase by phrase, so a word may convert differently in an article and
     alone in a query; converting single characters makes the fold the same in both places, and
-    keeps offsets so that matches map back onto the original text. ASCII punctuation goes to
-    the private use area because FTS5's `ascii` tokenizer would split tokens on it (and so
-    cannot meet a `"` in a query); text already in that area becomes U+FFFD so that it never
+    keeps offsets so that matches map back onto the original text. ASCII punctuation moves to
+    the private use area: FTS5's `ascii` tokenizer splits tokens on it, and a `"` typed in a
+    query would end a quoted token. Text already in that area becomes U+FFFD, so that it never
     looks like the end, title and feed marks.
     """
     cjk = [chr(c) for a, b in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x323B0))
            for c in range(a, b)]
     simplified = opencc.OpenCC("t2s").convert("\n".join(cjk)).split("\n")
-    if len(simplified) != len(cjk):  # a shifted pairing would fold every character wrongly
-        raise SearchError("OpenCC t2s did not convert character by character")
-    table = {ord(c): s for c, s in zip(cjk, simplified) if s != c and len(s) == 1}
+    # strict: a pairing shifted by one would fold every character wrongly
+    table = {ord(c): s for c, s in zip(cjk, simplified, strict=True) if s != c and len(s) == 1}
     for c in range(0x10000):
         lower = chr(c).lower()
         if lower != chr(c) and len(lower) == 1:
@@ -294,14 +293,11 @@ class SearchIndex:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
+        """A write transaction that takes the lock up front (IMMEDIATE: no upgrade deadlock)."""
         try:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
+            with self.db:  # commits, or rolls back on any exception
+                self.db.execute("BEGIN IMMEDIATE")
                 yield
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
         except sqlite3.OperationalError as exc:
             raise SearchError(f"{self.path}: {exc}") from exc
 
@@ -385,9 +381,10 @@ class SearchIndex:
         window = max(_WINDOW, limit)
         match = " AND ".join(_match(t) for t in terms)
         if feed is not None:
-            if not feed or fold(feed).split() != [fold(feed)]:
+            feed_token = fold(feed)
+            if feed_token.split() != [feed_token]:
                 return []  # no feed id is empty or holds white space
-            match += f' AND "{_FEED}{fold(feed)}"'
+            match += f' AND "{_FEED}{feed_token}"'
         # FTS5 is exact for one and two characters; longer terms are only known to hold their bigrams
         unsure = [t for t in terms if len(t) > 2]
 
@@ -428,6 +425,8 @@ class SearchIndex:
         return found
 
     def _ranked(self, candidates: Iterable[_Candidate], terms: list[str]) -> list[tuple[float, _Candidate]]:
+        """Best first. Lengths are normalized by the candidates' average, which needs no
+        statistics kept over the whole index."""
         candidates = list(candidates)
         if not candidates:
             return []
@@ -445,6 +444,7 @@ class SearchIndex:
         return scored
 
     def _hits(self, ranked: list[tuple[float, _Candidate]], terms: list[str]) -> list[Hit]:
+        """The results, with the original text read only for them."""
         if not ranked:
             return []
         ids = [c.id for _, c in ranked]
