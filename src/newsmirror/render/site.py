@@ -163,11 +163,8 @@ class _Build:
         self.env.filters["minute"] = lambda ms: _local(ms).strftime("%Y-%m-%d %H:%M")
         self.pages = _Pages(archive.root / SITE_DIR, archive.state_dir / MANIFEST, self._fingerprint())
         self.lang = LANGS[config.variant]
-        # Store has no per-entry revision summary; one grouped query instead of one per article.
-        # Revisions are only ever added, so their count and last id say whether the history changed.
-        self.revised: dict[int, tuple[int, int]] = {
-            entry: (count, last) for entry, count, last in
-            store.db.execute("SELECT entry_id, count(*), max(id) FROM revisions GROUP BY entry_id")}
+        # Revisions are only ever added, so their count and last id say whether a history changed.
+        self.revised: dict[int, tuple[int, int]] = store.revision_summary()
 
     def _fingerprint(self) -> bytes:
         """What every page also depends on: this renderer and its templates (a change re-renders all)."""

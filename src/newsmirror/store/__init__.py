@@ -261,6 +261,11 @@ class Store:
             "SELECT id, entry_id, seen_at, replaced_at, title, body FROM revisions WHERE entry_id = ? ORDER BY seen_at, id",
             (entry_id,))]
 
+    def revision_summary(self) -> dict[int, tuple[int, int]]:
+        """entry id -> (how many earlier versions, id of the last one), for every revised entry."""
+        return {entry: (count, last) for entry, count, last in
+                self.db.execute("SELECT entry_id, count(*), max(id) FROM revisions GROUP BY entry_id")}
+
     def to_recheck(self, feed_ids: list[str], since: int, older_than: int, checked_before: int,
                    limit: int) -> list[EntryRow]:
         """Recent articles of these feeds not known to be removed and not checked lately, least
