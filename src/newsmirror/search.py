@@ -1,14 +1,13 @@
 """Full-text search over the archive, Chinese first, in `DIR/.newsmirror/search.db`.
 
-Chinese has no spaces between words, so words cannot be tokens: the index holds every pair of
-adjacent characters (bigrams) of each article. A two-character query is one bigram; a longer
-one is the AND of its bigrams, confirmed by a substring test on the stored text; a single
-character is a prefix query over the bigrams (each character of the text is followed by
-another one or by an end mark, so it starts at least one bigram). Bigrams answer queries of
-every length, where FTS5's `trigram` tokenizer cannot match one or two characters. The bigrams
-are made in Python, in worker processes for big batches, and each distinct one is given to FTS5
-once (`ascii` tokenizer, `detail=none`): the single SQLite writer then does a fraction of the
-work a `trigram` table does on every character.
+Chinese has no spaces between words, so words cannot be tokens: the index holds every
+character and every pair of adjacent characters (bigram) of each article. A one- or
+two-character query is one token; a longer one is the AND of its bigrams, confirmed by a
+substring test on the stored text. This answers queries of every length, where FTS5's `trigram`
+tokenizer cannot match one or two characters. The tokens are made in Python, in worker
+processes for big batches, and each distinct one is given to FTS5 once (`ascii` tokenizer,
+`detail=none`): the single SQLite writer then does a fraction of the work a `trigram` table
+does on every character.
 
 A common word matches most of the archive, and ranking all of it would take far longer than a
 search may; `search` ranks the newest matches and the newest title matches (`_WINDOW` each):
@@ -49,9 +48,8 @@ DB_NAME = "search.db"
 SCHEME = 1  # bump when the schema or the tokens change: older indexes are then emptied on open
 
 # Marks in the private use area, after U+E000-E07F where the fold puts ASCII punctuation
-_END = "\ue080"  # follows the last character of a run, so that every character starts a bigram
-_TITLE = "\ue081"  # prefixes title bigrams: the title-match candidates of a query
-_FEED = "\ue082"  # prefixes the one feed token of a document
+_TITLE = "\ue080"  # prefixes title tokens: the title-match candidates of a query
+_FEED = "\ue081"  # prefixes the one feed token of a document
 _REPLACEMENT = "\ufffd"
 
 _CHUNK = 1000  # documents per worker task and per write transaction
@@ -124,7 +122,7 @@ def html_text(body: str) -> str:
 
 
 @cache
-def _fold_table() -> dict[int, str]:
+def _fold_table() -> list[int | str]:
     """One character for one character: Traditional to Simplified, lower case, half-width.
 
     OpenCC converts phrase by phrase, so a word may convert differently in an article and
@@ -132,22 +130,27 @@ def _fold_table() -> dict[int, str]:
     keeps offsets so that matches map back onto the original text. ASCII punctuation moves to
     the private use area: FTS5's `ascii` tokenizer splits tokens on it, and a `"` typed in a
     query would end a quoted token. Text already in that area becomes U+FFFD, so that it never
-    looks like the end, title and feed marks.
+    looks like the title and feed marks.
     """
     cjk = [chr(c) for a, b in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x323B0))
            for c in range(a, b)]
     simplified = opencc.OpenCC("t2s").convert("\n".join(cjk)).split("\n")
     # strict: a pairing shifted by one would fold every character wrongly
-    table = {ord(c): s for c, s in zip(cjk, simplified, strict=True) if s != c and len(s) == 1}
+    changes = {ord(c): s for c, s in zip(cjk, simplified, strict=True) if s != c and len(s) == 1}
     for c in range(0x10000):
         lower = chr(c).lower()
         if lower != chr(c) and len(lower) == 1:
-            table[c] = lower
-    table.update((c, chr(c - 0xFEE0).lower()) for c in range(0xFF01, 0xFF5F))  # full-width ASCII
-    table.update((c, _REPLACEMENT) for c in range(0xE000, 0xF900))
+            changes[c] = lower
+    changes.update((c, chr(c - 0xFEE0).lower()) for c in range(0xFF01, 0xFF5F))  # full-width ASCII
+    changes.update((c, _REPLACEMENT) for c in range(0xE000, 0xF900))
     punctuation = {c: chr(0xE000 + c) for c in range(0x80) if not chr(c).isalnum() and not chr(c).isspace()}
-    table = {c: punctuation.get(ord(s), s) for c, s in table.items()}
-    return table | {c: s for c, s in punctuation.items() if c not in table}
+    changes = {c: punctuation.get(ord(s), s) for c, s in changes.items()} | punctuation
+    # A list, not a dict: str.translate raises and swallows a KeyError for every character a
+    # dict lacks, which made folding twice as slow. Past its end, characters stay as they are.
+    table: list[int | str] = list(range(max(changes) + 1))
+    for c, s in changes.items():
+        table[c] = s
+    return table
 
 
 def fold(text: str) -> str:
@@ -158,23 +161,25 @@ def fold(text: str) -> str:
 @cache
 def _scheme() -> str:
     """Changes whenever the index of a given text would: the schema or the fold (OpenCC)."""
-    fold_hash = hashlib.sha256(repr(sorted(_fold_table().items())).encode()).hexdigest()[:16]
+    changes = [(c, s) for c, s in enumerate(_fold_table()) if s != c]
+    fold_hash = hashlib.sha256(repr(changes).encode()).hexdigest()[:16]
     return f"{SCHEME}:{fold_hash}"
 
 
-def _bigrams(folded: str) -> set[str]:
-    """Every character with the one after it (or the end mark), within runs without white space:
+def _grams(folded: str) -> set[str]:
+    """Every character, and every character with the next one within runs without white space:
     queries never contain white space, so a pair across it would never be asked for."""
     grams: set[str] = set()
     for run in folded.split():
-        grams.update(map(operator.add, run, run[1:] + _END))
+        grams.update(run)
+        grams.update(map(operator.add, run, run[1:]))
     return grams
 
 
 def _tokens(feed_id: str, ftitle: str, ftext: str) -> str:
-    """What the FTS5 table indexes for one document, one token per distinct bigram."""
-    title = _bigrams(ftitle)
-    return " ".join(chain(title | _bigrams(ftext), (_TITLE + g for g in title), (_FEED + fold(feed_id),)))
+    """What the FTS5 table indexes for one document, each distinct character and bigram once."""
+    title = _grams(ftitle)
+    return " ".join(chain(title | _grams(ftext), (_TITLE + g for g in title), (_FEED + fold(feed_id),)))
 
 
 # --- preparing documents (in worker processes for big batches) ----------------------------------
@@ -204,7 +209,7 @@ def _chunks(docs: Iterable[Doc]) -> Iterator[list[Doc]]:
 def _prepared(docs: Iterable[Doc]) -> Iterator[list[_Row]]:
     """Prepared chunks in order; on every core when the batch is big enough to pay for a pool.
 
-    Stripping, folding and splitting into bigrams is most of the work of indexing; SQLite
+    Stripping, folding and splitting into tokens is most of the work of indexing; SQLite
     takes one writer, so the caller writes in this process while the workers prepare ahead.
     """
     it = iter(docs)
@@ -242,7 +247,7 @@ CREATE TABLE docs (
     UNIQUE (feed_id, number)
 );
 CREATE INDEX docs_published ON docs (published);
--- contentless, detail=none: only which documents hold a bigram, the cheapest index to write;
+-- contentless, detail=none: only which documents hold a token, the cheapest index to write;
 -- positions are not needed since matches are confirmed on ftext.
 CREATE VIRTUAL TABLE grams USING fts5(tokens, tokenize='ascii', detail=none, content='', columnsize=0);
 -- one segment per write transaction, not one per ~100 documents (the default is 1 MB)
@@ -459,13 +464,13 @@ class SearchIndex:
 
 
 def _match(term: str, prefix: str = "") -> str:
-    """An FTS5 expression for a folded term: its bigrams, or a prefix query for one character.
+    """An FTS5 expression for a folded term: the character, or all the term's bigrams.
 
     Every token is quoted; quotes cannot occur inside since the fold moved ASCII punctuation
     out of the way, so no query text can reach FTS5's syntax.
     """
     if len(term) == 1:
-        return f'"{prefix}{term}"*'
+        return f'"{prefix}{term}"'
     grams = dict.fromkeys(map(operator.add, term, term[1:]))
     return "(" + " AND ".join(f'"{prefix}{g}"' for g in grams) + ")"
 
