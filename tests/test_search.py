@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
@@ -153,11 +154,22 @@ def test_rebuild_replaces_everything(index):
 
 
 def test_big_batches_are_prepared_in_worker_processes(tmp_path, monkeypatch):
+    pools = []
+
+    class Pool(ProcessPoolExecutor):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    monkeypatch.setattr(search, "ProcessPoolExecutor", Pool)
     monkeypatch.setattr(search, "_CHUNK", 3)
     monkeypatch.setattr(search, "_POOL_MIN", 6)
     docs = [doc(n, f"第{n}篇", f"<p>编号{n:03d}的文章，臺灣新聞。</p>", days=n) for n in range(1, 21)]
     with SearchIndex(tmp_path) as ix:
-        assert ix.add(docs) == 20
+        assert ix.add(docs[:5]) == 5
+        assert pools == []  # a small batch is prepared in this process
+        assert ix.add(docs[5:]) == 15
+        assert len(pools) == 1
         assert ix.count() == 20
         assert found(ix, "编号007") == [("voa", 7)]
         assert len(ix.search("台湾", limit=50)) == 20
