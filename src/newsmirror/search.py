@@ -10,8 +10,9 @@ processes for big batches, and each distinct one is given to FTS5 once (`ascii` 
 does on every character.
 
 A common word matches most of the archive, and ranking all of it would take far longer than a
-search may; `search` ranks the newest matches and the newest title matches (`_WINDOW` each):
-relevance (terms in the title, term frequency, BM25-style) times a decay with age.
+search may; `search` ranks the last-indexed `_WINDOW` matches and `_WINDOW` title matches
+(rowids follow time, as every batch goes in oldest first): relevance (terms in the title, term
+frequency, BM25-style) times a decay with age.
 
 Traditional and Simplified script, ASCII case and full-width forms are folded, character by
 character, before indexing and before querying (OpenCC `t2s` applied to single characters).
@@ -34,7 +35,7 @@ import re
 import sqlite3
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone, tzinfo
@@ -53,7 +54,7 @@ _FEED = "\ue081"  # prefixes the one feed token of a document
 _REPLACEMENT = "\ufffd"
 
 _CHUNK = 1000  # documents per worker task and per write transaction
-_POOL_MIN = 2 * _CHUNK  # smaller batches are prepared in-process: spawning workers costs ~0.3 s
+_POOL_MIN = 2 * _CHUNK  # smaller batches are prepared in-process: spawning workers takes 0.1-0.3 s
 _WINDOW = 400  # newest matches (and, beyond them, newest title matches) ranked per query
 _TITLE_WEIGHT = 2.0  # a term in the title is worth a body term repeated well beyond saturation
 _K1, _B = 1.2, 0.75  # BM25 term-frequency saturation and length normalization
@@ -221,7 +222,7 @@ def _prepared(docs: Iterable[Doc]) -> Iterator[list[_Row]]:
     # spawn, not fork: the caller may run threads (the pipeline's event loop), and forking
     # a process with threads can deadlock the child.
     with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn")) as pool:
-        ahead: deque = deque()
+        ahead: deque[Future[list[_Row]]] = deque()
         for chunk in _chunks(chain(head, it)):
             ahead.append(pool.submit(_prepare, chunk))
             if len(ahead) > 2 * cores:
