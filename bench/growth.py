@@ -101,6 +101,7 @@ def main() -> None:
     p.add_argument("--feeds", type=int, default=8)
     p.add_argument("--per-hour", type=int, default=12)
     p.add_argument("--edits-per-hour", type=int, default=1)
+    p.add_argument("--feeds-out", type=int, default=20, help="articles per re-published feed (0: none)")
     a = p.parse_args()
 
     feeds = Feeds(a.feeds)
@@ -110,7 +111,7 @@ def main() -> None:
         root, remote = Path(tmp) / "mirror", Path(tmp) / "remote.git"
         subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
         root.mkdir()
-        (root / "newsmirror.toml").write_text("".join(
+        (root / "newsmirror.toml").write_text(f"feeds_out = {a.feeds_out}\n\n" + "".join(
             f'[[feeds]]\nid = "f{i}"\ntitle = "feed {i}"\nurl = "{feeds.base}/{i}.xml"\nfull_text = "never"\n\n'
             for i in range(a.feeds)), encoding="utf-8")
         archive = Archive(root)

@@ -126,7 +126,7 @@ class Config:
     takedown_budget: int = 50
     removed_marker: str = "[已删除] "
     site: bool = False  # build the static site (DIR/site/) after every pass
-    feeds_out: int = 20  # newest articles in each re-published feed (feeds/<id>.xml, .atom, .json)
+    feeds_out: int = 20  # newest articles in each re-published feed (feeds/<id>.xml, .atom, .json); 0: none
     path: Path | None = None
 
     def feed(self, feed_id: str) -> FeedConfig:
@@ -193,7 +193,7 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# removed_marker = \"[已删除] \"",
         "# Build the static site under site/ after every pass (or run `newsmirror site`).",
         "# site = false",
-        "# Articles in each re-published feed under feeds/ (RSS, Atom, JSON Feed).",
+        "# Articles in each re-published feed under feeds/ (RSS, Atom, JSON Feed); 0 writes none.",
         "# feeds_out = 20",
         "",
         "[fetch]",

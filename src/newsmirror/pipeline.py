@@ -471,7 +471,7 @@ class _Pass:
                                       convert(self.config.removed_marker), link_root)
             files.write(tree.list_path(title), page)
         out = self.archive.root / "feeds"
-        if rows and (written or not (out / f"{feed.id}.xml").exists()):
+        if self.config.feeds_out and rows and (written or not (out / f"{feed.id}.xml").exists()):
             variant = self.config.variant_for(feed)
             self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
                                  [editions.article(a, variant) for a in rows[: self.config.feeds_out]])
@@ -483,7 +483,7 @@ class _Pass:
                               render(title, link, articles, self.config.publish.site_url))
 
     def write_readme(self) -> None:
-        if self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists():
+        if self.config.feeds_out and (self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists()):
             rows = [_article(r) for r in self.store.newest(self.config.feeds_out)]
             if rows:
                 convert = editions.converter(self.config.variant)
