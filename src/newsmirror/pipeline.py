@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from . import __version__
 from . import archive as files
 from . import config as configuration
 from . import editions, urls
@@ -161,6 +162,7 @@ class _Pass:
         self._feeds = {f.id: f for f in config.feeds}
         self.written: list[EntryRow] = []  # for the search index
         self.feeds_out_changed = False
+        self.shared: set[str] = set()  # feeds that newly share another feed's article
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.write_pending()  # what a killed pass stored but did not write
@@ -174,7 +176,7 @@ class _Pass:
                        for f, r in zip(feeds, done)]
             if not (stop and stop.is_set()):
                 for feed in await self.recheck(feeds):
-                    self.write_feed(feed)
+                    self.write_feed(feed, force=True)  # a removed marker to show
         self.write_pending()
         self.write_readme()
         if self.config.site:
@@ -302,6 +304,7 @@ class _Pass:
             canonical = urls.canonical(c.entry.link) if c.entry.link else None
             if other := self.store.find_elsewhere(feed.id, canonical, c.feed_hash):
                 self.store.share(feed.id, other.id, now)
+                self.shared.add(feed.id)
                 result.notes.append(f"shares {other.feed_id}/{other.number}")
             else:
                 keep.append(c)
@@ -444,6 +447,7 @@ class _Pass:
         """Write the articles stored but not yet written; returns how many."""
         rows = [r for r in self.store.pending() if feed_id is None or r.feed_id == feed_id]
         on_disk: dict[str, dict[int, Path]] = {}
+        out: list[tuple[Path, bytes]] = []
         for row in rows:
             if row.feed_id not in on_disk:
                 on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
@@ -451,7 +455,8 @@ class _Pass:
                 # An adopted file keeps its name, "<n>_<title>.md" included.
                 path = (on_disk[row.feed_id].get(row.number) if tree is self.archive else None) \
                     or tree.article_path(row.feed_id, row.number)
-                files.write(path, markdown.article(editions.article(_article(row), variant)))
+                out.append((path, markdown.article(editions.article(_article(row), variant)).encode("utf-8")))
+        files.write_all(out)
         self.store.mark_written(r.id for r in rows)
         self.written.extend(rows)
         return len(rows)
@@ -459,23 +464,39 @@ class _Pass:
     def list_title(self, feed: FeedConfig) -> str:
         return feed.title or self.store.feed(feed.id).title or feed.id
 
-    def write_feed(self, feed: FeedConfig) -> None:
-        """The feed's new articles, its list page (in every tree), and its re-published feeds
-        (rendered again only when an article was written, or when they are missing)."""
+    def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
+        """The feed's new articles, its list page (in every tree) and its re-published feeds.
+
+        Lists and feeds are rendered again only when an article was written, the feed now
+        shares another's article, an article was found removed (`force`), or what they are
+        rendered with changed (title, script, marker...): a pass with nothing new renders nothing.
+        """
         written = self.write_pending(feed.id)
         title = self.list_title(feed)
-        rows = [_article(r) for r in self.store.listed(feed.id, limit=markdown.LIST_SIZE)]
+        fingerprint = self.fingerprint(feed, title)
+        if not (force or written or feed.id in self.shared or self.store.feed(feed.id).rendered != fingerprint
+                or not self.archive.list_path(title).exists()):
+            return
+        rows = [_article(r) for r in self.store.listed(feed.id, markdown.LIST_SIZE, bodies=False)]
         for tree, variant, link_root in self.trees(feed):
             convert = editions.converter(variant)
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
                                       convert(self.config.removed_marker), link_root)
             files.write(tree.list_path(title), page)
-        out = self.archive.root / "feeds"
-        if self.config.feeds_out and rows and (written or not (out / f"{feed.id}.xml").exists()):
+        if self.config.feeds_out and rows:
             variant = self.config.variant_for(feed)
+            articles = [_article(r) for r in self.store.listed(feed.id, self.config.feeds_out)]
             self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
-                                 [editions.article(a, variant) for a in rows[: self.config.feeds_out]])
+                                 [editions.article(a, variant) for a in articles])
             self.feeds_out_changed = True
+        self.store.set_rendered(feed.id, fingerprint)
+
+    def fingerprint(self, feed: FeedConfig, title: str) -> str:
+        """Everything besides the articles that a feed's list and re-published feeds depend on."""
+        c = self.config
+        settings = (__version__, title, feed.url, c.variant_for(feed), c.editions, c.removed_marker, c.feeds_out,
+                    c.publish.site_url, markdown.LIST_SIZE)
+        return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
         for suffix, render in republish.FORMATS.items():

@@ -282,7 +282,7 @@ class SearchIndex:
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
             self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = NORMAL")  # derived data: a lost transaction is re-added
+            self.db.execute("PRAGMA synchronous = OFF")  # derived data, rebuilt when lost; no fsync to stall the pass
             # a rebuild writes the whole index through the WAL: give the disk back after it
             self.db.execute(f"PRAGMA journal_size_limit = {64 << 20}")
             with self._transaction():

@@ -91,4 +91,9 @@ MIGRATIONS: tuple[str, ...] = (
         checked  INTEGER NOT NULL
     );
     """,
+    # 6: what a feed's list and re-published feeds were last rendered with (title, script,
+    # marker...): a pass with nothing new renders them again only when that changed.
+    """
+    ALTER TABLE feeds ADD COLUMN rendered TEXT;
+    """,
 )
