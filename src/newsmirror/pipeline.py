@@ -37,7 +37,7 @@ from .process import Candidate, FeedJob, compose, finish, prepare
 from .render import feeds as republish
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
-from .store import EntryRow, FeedState, Store
+from .store import SEARCH_DB, EntryRow, FeedState, Store
 from .workers import Workers
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -131,21 +131,25 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing)
 
 
-def index(archive: Archive, rows: Sequence[EntryRow]) -> int:
-    """Add what a pass wrote to the search index (rebuilt whole when it is missing)."""
+def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> int:
+    """Add the articles a pass wrote (entry ids) to the search index, or build it whole when
+    it is missing or asked; the articles are streamed from the archive, oldest first."""
+    if not written and not rebuild and (archive.state_dir / SEARCH_DB).exists():
+        return 0  # nothing new: not even opening the index (its fold table costs a tenth of a second)
     from .search import Doc, SearchIndex  # opencc: loaded only when something is indexed
 
-    def docs(rows: Iterable[EntryRow]) -> Iterator[Doc]:
-        return (Doc(r.feed_id, r.number, r.title, r.link, r.published, r.body) for r in rows)
+    store = Store(archive.state_dir)
+    try:
+        with SearchIndex(archive.state_dir) as search:
+            if rebuild or search.count() == 0:
+                return search.rebuild(_docs(store.all_entries(), Doc))
+            return search.add(_docs(store.entries_by_id(written), Doc))
+    finally:
+        store.close()
 
-    with SearchIndex(archive.state_dir) as search:
-        if search.count() == 0:
-            store = Store(archive.state_dir)
-            try:
-                return search.rebuild(docs(store.all_entries()))
-            finally:
-                store.close()
-        return search.add(docs(rows)) if rows else 0
+
+def _docs(rows: Iterable[EntryRow], doc: type) -> Iterator:
+    return (doc(r.feed_id, r.number, r.title, r.link, r.published, r.body) for r in rows)
 
 
 class _Pass:
@@ -160,7 +164,7 @@ class _Pass:
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
         self._feeds = {f.id: f for f in config.feeds}
-        self.written: list[EntryRow] = []  # for the search index
+        self.written: list[int] = []  # ids of the entries written, for the search index
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
 
@@ -458,7 +462,7 @@ class _Pass:
                 out.append((path, markdown.article(editions.article(_article(row), variant)).encode("utf-8")))
         files.write_all(out)
         self.store.mark_written(r.id for r in rows)
-        self.written.extend(rows)
+        self.written.extend(r.id for r in rows)
         return len(rows)
 
     def list_title(self, feed: FeedConfig) -> str:

@@ -15,6 +15,7 @@ from . import git, urls
 from .archive import Archive
 from .config import FEED_ID
 from .identity import content_hash
+from .pipeline import index
 from .render.markdown import read_article
 from .store import Store
 
@@ -63,10 +64,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             report.revisions = _revisions_from_git(archive, store)
         except git.GitError as exc:
             report.skipped.append(f"git history ({exc})")
-    from .search import Doc, SearchIndex  # opencc: loaded only here
-
-    with SearchIndex(archive.state_dir) as search:
-        search.rebuild(Doc(r.feed_id, r.number, r.title, r.link, r.published, r.body) for r in store.all_entries())
+    index(archive, (), rebuild=True)
     return report
 
 

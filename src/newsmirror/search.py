@@ -45,7 +45,8 @@ from pathlib import Path
 
 import opencc
 
-DB_NAME = "search.db"
+from .store import SEARCH_DB as DB_NAME
+
 SCHEME = 1  # bump when the schema or the tokens change: older indexes are then emptied on open
 
 # Marks in the private use area, after U+E000-E07F where the fold puts ASCII punctuation
@@ -225,7 +226,7 @@ def _prepared(docs: Iterable[Doc]) -> Iterator[list[_Row]]:
         ahead: deque[Future[list[_Row]]] = deque()
         for chunk in _chunks(chain(head, it)):
             ahead.append(pool.submit(_prepare, chunk))
-            if len(ahead) > 2 * cores:
+            if len(ahead) > cores:  # enough to keep every worker busy; more only costs memory
                 yield ahead.popleft().result()
         while ahead:
             yield ahead.popleft().result()
@@ -333,13 +334,14 @@ class SearchIndex:
         return written
 
     def rebuild(self, docs: Iterable[Doc]) -> int:
-        """Replace the whole index by `docs` in one transaction: searches see the old index until
-        it commits. Docs go in oldest first, so rowids follow time."""
+        """Replace the whole index by `docs`, given oldest first (rowids then follow time), in
+        one transaction: searches see the old index until it commits. `docs` is streamed: an
+        archive of any size is indexed in bounded memory."""
         with self._transaction():
             self.db.execute("DELETE FROM docs")
             self.db.execute("INSERT INTO grams (grams) VALUES ('delete-all')")
             written = 0
-            for rows in _prepared(sorted(docs, key=lambda d: d.published)):
+            for rows in _prepared(docs):
                 self._write(rows)
                 written += len(rows)
         self.db.execute("INSERT INTO grams (grams) VALUES ('optimize')")  # one segment: fastest reads

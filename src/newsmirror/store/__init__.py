@@ -7,8 +7,9 @@ from the files by `newsmirror reindex`. SQLite errors become StoreError here, in
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 from .migrations import MIGRATIONS
 
 DB_NAME = "archive.db"
+SEARCH_DB = "search.db"  # the search index (search.py), beside the archive: derived data
 
 
 class StoreError(Exception):
@@ -236,6 +238,12 @@ class Store:
         if not shared:
             return [r for _, _, r in own]
         return [r for _, _, r in sorted(own + shared, key=lambda t: (t[0], t[1]), reverse=True)][:limit]
+
+    def entries_by_id(self, ids: Sequence[int]) -> Iterator[EntryRow]:
+        """These entries, oldest first, streamed (a first pass may have written 10,000)."""
+        cursor = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN (SELECT value FROM json_each(?))"
+                                 " ORDER BY published", (json.dumps(list(ids)),))
+        return (EntryRow(*r) for r in cursor)
 
     def all_entries(self) -> Iterator[EntryRow]:
         """Every entry, oldest first (rebuilding derived data: the search index)."""
