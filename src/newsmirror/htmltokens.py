@@ -8,6 +8,7 @@ the tokens it changes are serialized again.
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from dataclasses import dataclass, field
@@ -75,39 +76,43 @@ def parse_attrs(text: str) -> dict[str, str]:
 
 
 def tokenize(source: str) -> list[Token]:
-    """Split `source` into tokens whose raw texts concatenate back to `source` exactly."""
+    """Split `source` into tokens whose raw texts concatenate back to `source` exactly.
+
+    A "<" that starts no tag, comment or declaration is text (a stray "<" in a title).
+    """
     tokens: list[Token] = []
-    pos = 0
-    n = len(source)
+    pos, n = 0, len(source)
+    search = _TOKEN.search
     while pos < n:
-        lt = source.find("<", pos)
-        if lt < 0:
-            tokens.append(Token("text", source[pos:]))
+        m = search(source, pos)
+        if m is None:
+            _text(tokens, source[pos:])
             break
-        m = _TOKEN.match(source, lt)
-        if m is None:  # a stray "<": part of the text
-            nxt = source.find("<", lt + 1)
-            end = n if nxt < 0 else nxt
-            _text(tokens, source[pos:end])
-            pos = end
-            continue
-        if lt > pos:
-            _text(tokens, source[pos:lt])
-        if m.group("tag"):
-            name = m.group("name").lower()
-            closing = bool(m.group("close"))
-            tokens.append(Token("tag", m.group(0), name, closing, {} if closing else parse_attrs(m.group("attrs"))))
-            pos = m.end()
-            if name in RAW_TEXT and not closing:
-                end = re.compile(rf"</{name}\s*>", re.I).search(source, pos)
-                stop = end.start() if end else n
-                if stop > pos:
-                    tokens.append(Token("text", source[pos:stop]))
-                pos = stop
-        else:
+        start = m.start()
+        if start > pos:
+            _text(tokens, source[pos:start])
+        pos = m.end()
+        if not m.group("tag"):
             tokens.append(Token("comment" if m.group("comment") else "decl", m.group(0)))
-            pos = m.end()
+            continue
+        name = m.group("name").lower()
+        if m.group("close"):
+            tokens.append(Token("tag", m.group(0), name, True))
+            continue
+        attrs = m.group("attrs")
+        tokens.append(Token("tag", m.group(0), name, False, parse_attrs(attrs) if attrs and not attrs.isspace() else {}))
+        if name in RAW_TEXT:  # <script>, <style>...: their text runs to the closing tag, "<" or not
+            end = _raw_end(name).search(source, pos)
+            stop = end.start() if end else n
+            if stop > pos:
+                tokens.append(Token("text", source[pos:stop]))
+            pos = stop
     return tokens
+
+
+@functools.cache
+def _raw_end(name: str) -> re.Pattern[str]:
+    return re.compile(rf"</{name}\s*>", re.I)
 
 
 def _text(tokens: list[Token], raw: str) -> None:
