@@ -14,6 +14,7 @@ import functools
 import itertools
 import os
 import re
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -151,10 +152,12 @@ def write_bytes(path: Path, data: bytes) -> bool:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+    _unsynced.set()
     return True
 
 
 _serial = itertools.count()  # with the pid, a temporary name no other writer uses
+_unsynced = threading.Event()  # a file was written since the last sync
 
 
 def write_all(files: list[tuple[Path, bytes]]) -> int:
@@ -172,5 +175,7 @@ def _writers() -> ThreadPoolExecutor:
 
 
 def sync() -> None:
-    """Make this pass's writes durable, once."""
-    os.sync()
+    """Make this pass's writes durable, once (a pass that wrote nothing waits for nothing)."""
+    if _unsynced.is_set():
+        _unsynced.clear()
+        os.sync()
