@@ -46,6 +46,7 @@ from pathlib import Path
 import opencc
 
 from .store import SEARCH_DB as DB_NAME
+from .store import immediate
 
 SCHEME = 1  # bump when the schema or the tokens change: older indexes are then emptied on open
 
@@ -302,13 +303,8 @@ class SearchIndex:
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:
-        """A write transaction that takes the lock up front (IMMEDIATE: no upgrade deadlock)."""
-        try:
-            with self.db:  # commits, or rolls back on any exception
-                self.db.execute("BEGIN IMMEDIATE")
-                yield
-        except sqlite3.OperationalError as exc:
-            raise SearchError(f"{self.path}: {exc}") from exc
+        with immediate(self.db, lambda exc: SearchError(f"{self.path}: {exc}")):
+            yield
 
     def _open_schema(self) -> None:
         """Create the tables, or recreate them empty when they were made for another scheme."""

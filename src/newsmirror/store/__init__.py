@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,18 @@ from .migrations import MIGRATIONS
 
 DB_NAME = "archive.db"
 SEARCH_DB = "search.db"  # the search index (search.py), beside the archive: derived data
+
+
+@contextmanager
+def immediate(db: sqlite3.Connection, fail: Callable[[sqlite3.OperationalError], Exception]) -> Iterator[None]:
+    """A write transaction that takes the lock up front (IMMEDIATE: no upgrade deadlock);
+    committed, or rolled back on any exception; SQLite's errors become `fail(error)`."""
+    try:
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            yield
+    except sqlite3.OperationalError as exc:
+        raise fail(exc) from exc
 
 
 class StoreError(Exception):
@@ -124,18 +136,10 @@ class Store:
                 self.db.execute(f"PRAGMA user_version = {number}")
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (IMMEDIATE: take the write lock up front, no upgrade deadlock)."""
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self.db
-            except BaseException:
-                self.db.execute("ROLLBACK")
-                raise
-            self.db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            raise StoreError(f"{self.path}: {exc}") from exc
+    def transaction(self) -> Iterator[None]:
+        """One write transaction."""
+        with immediate(self.db, lambda exc: StoreError(f"{self.path}: {exc}")):
+            yield
 
     # --- feeds -------------------------------------------------------------------------------
 
