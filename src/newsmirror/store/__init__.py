@@ -263,9 +263,6 @@ class Store:
             self.db.execute("INSERT OR IGNORE INTO shared (feed_id, entry_id, first_seen) VALUES (?, ?, ?)",
                             (feed_id, entry_id, now))
 
-    def is_shared(self, feed_id: str, entry_id: int) -> bool:
-        return self.db.execute("SELECT 1 FROM shared WHERE feed_id = ? AND entry_id = ?", (feed_id, entry_id)).fetchone() is not None
-
     def revise(self, row: EntryRow, title: str, body: str, source_hash: str, feed_hash: str | None, now: int) -> None:
         """Keep the current version as a revision and make the new one current (file to rewrite)."""
         with self.transaction():
