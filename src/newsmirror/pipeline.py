@@ -164,6 +164,8 @@ class _Pass:
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
         self._feeds = {f.id: f for f in config.feeds}
+        self.states = store.feeds()  # read once; saved together at the end of the pass
+        self.unsaved: set[str] = set()
         self.written: list[int] = []  # ids of the entries written, for the search index
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
@@ -181,6 +183,7 @@ class _Pass:
             if not (stop and stop.is_set()):
                 for feed in await self.recheck(feeds):
                     self.write_feed(feed, force=True)  # a removed marker to show
+        self.flush()
         self.write_pending()
         self.write_readme()
         if self.config.site:
@@ -189,6 +192,21 @@ class _Pass:
             build(self.archive, self.config, self.store)
         files.sync()
         return results
+
+    # --- feed state --------------------------------------------------------------------------
+
+    def state(self, feed_id: str) -> FeedState:
+        return self.states.get(feed_id) or FeedState(feed_id)
+
+    def save(self, state: FeedState) -> None:
+        """Remember a feed's new state; written with the others in one transaction (`flush`).
+        A pass killed before that costs only a refetch: entries are stored before, on their own."""
+        self.states[state.id] = state
+        self.unsaved.add(state.id)
+
+    def flush(self) -> None:
+        self.store.save_feeds(self.states[i] for i in sorted(self.unsaved))
+        self.unsaved.clear()
 
     # --- one feed ----------------------------------------------------------------------------
 
@@ -199,14 +217,14 @@ class _Pass:
             await self._feed(feed, result)
         except Exception as exc:  # one feed's surprise must not stop the others: record it
             result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
-            self._failed(feed, self.store.feed(feed.id), FetchError(result.error), result)
+            self._failed(feed, self.state(feed.id), FetchError(result.error), result)
         result.seconds = time.monotonic() - started
         self.on_result(result)
         return result
 
     async def _feed(self, feed: FeedConfig, result: FeedResult) -> None:
         now = now_ms()
-        state = self.store.feed(feed.id)
+        state = self.state(feed.id)
         if state.url and state.url != feed.url:  # the user changed the URL: its history no longer applies
             state = FeedState(feed.id, title=state.title)
         if state.disabled:
@@ -249,7 +267,7 @@ class _Pass:
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
         result.updated += await self.retry_partial(feed)
         result.status = "new" if result.new else "unchanged"
-        self.store.save_feed(replace(state, last_success=now_ms(), last_error=None, errors=0, next_attempt=None))
+        self.save(replace(state, last_success=now_ms(), last_error=None, errors=0, next_attempt=None))
         self.write_feed(feed)
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: FetchError, result: FeedResult) -> None:
@@ -263,7 +281,7 @@ class _Pass:
             state = replace(state, next_attempt=now + int(min(exc.retry_after, RETRY_AFTER_CAP) * 1000))
         else:
             state = replace(state, next_attempt=now + int(backoff(errors) * 1000))
-        self.store.save_feed(replace(state, last_error=str(exc), errors=errors))
+        self.save(replace(state, last_error=str(exc), errors=errors))
         self.write_feed(feed)
 
     def _moved(self, feed: FeedConfig, new_url: str, result: FeedResult) -> None:
@@ -466,7 +484,7 @@ class _Pass:
         return len(rows)
 
     def list_title(self, feed: FeedConfig) -> str:
-        return feed.title or self.store.feed(feed.id).title or feed.id
+        return feed.title or self.state(feed.id).title or feed.id
 
     def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
         """The feed's new articles, its list page (in every tree) and its re-published feeds.
@@ -478,7 +496,7 @@ class _Pass:
         written = self.write_pending(feed.id)
         title = self.list_title(feed)
         fingerprint = self.fingerprint(feed, title)
-        if not (force or written or feed.id in self.shared or self.store.feed(feed.id).rendered != fingerprint
+        if not (force or written or feed.id in self.shared or self.state(feed.id).rendered != fingerprint
                 or not self.archive.list_path(title).exists()):
             return
         rows = [_article(r) for r in self.store.listed(feed.id, markdown.LIST_SIZE, bodies=False)]
@@ -493,7 +511,7 @@ class _Pass:
             self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
                                  [editions.article(a, variant) for a in articles])
             self.feeds_out_changed = True
-        self.store.set_rendered(feed.id, fingerprint)
+        self.save(replace(self.state(feed.id), rendered=fingerprint))
 
     def fingerprint(self, feed: FeedConfig, title: str) -> str:
         """Everything besides the articles that a feed's list and re-published feeds depend on."""

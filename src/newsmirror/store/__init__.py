@@ -147,18 +147,16 @@ class Store:
         row = self.db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,)).fetchone()
         return FeedState(*row) if row else FeedState(feed_id)
 
-    def set_rendered(self, feed_id: str, fingerprint: str) -> None:
-        with self.transaction():
-            self.db.execute("UPDATE feeds SET rendered = ? WHERE id = ?", (fingerprint, feed_id))
-
     def feeds(self) -> dict[str, FeedState]:
         return {r[0]: FeedState(*r) for r in self.db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds")}
 
-    def save_feed(self, state: FeedState) -> None:
-        values = [getattr(state, c) for c in FeedState.__slots__]
-        marks = ", ".join("?" * len(values))
-        with self.transaction():
-            self.db.execute(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({marks})", values)
+    def save_feeds(self, states: Iterable[FeedState]) -> None:
+        """Store feeds' states, in one transaction."""
+        rows = [[getattr(state, c) for c in FeedState.__slots__] for state in states]
+        if rows:
+            marks = ", ".join("?" * len(FeedState.__slots__))
+            with self.transaction():
+                self.db.executemany(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({marks})", rows)
 
     # --- entries -----------------------------------------------------------------------------
 
