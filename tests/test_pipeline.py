@@ -238,3 +238,25 @@ def test_page_retries_stop_at_the_limit(tmp_path, site):
     for _ in range(4):
         run(archive)
     assert site.hits["/a/7.html"] == 2
+
+
+def test_a_full_disk_fails_the_feed_loses_nothing_and_the_next_pass_writes_it(tmp_path, site, monkeypatch):
+    import errno
+
+    from newsmirror import archive as files
+
+    archive = make_mirror(tmp_path, ("f", site.add("/f.xml", rss(item(1), item(2)))))
+    real = files.write_bytes
+
+    def full(path, data):
+        if "articles" in path.parts:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real(path, data)
+
+    monkeypatch.setattr(files, "write_bytes", full)
+    (result,) = run(archive).results
+    assert result.status == "failed" and result.error.endswith("No space left on device")
+    assert not list(archive.root.glob("articles/f/*.md"))
+    monkeypatch.setattr(files, "write_bytes", real)
+    assert run(archive).new == 0  # stored the first time: written now, not fetched as new
+    assert sorted(articles(archive, "f")) == [1048573, 1048574]

@@ -19,7 +19,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from .config import CONFIG_NAME
 
@@ -160,13 +160,11 @@ _serial = itertools.count()  # with the pid, a temporary name no other writer us
 _unsynced = threading.Event()  # a file was written since the last sync
 
 
-def write_all(files: list[tuple[Path, bytes]]) -> int:
-    """Write many files at once; returns how many changed. Creating a file is kernel work that
-    threads do on every core (the GIL is released in the system calls): on this kind of disk it
-    costs more than rendering the article."""
-    if len(files) < 8:
-        return sum(write_bytes(path, data) for path, data in files)
-    return sum(_writers().map(lambda pair: write_bytes(*pair), files))
+def write_later(files: list[tuple[Path, bytes]]) -> Future[int]:
+    """Write files on a writer thread; the future gives how many changed. Creating a file is
+    kernel work that threads do on every core while the caller goes on (the GIL is released
+    in the system calls): on some disks it costs more than rendering the article."""
+    return _writers().submit(lambda: sum(write_bytes(path, data) for path, data in files))
 
 
 @functools.cache

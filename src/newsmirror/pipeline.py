@@ -15,6 +15,7 @@ import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -167,6 +168,8 @@ class _Pass:
         self.states = store.feeds()  # read once; saved together at the end of the pass
         self.unsaved: set[str] = set()
         self.written: list[int] = []  # ids of the entries written, for the search index
+        self.submitted: set[int] = set()  # entries whose files are being written...
+        self.inflight: list[tuple[EntryRow, Future]] = []  # ...and how that is going
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
 
@@ -185,6 +188,10 @@ class _Pass:
                     self.write_feed(feed, force=True)  # a removed marker to show
         self.flush()
         self.write_pending()
+        for feed_id, error in self.settle().items():
+            result = next((r for r in results if r.feed_id == feed_id), None)
+            if result is not None:
+                result.status, result.error = "failed", error
         self.write_readme()
         if self.config.site:
             from .render.site import build
@@ -466,22 +473,42 @@ class _Pass:
                 *((Archive(self.archive.root / e), e, f"/{e}/") for e in self.config.editions)]
 
     def write_pending(self, feed_id: str | None = None) -> int:
-        """Write the articles stored but not yet written; returns how many."""
-        rows = [r for r in self.store.pending() if feed_id is None or r.feed_id == feed_id]
+        """Start writing the articles stored but not yet written; returns how many.
+
+        The files are written on threads while the pass goes on (`settle` waits for them and
+        only then marks the articles written: an article is never marked before its file is).
+        """
+        rows = [r for r in self.store.pending(feed_id) if r.id not in self.submitted]
         on_disk: dict[str, dict[int, Path]] = {}
-        out: list[tuple[Path, bytes]] = []
         for row in rows:
             if row.feed_id not in on_disk:
                 on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
+            out = []
             for tree, variant, _ in self.trees(self._feeds.get(row.feed_id)):
                 # An adopted file keeps its name, "<n>_<title>.md" included.
                 path = (on_disk[row.feed_id].get(row.number) if tree is self.archive else None) \
                     or tree.article_path(row.feed_id, row.number)
                 out.append((path, markdown.article(editions.article(_article(row), variant)).encode("utf-8")))
-        files.write_all(out)
-        self.store.mark_written(r.id for r in rows)
-        self.written.extend(r.id for r in rows)
+            self.submitted.add(row.id)
+            self.inflight.append((row, files.write_later(out)))
         return len(rows)
+
+    def settle(self) -> dict[str, str]:
+        """Wait for the files being written, mark their articles written; feed id -> the error
+        of an article that could not be written (a full disk): it stays pending for the next pass."""
+        done, errors = [], {}
+        for row, future in self.inflight:
+            try:
+                future.result()
+            except OSError as exc:
+                errors.setdefault(row.feed_id, f"cannot write articles/{row.feed_id}/{row.number}.md: {exc.strerror or exc}")
+                self.submitted.discard(row.id)
+                continue
+            done.append(row.id)
+        self.inflight.clear()
+        self.store.mark_written(done)
+        self.written.extend(done)
+        return errors
 
     def list_title(self, feed: FeedConfig) -> str:
         return feed.title or self.state(feed.id).title or feed.id

@@ -298,8 +298,12 @@ class Store:
             (*feed_ids, since, older_than, checked_before, limit))
         return [EntryRow(*r) for r in rows]
 
-    def pending(self) -> list[EntryRow]:
-        return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE pending")]
+    def pending(self, feed_id: str | None = None) -> list[EntryRow]:
+        """Entries stored whose files are not written yet (all feeds', or one's)."""
+        if feed_id is None:
+            return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE pending")]
+        return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE pending AND feed_id = ?",
+                                                      (feed_id,))]
 
     def mark_written(self, ids: Iterable[int]) -> None:
         ids = list(ids)
