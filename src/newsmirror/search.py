@@ -209,6 +209,13 @@ def _chunks(docs: Iterable[Doc]) -> Iterator[list[Doc]]:
         yield chunk
 
 
+def _pool_context() -> multiprocessing.context.BaseContext:
+    """fork. Not spawn or forkserver: their workers re-run the caller's main module, which
+    fails for `python -` and must be guarded in a CLI. Forking is safe here: indexing runs
+    after the pass, when the only other threads are idle file writers waiting on a queue."""
+    return multiprocessing.get_context("fork")
+
+
 def _prepared(docs: Iterable[Doc]) -> Iterator[list[_Row]]:
     """Prepared chunks in order; on every core when the batch is big enough to pay for a pool.
 
@@ -221,9 +228,7 @@ def _prepared(docs: Iterable[Doc]) -> Iterator[list[_Row]]:
     if len(head) < _POOL_MIN or cores < 2:
         yield from map(_prepare, _chunks(chain(head, it)))
         return
-    # spawn, not fork: the caller may run threads (the pipeline's event loop), and forking
-    # a process with threads can deadlock the child.
-    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(cores, mp_context=_pool_context()) as pool:
         ahead: deque[Future[list[_Row]]] = deque()
         for chunk in _chunks(chain(head, it)):
             ahead.append(pool.submit(_prepare, chunk))
