@@ -115,8 +115,13 @@ def main() -> None:
     p.add_argument("--items", type=int, default=50)
     p.add_argument("--port", type=int, default=8791)
     p.add_argument("--skip-reader", action="store_true")
+    p.add_argument("--tmpdir", type=Path, default=None,
+                   help="where both archives go (reader's database too), e.g. /dev/shm to take a noisy disk out")
     a = p.parse_args()
 
+    if a.tmpdir:
+        os.environ["TMPDIR"] = str(a.tmpdir)  # bench_reader.py's temporary folder too
+        tempfile.tempdir = str(a.tmpdir)
     manifest = corpus(a.corpus, a.feeds, a.items, a.port)
     base, entries = manifest["base_url"], manifest["items"]
     server = subprocess.Popen([sys.executable, str(SHARED / "serve.py"), "--root", str(a.corpus), "--port", str(a.port),
@@ -149,7 +154,7 @@ def main() -> None:
 
     cores = os.cpu_count() or 1
     print(f"corpus: {a.feeds} feeds x {a.items} items = {entries} entries, {manifest['feed_bytes'] / 2**20:.0f} MB of feed XML; "
-          f"{cores} cores")
+          f"{cores} cores; archives in {tempfile.gettempdir()}")
     pass1 = first["wall"] - first["index"]
     print(f"newsmirror first pass:  {pass1:6.2f} s  {entries / pass1:7.0f} entries/s  "
           f"CPU {first['cpu']:.1f} s for both passes  "

@@ -14,6 +14,7 @@ import asyncio
 import hashlib
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
@@ -170,6 +171,8 @@ class _Pass:
         self.written: list[int] = []  # ids of the entries written, for the search index
         self.submitted: set[int] = set()  # entries whose files are being written...
         self.inflight: list[tuple[EntryRow, Future]] = []  # ...and how that is going
+        self.rendering: list[tuple[str, Future]] = []  # re-published feeds being written
+        self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
 
@@ -188,11 +191,11 @@ class _Pass:
                     self.write_feed(feed, force=True)  # a removed marker to show
         self.flush()
         self.write_pending()
+        self.write_readme()
         for feed_id, error in self.settle().items():
             result = next((r for r in results if r.feed_id == feed_id), None)
             if result is not None:
                 result.status, result.error = "failed", error
-        self.write_readme()
         if self.config.site:
             from .render.site import build
 
@@ -321,8 +324,7 @@ class _Pass:
                 "pending": 1, "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
             })
             number -= 1
-        self.store.add_entries(rows)
-        return len(rows)
+        return self.write_rows(self.store.add_entries(rows))
 
     def unshared(self, feed: FeedConfig, new: list[Candidate], now: int, result: FeedResult) -> list[Candidate]:
         """With dedupe = "mirror", the candidates another feed already archived are listed, not stored."""
@@ -478,7 +480,10 @@ class _Pass:
         The files are written on threads while the pass goes on (`settle` waits for them and
         only then marks the articles written: an article is never marked before its file is).
         """
-        rows = [r for r in self.store.pending(feed_id) if r.id not in self.submitted]
+        return self.write_rows(self.store.pending(feed_id, besides=self.submitted))
+
+    def write_rows(self, rows: list[EntryRow]) -> int:
+        """Start writing these articles' files (see `write_pending`)."""
         on_disk: dict[str, dict[int, Path]] = {}
         for row in rows:
             if row.feed_id not in on_disk:
@@ -490,6 +495,7 @@ class _Pass:
                     or tree.article_path(row.feed_id, row.number)
                 out.append((path, markdown.article(editions.article(_article(row), variant)).encode("utf-8")))
             self.submitted.add(row.id)
+            self.unlisted[row.feed_id] += 1
             self.inflight.append((row, files.write_later(out)))
         return len(rows)
 
@@ -508,6 +514,12 @@ class _Pass:
         self.inflight.clear()
         self.store.mark_written(done)
         self.written.extend(done)
+        for name, future in self.rendering:
+            try:
+                future.result()
+            except OSError as exc:
+                errors.setdefault(name, f"cannot write feeds/{name}.*: {exc.strerror or exc}")
+        self.rendering.clear()
         return errors
 
     def list_title(self, feed: FeedConfig) -> str:
@@ -520,13 +532,14 @@ class _Pass:
         shares another's article, an article was found removed (`force`), or what they are
         rendered with changed (title, script, marker...): a pass with nothing new renders nothing.
         """
-        written = self.write_pending(feed.id)
+        self.write_pending(feed.id)
+        written = self.unlisted.pop(feed.id, 0)
         title = self.list_title(feed)
         fingerprint = self.fingerprint(feed, title)
         if not (force or written or feed.id in self.shared or self.state(feed.id).rendered != fingerprint
                 or not self.archive.list_path(title).exists()):
             return
-        rows = [_article(r) for r in self.store.listed(feed.id, markdown.LIST_SIZE, bodies=False)]
+        rows = self.store.list_lines(feed.id, markdown.LIST_SIZE)
         for tree, variant, link_root in self.trees(feed):
             convert = editions.converter(variant)
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
@@ -548,9 +561,9 @@ class _Pass:
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
-        for suffix, render in republish.FORMATS.items():
-            files.write_bytes(self.archive.root / "feeds" / f"{name}.{suffix}",
-                              render(title, link, articles, self.config.publish.site_url))
+        """Render and write a re-published feed in a pool worker; `settle` waits for it."""
+        self.rendering.append((name, self.workers.submit(republish.write, self.archive.root / "feeds", name, title, link,
+                                                          articles, self.config.publish.site_url)))
 
     def write_readme(self) -> None:
         if self.config.feeds_out and (self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists()):

@@ -69,9 +69,10 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
     if store is None:
         store = _readonly.get(job.state_dir) or _readonly.setdefault(job.state_dir, Store(job.state_dir, readonly=True))
     new, changed, seen, carried = [], [], [], []
-    for e in unique(parsed.entries):
-        said = entry_hash(e.title, raw(e))
-        row = store.find(job.feed_id, e.guid, urls.canonical(e.link) if e.link else None, said)
+    entries = unique(parsed.entries)
+    said_all = [entry_hash(e.title, raw(e)) for e in entries]
+    keys = [(e.guid, urls.canonical(e.link) if e.link else None, said) for e, said in zip(entries, said_all)]
+    for e, said, row in zip(entries, said_all, store.find_many(job.feed_id, keys)):
         if row is None:
             new.append(Candidate(e, needs_page(e, job.full_text), said))
             continue

@@ -13,7 +13,7 @@ import asyncio
 import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -38,6 +38,17 @@ class Workers:
     def inline(self) -> bool:
         """True when work runs in this process (it may then share this process's connections)."""
         return self.pool is None
+
+    def submit(self, fn: Callable[..., T], *args: Any) -> Future[T]:
+        """Start `fn` without waiting for it (inline: done before this returns)."""
+        if self.pool is not None:
+            return self.pool.submit(fn, *args)
+        done: Future[T] = Future()
+        try:
+            done.set_result(fn(*args))
+        except Exception as exc:  # handed to whoever asks the future, like a pool would
+            done.set_exception(exc)
+        return done
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         if self.pool is None:

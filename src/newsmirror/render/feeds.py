@@ -13,9 +13,11 @@ import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from pathlib import Path
 
 from lxml import etree
 
+from .. import archive as files
 from ..dates import iso
 from ..model import Article
 
@@ -111,3 +113,10 @@ def _attr(value: str) -> str:
 
 
 FORMATS = {"xml": rss, "atom": atom, "json": json_feed}  # file suffix -> writer
+
+
+def write(folder: Path, name: str, title: str, link: str, articles: Sequence[Article], site_url: str | None) -> int:
+    """Write `<name>.xml`, `.atom` and `.json` under `folder`; returns how many changed.
+    A plain function of its arguments, so that a pool worker can do it while the pass goes on."""
+    return sum(files.write_bytes(folder / f"{name}.{suffix}", render(title, link, articles, site_url))
+               for suffix, render in FORMATS.items())

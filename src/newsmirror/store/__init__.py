@@ -14,6 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..model import Article
 from .migrations import MIGRATIONS
 
 DB_NAME = "archive.db"
@@ -92,9 +93,9 @@ class Revision:
 _ENTRY_COLUMNS = ", ".join(EntryRow.__slots__)
 
 
-def _columns(alias: str = "", bodies: bool = True) -> str:
-    """EntryRow's columns; without bodies, an empty one (lists never show bodies: 4 KB a row)."""
-    return ", ".join("''" if c == "body" and not bodies else alias + c for c in EntryRow.__slots__)
+def _columns(alias: str = "") -> str:
+    """EntryRow's columns, from the table `alias` names."""
+    return ", ".join(alias + c for c in EntryRow.__slots__)
 _FEED_COLUMNS = ", ".join(FeedState.__slots__)
 
 
@@ -184,6 +185,27 @@ class Store:
                     return EntryRow(*row)
         return None
 
+    def find_many(self, feed_id: str, keys: Sequence[tuple[str | None, str | None, str | None]]) -> list[EntryRow | None]:
+        """`find` for many (guid, canonical, feed_hash) at once: four queries a feed instead of
+        up to five an entry (a pool worker looks up every entry of every changed feed)."""
+        def index(column: str, values: set[str], shared: bool = False) -> dict[str, EntryRow]:
+            if not values:
+                return {}
+            source = ("shared s JOIN entries e ON e.id = s.entry_id WHERE s.feed_id = ?" if shared
+                      else "entries e WHERE e.feed_id = ?")
+            rows = self.db.execute(f"SELECT {_columns('e.')} FROM {source} AND e.{column} IN "
+                                   f"(SELECT value FROM json_each(?)) ORDER BY e.number", (feed_id, json.dumps(sorted(values))))
+            return {getattr(r, column): r for r in (EntryRow(*row) for row in rows)}  # the highest number wins
+
+        guids = index("guid", {g for g, _, _ in keys if g})
+        links = index("canonical", {c for _, c, _ in keys if c})
+        hashes = index("feed_hash", {h for _, _, h in keys if h})
+        missing = [(c, h) for (g, c, h) in keys if not (guids.get(g) or links.get(c) or hashes.get(h))]
+        shared_links = index("canonical", {c for c, _ in missing if c}, shared=True)
+        shared_hashes = index("feed_hash", {h for _, h in missing if h}, shared=True)
+        return [guids.get(g) or links.get(c) or hashes.get(h) or shared_links.get(c) or shared_hashes.get(h)
+                for g, c, h in keys]
+
     def find_elsewhere(self, feed_id: str, canonical: str | None, feed_hash: str | None) -> EntryRow | None:
         """The same article archived under another feed of the mirror (dedupe = "mirror")."""
         return ((canonical and self._one("canonical = ? AND feed_id != ?", (canonical, feed_id)))
@@ -199,15 +221,17 @@ class Store:
     def min_number(self, feed_id: str) -> int | None:
         return self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
 
-    def add_entries(self, rows: Iterable[dict]) -> None:
-        """Insert new entries (one transaction); each dict holds EntryRow's columns but `id`."""
-        rows = list(rows)
-        if not rows:
-            return
+    def add_entries(self, rows: Iterable[dict]) -> list[EntryRow]:
+        """Insert new entries (one transaction); each dict holds EntryRow's columns but `id`.
+        Returns them as stored, ids included, so that the caller need not read them back."""
         columns = [c for c in EntryRow.__slots__ if c != "id"]
         sql = f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        added = []
         with self.transaction():
-            self.db.executemany(sql, [[r[c] for c in columns] for r in rows])
+            for r in rows:
+                row_id = self.db.execute(sql, [r[c] for c in columns]).lastrowid
+                added.append(EntryRow(row_id, *(r[c] for c in columns)))
+        return added
 
     def update_entry(self, entry_id: int, **values: object) -> None:
         sets = ", ".join(f"{k} = ?" for k in values)
@@ -220,20 +244,31 @@ class Store:
             with self.transaction():
                 self.db.executemany("UPDATE entries SET feed_hash = ? WHERE id = ?", [(h, i) for i, h in pairs])
 
-    def entries(self, feed_id: str, limit: int | None = None, bodies: bool = True) -> list[EntryRow]:
+    def entries(self, feed_id: str, limit: int | None = None) -> list[EntryRow]:
         """A feed's entries, newest (lowest number) first."""
-        sql = f"SELECT {_columns('', bodies)} FROM entries WHERE feed_id = ? ORDER BY number"
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? ORDER BY number"
         params: list = [feed_id]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
         return [EntryRow(*r) for r in self.db.execute(sql, params)]
 
-    def listed(self, feed_id: str, limit: int, bodies: bool = True) -> list[EntryRow]:
+    def list_lines(self, feed_id: str, limit: int) -> list[Article]:
+        """What a feed's list page shows (no bodies), newest first, from the `entries_list`
+        index alone; shared articles (dedupe = "mirror") placed by when this feed carried them."""
+        own = self.db.execute("SELECT first_seen, feed_id, number, title, link, published, removed_at FROM entries"
+                              " INDEXED BY entries_list WHERE feed_id = ? ORDER BY number LIMIT ?", (feed_id, limit)).fetchall()
+        shared = self.db.execute("SELECT s.first_seen, e.feed_id, e.number, e.title, e.link, e.published, e.removed_at"
+                                 " FROM shared s JOIN entries e ON e.id = s.entry_id WHERE s.feed_id = ?"
+                                 " ORDER BY s.first_seen DESC LIMIT ?", (feed_id, limit)).fetchall()
+        rows = own if not shared else sorted(own + shared, key=lambda r: (r[0], -r[2]), reverse=True)[:limit]
+        return [Article(f, n, t, link, p, "", removed) for _, f, n, t, link, p, removed in rows]
+
+    def listed(self, feed_id: str, limit: int) -> list[EntryRow]:
         """What a feed's list shows, newest first: its own entries and those it shares with
         another feed (dedupe = "mirror"), the shared ones placed by when this feed carried them."""
-        own = [(r.first_seen, -r.number, r) for r in self.entries(feed_id, limit, bodies)]
-        rows = self.db.execute(f"SELECT s.first_seen, {_columns('e.', bodies)} FROM shared s "
+        own = [(r.first_seen, -r.number, r) for r in self.entries(feed_id, limit)]
+        rows = self.db.execute(f"SELECT s.first_seen, {_columns('e.')} FROM shared s "
                                "JOIN entries e ON e.id = s.entry_id WHERE s.feed_id = ? ORDER BY s.first_seen DESC LIMIT ?",
                                (feed_id, limit)).fetchall()
         shared = [(r[0], -r[3], EntryRow(*r[1:])) for r in rows]
@@ -298,12 +333,12 @@ class Store:
             (*feed_ids, since, older_than, checked_before, limit))
         return [EntryRow(*r) for r in rows]
 
-    def pending(self, feed_id: str | None = None) -> list[EntryRow]:
-        """Entries stored whose files are not written yet (all feeds', or one's)."""
-        if feed_id is None:
-            return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE pending")]
-        return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE pending AND feed_id = ?",
-                                                      (feed_id,))]
+    def pending(self, feed_id: str | None = None, besides: set[int] = frozenset()) -> list[EntryRow]:
+        """Entries stored whose files are not written yet (all feeds', or one's), but those in
+        `besides` (being written already: their bodies are not read again)."""
+        where, params = ("pending", ()) if feed_id is None else ("pending AND feed_id = ?", (feed_id,))
+        ids = [i for (i,) in self.db.execute(f"SELECT id FROM entries WHERE {where}", params) if i not in besides]
+        return list(self.entries_by_id(ids)) if ids else []
 
     def mark_written(self, ids: Iterable[int]) -> None:
         ids = list(ids)
