@@ -32,7 +32,7 @@ class Workers:
         self.pool: ProcessPoolExecutor | None = None
         if feeds >= POOL_MIN_FEEDS and cores > 1:
             self.pool = ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("fork"))
-            list(self.pool.map(_ready, range(cores)))  # fork every worker now, before any thread exists
+            self.pool.submit(_ready, 0)  # with "fork", the first submit forks every worker: now, before any thread
 
     @property
     def inline(self) -> bool:
@@ -57,4 +57,4 @@ class Workers:
 
     def close(self) -> None:
         if self.pool is not None:
-            self.pool.shutdown(cancel_futures=True)
+            self.pool.shutdown(wait=False, cancel_futures=True)  # the workers exit on their own
