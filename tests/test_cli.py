@@ -124,3 +124,21 @@ def test_search_finds_chinese_of_any_length_across_scripts(tmp_path, site):
     assert json.loads(newsmirror("--archive", archive, "search", "以", "--json", "--since", "2024-05-07").out) == []
     assert newsmirror("--archive", archive, "search", "选举", "--until", "not a date").code == 2
     assert newsmirror("--archive", archive, "search", '"AND (').code == 0
+
+
+def test_search_recovers_articles_a_killed_pass_did_not_index(tmp_path, site):
+    import newsmirror.pipeline as pipeline
+
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1, title="第一篇"))), "--id", "f", "--title", "F")
+    newsmirror("--archive", archive, "run")
+    site.add("/f.xml", rss(item(2, title="第二篇"), item(1, title="第一篇")))
+    real = pipeline.index
+    pipeline.index = lambda *args, **kwargs: 0  # the pass dies before indexing
+    try:
+        newsmirror("--archive", archive, "run")
+    finally:
+        pipeline.index = real
+    site.add("/f.xml", rss(item(3, title="第三篇"), item(2, title="第二篇"), item(1, title="第一篇")))
+    newsmirror("--archive", archive, "run")
+    assert "f/1048573" in newsmirror("--archive", archive, "search", "第二篇").out

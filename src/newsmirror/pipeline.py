@@ -143,9 +143,12 @@ def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> in
     store = Store(archive.state_dir)
     try:
         with SearchIndex(archive.state_dir) as search:
-            if rebuild or search.count() == 0:
-                return search.rebuild(_docs(store.all_entries(), Doc))
-            return search.add(_docs(store.entries_by_id(written), Doc))
+            if not rebuild and search.count():
+                added = search.add(_docs(store.entries_by_id(written), Doc))
+                if search.count() >= store.count():
+                    return added
+                # Fewer documents than articles: a pass was killed before it indexed. Start over.
+            return search.rebuild(_docs(store.all_entries(), Doc))
     finally:
         store.close()
 

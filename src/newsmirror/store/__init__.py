@@ -385,6 +385,9 @@ class Store:
         return [r[0] for r in self.db.execute("SELECT published FROM entries WHERE feed_id = ? ORDER BY published DESC"
                                               " LIMIT ?", (feed_id, limit))]
 
+    def count(self) -> int:
+        return self.db.execute("SELECT count(*) FROM entries").fetchone()[0]
+
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT feed_id, count(*) FROM entries GROUP BY feed_id").fetchall())
 
