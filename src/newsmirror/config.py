@@ -156,12 +156,12 @@ class Config:
 # Reuters is left out: it closed its public feeds (Chinese ones included) in 2020.
 DEFAULT_FEEDS: tuple[tuple[str, str, str, str], ...] = (
     ("voa", "美国之音", "https://www.voachinese.com/api/zm_yql-vomx-tpeybti", "VOA Chinese, summary feed"),
-    ("rfa", "自由亚洲电台", "https://www.rfa.org/mandarin/RSS", "RFA Mandarin"),
+    ("rfa", "自由亚洲电台", "https://www.rfa.org/mandarin/rss2.xml", "RFA Mandarin"),
     ("bbc", "BBC", "https://feeds.bbci.co.uk/zhongwen/simp/rss.xml", "BBC News 中文 (simplified)"),
     ("dw", "德国之声", "https://rss.dw.com/rdf/rss-chi-all", "DW Chinese, RSS 1.0"),
     ("nyt", "纽约时报", "https://cn.nytimes.com/rss/", "NYT Chinese"),
     ("rfi", "法广", "https://www.rfi.fr/cn/rss", "RFI Chinese"),
-    ("ft", "金融时报", "https://www.ftchinese.com/rss/news", "FT Chinese"),
+    ("ft", "金融时报", "https://www.ftchinese.com/rss/feed", "FT Chinese"),
     ("cdt", "中国数字时代", "https://chinadigitaltimes.net/chinese/feed/", "China Digital Times"),
 )
 
