@@ -502,6 +502,32 @@ def site(archive: ArchiveOption = None) -> None:
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on (anything but 127.0.0.1 exposes the archive).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
+    archive: ArchiveOption = None,
+) -> None:
+    """Read the archive in a browser: the static site, with ranked server-side search."""
+    import uvicorn
+
+    from .render.site import build
+    from .web import create_app
+
+    arch = _archive(archive)
+    config = _load(arch)
+    store = _store(arch)
+    try:
+        with arch.lock(60):
+            build(arch, config, store)
+    except ArchiveLocked as exc:
+        raise _fail(str(exc), 1) from None
+    finally:
+        store.close()
+    out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
+    uvicorn.run(create_app(arch), host=host, port=port, log_level="warning")
+
+
+@app.command()
 def reindex(archive: ArchiveOption = None) -> None:
     """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
     from .reindex import reindex as rebuild

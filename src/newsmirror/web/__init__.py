@@ -1,0 +1,76 @@
+"""`newsmirror serve`: the local web reader — the static site, plus server-side search.
+
+The static site works without any server; on a machine that has the archive, this adds what a
+browser alone cannot do well on a large archive: ranked full-text search over the SQLite index
+(`/search?q=` as a page, `/api/search?q=` as JSON). It only reads; it binds to 127.0.0.1 unless
+told otherwise.
+"""
+
+from __future__ import annotations
+
+import html
+from datetime import datetime, timedelta, timezone
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+
+from ..archive import Archive
+from ..dates import iso
+from ..render.site import SITE_DIR
+from ..search import Hit, SearchError, SearchIndex
+
+UTC8 = timezone(timedelta(hours=8))
+
+
+def create_app(archive: Archive) -> Starlette:
+    """The reader for one archive (its site must have been built: `newsmirror site`)."""
+
+    def hits(request: Request) -> list[Hit]:
+        query = request.query_params.get("q", "").strip()
+        if not query:
+            return []
+        try:
+            limit = max(1, min(200, int(request.query_params.get("limit", "50"))))
+        except ValueError:
+            limit = 50
+        with SearchIndex(archive.state_dir) as index:
+            return index.search(query, feed=request.query_params.get("feed") or None, limit=limit)
+
+    async def api(request: Request) -> JSONResponse:
+        try:
+            found = hits(request)
+        except SearchError as exc:
+            return JSONResponse({"error": str(exc)}, status_code=400)
+        return JSONResponse([{"feed": h.feed_id, "number": h.number, "title": h.title, "link": h.link,
+                              "published": iso(h.published), "page": f"articles/{h.feed_id}/{h.number}.html",
+                              "snippet": h.snippet, "highlights": h.highlights} for h in found])
+
+    async def page(request: Request) -> HTMLResponse:
+        query = request.query_params.get("q", "").strip()
+        try:
+            found, error = hits(request), ""
+        except SearchError as exc:
+            found, error = [], str(exc)
+        items = "".join(
+            f'<li><a href="articles/{h.feed_id}/{h.number}.html">{html.escape(h.title)}</a> '
+            f'<small>{h.feed_id} · {datetime.fromtimestamp(h.published / 1000, UTC8):%Y-%m-%d}</small>'
+            f"<p>{html.escape(h.marked(chr(1), chr(2))).replace(chr(1), '<mark>').replace(chr(2), '</mark>')}</p></li>"
+            for h in found)
+        summary = html.escape(error) if error else (f"{len(found)} 条结果" if query else "")
+        return HTMLResponse(
+            '<!doctype html><html lang="zh"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1"><title>搜索</title>'
+            '<link rel="stylesheet" href="assets/site.css"></head><body><main>'
+            '<p><a href="index.html">新闻镜像</a></p><form action="search" method="get" role="search">'
+            f'<input type="search" name="q" value="{html.escape(query, quote=True)}" aria-label="搜索"> '
+            f'<button type="submit">搜索</button></form><p class="meta">{summary}</p><ol class="results">{items}</ol>'
+            "</main></body></html>")
+
+    return Starlette(routes=[
+        Route("/api/search", api),
+        Route("/search", page),
+        Mount("/", StaticFiles(directory=archive.root / SITE_DIR, html=True, check_dir=False)),
+    ])

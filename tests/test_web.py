@@ -1,0 +1,37 @@
+"""`newsmirror serve`: the site and server-side search, through Starlette's test client."""
+
+from __future__ import annotations
+
+from starlette.testclient import TestClient
+
+from newsmirror.archive import Archive
+from newsmirror.web import create_app
+from support import item, newsmirror, rss
+
+
+def reader(tmp_path, site) -> TestClient:
+    archive = tmp_path / "m"
+    items = [item(1, title="拉法过境点", body="<p>以色列占领拉法过境点加沙一侧。</p>" * 8),
+             item(2, title="台湾选举", body="<p>台湾举行地方选举。</p>" * 8)]
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(*items)), "--id", "voa", "--title", "美国之音")
+    newsmirror("--archive", archive, "run")
+    newsmirror("--archive", archive, "site")
+    return TestClient(create_app(Archive(archive)))
+
+
+def test_the_site_is_served_and_search_is_ranked_on_the_server(tmp_path, site):
+    client = reader(tmp_path, site)
+    assert "美国之音" in client.get("/").text
+    assert "拉法过境点" in client.get("/articles/voa/1048573.html").text
+    found = client.get("/api/search", params={"q": "過境"}).json()  # Traditional finds Simplified
+    assert [(h["feed"], h["number"], h["page"]) for h in found] == [("voa", 1048573, "articles/voa/1048573.html")]
+    page = client.get("/search", params={"q": "选举"}).text
+    assert '<a href="articles/voa/1048574.html">台湾选举</a>' in page and "<mark>选举</mark>" in page
+    assert "1 条结果" in page
+
+
+def test_nothing_outside_the_site_is_served(tmp_path, site):
+    client = reader(tmp_path, site)
+    for path in ("/../newsmirror.toml", "/%2e%2e/newsmirror.toml", "/../.newsmirror/archive.db"):
+        assert client.get(path).status_code == 404
+    assert client.get("/search", params={"q": "<script>"}).text.count("<script>") == 0
