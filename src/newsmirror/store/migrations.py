@@ -101,4 +101,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX entries_list ON entries (feed_id, number, first_seen, published, removed_at, title, link);
     """,
+    # 8: two look-ups every pass makes that scanned the whole table: a feed's partial articles
+    # (retried each pass) and the mirror's newest articles (feeds/all.*).
+    """
+    CREATE INDEX entries_partial ON entries (feed_id) WHERE partial;
+    CREATE INDEX entries_newest ON entries (first_seen, number);
+    """,
 )
