@@ -54,3 +54,17 @@ def test_sigterm_finishes_the_writes_in_flight_and_exits_quickly(tmp_path, site)
     assert "fast: 1 new" in out and "stopped" in out.splitlines()[-1]
     assert not (archive / "articles/slow").exists()
     assert "Traceback" not in err
+
+
+def test_each_pass_of_the_daemon_is_published(tmp_path, site):
+    remote = tmp_path / "remote.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/a.xml", rss(item(1))), "--id", "a", "--title", "A")
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text() + f'\n[publish]\nremotes = ["{remote}"]\n')
+    lines: list[str] = []
+    daemon.run(Archive(archive), threading.Event(), lines.append, passes=1)
+    assert any(f"push {remote}: ok" in line for line in lines)
+    log = subprocess.run(["git", "-C", str(remote), "log", "--format=%s", "main"], capture_output=True, text=True).stdout
+    assert log.strip() == "newsmirror: 1 new"

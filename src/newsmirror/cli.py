@@ -262,15 +262,9 @@ def run(
 
 def _publish(arch: Archive, settings: configuration.PublishSettings, message: str) -> int:
     """Commit and push; prints a line per remote; returns how many remotes failed."""
-    from .git import GitError
-    from .publish import publish as push_all
+    from .publish import publish_locked
 
-    try:
-        with arch.lock(60):
-            report = push_all(arch.root, settings, message)
-    except (GitError, ArchiveLocked) as exc:
-        err.print(f"publish: {exc}", markup=False)
-        return len(settings.remotes) or 1
+    report = publish_locked(arch, settings, message)
     for line in report.lines():
         out.print(line, markup=False)
     return len(report.failed)

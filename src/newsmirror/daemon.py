@@ -18,6 +18,7 @@ from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import iso
 from .pipeline import FeedResult, now_ms, run_pass
+from .publish import publish_locked
 from .schedule import due_at
 from .store import FeedState, Store
 
@@ -78,6 +79,10 @@ def run(archive: Archive, stop: threading.Event, say: Callable[[str], None], as_
             done += 1
             if not as_json:
                 say(f"{iso(now_ms())} pass: {report.total()} in {report.seconds:.1f}s")
+            if config.publish.remotes:
+                published = publish_locked(archive, config.publish, report.message())
+                say(json.dumps({"time": iso(now_ms()), "publish": published.pushed, "commit": published.commit})
+                    if as_json else f"{iso(now_ms())} publish: " + "; ".join(published.lines()))
             continue
         stop.wait(min(MAX_SLEEP, max(1.0, (next_due - now_ms()) / 1000)))
     return done

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import git
+from .archive import Archive, ArchiveLocked
 from .config import PublishSettings
 from .git import GitError
 
@@ -114,6 +115,16 @@ def publish(root: Path, settings: PublishSettings, text: str, sleep=time.sleep) 
         if remote not in report.pushed:
             report.pushed[remote] = push(root, remote, settings, sleep)
     return report
+
+
+def publish_locked(archive: Archive, settings: PublishSettings, text: str, wait: float = 60) -> PublishReport:
+    """`publish` while holding the mirror folder (no pass writes while git reads); an error that
+    stops publishing altogether (git missing, folder held) is one line under every remote."""
+    try:
+        with archive.lock(wait):
+            return publish(archive.root, settings, text)
+    except (GitError, ArchiveLocked) as exc:
+        return PublishReport(pushed={remote: str(exc) for remote in settings.remotes} or {"(publish)": str(exc)})
 
 
 def check_remote(root: Path, remote: str) -> str | None:
