@@ -130,8 +130,7 @@ def add(
     existing = _load(arch) if arch.exists() else Config()
     taken = {f.id for f in existing.feeds}
     if feed_id is None:
-        base = urls.slug(url)
-        feed_id = next(c for c in (base, *(f"{base}-{i}" for i in range(2, 1000))) if c not in taken)
+        feed_id = _free_id(url, taken)
     elif feed_id in taken:
         raise _fail(f"--id: a feed with id {feed_id!r} already exists")
     if not configuration.FEED_ID.match(feed_id):
@@ -147,6 +146,58 @@ def add(
         raise _fail(str(exc)) from None
     arch.prepare()
     out.print(f"Added {feed_id}" + (f" ({title})" if title else "") + f": {url}", markup=False)
+
+
+def _free_id(url: str, taken: set[str]) -> str:
+    """A slug of the host not used yet (`voachinese-com`, then `voachinese-com-2`...)."""
+    base = urls.slug(url)
+    return next(c for c in (base, *(f"{base}-{i}" for i in range(2, 100000))) if c not in taken)
+
+
+@app.command("import-opml")
+def import_opml(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="An OPML file exported by a feed reader.")],
+    archive: ArchiveOption = None,
+) -> None:
+    """Add every feed of an OPML file (those already in the mirror are skipped)."""
+    from .opml import NotOPML, read
+
+    arch = _archive(archive)
+    try:
+        outlines = read(file.read_bytes())
+    except OSError as exc:
+        raise _fail(f"FILE: cannot read {file}: {exc.strerror}") from None
+    except NotOPML as exc:
+        raise _fail(f"FILE: {file}: {exc}") from None
+    existing = _load(arch) if arch.exists() else Config()
+    taken = {f.id for f in existing.feeds}
+    known = {urls.canonical(f.url) for f in existing.feeds}
+    added, skipped = [], []
+    for url, title in outlines:
+        if not urls.is_http(url) or urls.canonical(url) in known:
+            skipped.append(url)
+            continue
+        feed_id = _free_id(url, taken)
+        taken.add(feed_id)
+        known.add(urls.canonical(url))
+        added.append((feed_id, url, title))
+    arch.root.mkdir(parents=True, exist_ok=True)
+    try:
+        configuration.add_feeds(arch.config_path, added)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+    arch.prepare()
+    out.print(f"Added {len(added)} feeds to {arch.config_path}; skipped {len(skipped)} "
+              "(already in the mirror, or not http(s))", markup=False)
+
+
+@app.command("export-opml")
+def export_opml(archive: ArchiveOption = None) -> None:
+    """Print the mirror's feeds as OPML (for a feed reader, or another mirror)."""
+    from .opml import write
+
+    config = _load(_archive(archive))
+    sys.stdout.write(write(config.feeds).decode("utf-8"))
 
 
 def _feed_title(url: str, config: Config) -> str | None:

@@ -12,6 +12,7 @@ import re
 import tomllib
 import types
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -406,16 +407,23 @@ def write_default(path: Path) -> None:
 
 def add_feed(path: Path, feed_id: str, url: str, title: str | None) -> None:
     """Append a [[feeds]] table, keeping the rest of the file (comments included) as it is."""
+    add_feeds(path, [(feed_id, url, title)])
+
+
+def add_feeds(path: Path, feeds: Iterable[tuple[str, str, str | None]]) -> None:
+    """Append [[feeds]] tables (id, url, title) in one write; nothing is written if the result
+    would not load."""
     text = path.read_text(encoding="utf-8") if path.exists() else ""
     doc = tomlkit.parse(text)
-    table = tomlkit.table()
-    table.add("id", feed_id)
-    if title:
-        table.add("title", title)
-    table.add("url", url)
     if "feeds" not in doc:
         doc.add("feeds", tomlkit.aot())
-    doc["feeds"].append(table)
+    for feed_id, url, title in feeds:
+        table = tomlkit.table()
+        table.add("id", feed_id)
+        if title:
+            table.add("title", title)
+        table.add("url", url)
+        doc["feeds"].append(table)
     parse(tomlkit.dumps(doc), path)  # never write a file that would not load
     path.write_text(tomlkit.dumps(doc), encoding="utf-8")
 
