@@ -528,21 +528,26 @@ def search(
     out.print(f"{len(hits)} result{'s' if len(hits) != 1 else ''}", markup=False)
 
 
-@app.command()
-def site(archive: ArchiveOption = None) -> None:
-    """Build the static HTML site under DIR/site/ (works from file:// and any sub-path)."""
+def _build_site(arch: Archive, wait: float = 0) -> int:
+    """Build DIR/site/ holding the folder; returns how many files changed."""
     from .render.site import build
 
-    arch = _archive(archive)
     config = _load(arch)
     store = _store(arch)
     try:
-        with arch.lock():
-            changed = build(arch, config, store)
+        with arch.lock(wait):
+            return build(arch, config, store)
     except ArchiveLocked as exc:
         raise _fail(str(exc), 1) from None
     finally:
         store.close()
+
+
+@app.command()
+def site(archive: ArchiveOption = None) -> None:
+    """Build the static HTML site under DIR/site/ (works from file:// and any sub-path)."""
+    arch = _archive(archive)
+    changed = _build_site(arch)
     out.print(f"Site: {arch.root / 'site' / 'index.html'} ({changed} files written)", markup=False)
 
 
@@ -555,19 +560,10 @@ def serve(
     """Read the archive in a browser: the static site, with ranked server-side search."""
     import uvicorn
 
-    from .render.site import build
     from .web import create_app
 
     arch = _archive(archive)
-    config = _load(arch)
-    store = _store(arch)
-    try:
-        with arch.lock(60):
-            build(arch, config, store)
-    except ArchiveLocked as exc:
-        raise _fail(str(exc), 1) from None
-    finally:
-        store.close()
+    _build_site(arch, wait=60)
     out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
     uvicorn.run(create_app(arch), host=host, port=port, log_level="warning")
 
