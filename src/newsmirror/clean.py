@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 import nh3
 
 from . import urls
-from .htmltokens import Token, join, parse_attrs, tokenize
+from .htmltokens import RawText, Tag, is_tag, is_text, split, tag_name
 
 ALLOWED_TAGS = frozenset(
     "a abbr b bdi bdo blockquote br caption cite code col colgroup dd del details dfn div dl dt em "
@@ -94,7 +94,7 @@ def best_srcset(srcset: str) -> str | None:
     return best
 
 
-def real_image(tag: Token) -> str | None:
+def real_image(tag: Tag) -> str | None:
     """The image a lazy-loading `<img>` really shows, not its placeholder."""
     src = tag.get("src") or ""
     for name in LAZY_SRC:
@@ -109,7 +109,7 @@ def real_image(tag: Token) -> str | None:
     return None  # only a placeholder: the real image may be in <picture><source>
 
 
-def is_tracker(tag: Token, url: str) -> bool:
+def is_tracker(tag: Tag, url: str) -> bool:
     """A 1x1 image or one from a known counter: it shows nothing and tells on the reader."""
     if tag.get("width") in ("0", "1") and tag.get("height") in ("0", "1"):
         return True
@@ -119,35 +119,43 @@ def is_tracker(tag: Token, url: str) -> bool:
 def image_urls(body: str, base: str) -> list[str]:
     """Every image URL `clean` would ask `rewrite_image` for (for local copies, fetched first)."""
     found: list[str] = []
-    _rewrite(tokenize(body), base, lambda u: found.append(u) or u)
+    _rewrite(split(body), base, lambda u: found.append(u) or u)
     return list(dict.fromkeys(found))
 
 
 def clean(body: str, base: str = "", rewrite_image: ImageRewriter = lambda u: u) -> str:
     """The article body sanitized, with absolute URLs and rewritten images, on one line."""
-    tokens = tokenize(body)
-    _rewrite(tokens, base, rewrite_image)
-    before = [t for t in tokens if t.kind in ("tag", "text")]
-    return fold(_restore(before, _CLEANER.clean(join(before))))
+    pieces = split(body)
+    _rewrite(pieces, base, rewrite_image)
+    before = [p for p in pieces if p]  # comments stay: nh3 drops them where a browser sees them end
+    source = "".join(before)
+    sanitized = _CLEANER.clean(source)
+    return fold(before if sanitized == source else _restore(before, sanitized))
 
 
-def _rewrite(tokens: list[Token], base: str, rewrite_image: ImageRewriter) -> None:
-    """Step 1 and 2 in place: links, lazy images, picture sources, posters, trackers."""
+# The tags step 1 and 2 look at; every other piece is passed by with one C call.
+_REWRITTEN = re.compile(r"<(?:a|img|source|video|noscript|picture)[\s/>]|</(?:noscript|picture)[\s/>]", re.I)
+
+
+def _rewrite(pieces: list[str], base: str, rewrite_image: ImageRewriter) -> None:
+    """Step 1 and 2 in place: links, lazy images, picture sources, posters, trackers; a piece
+    that goes is replaced by ""."""
     picture_source: str | None = None
     last_image: str | None = None
     in_noscript = False
-    for t in tokens:
-        if t.kind != "tag":
-            if t.kind == "text" and t.raw.strip():
+    match = _REWRITTEN.match
+    for i, piece in enumerate(pieces):
+        if not match(piece) or isinstance(piece, RawText):
+            if last_image and is_text(piece) and not piece.isspace():
                 last_image = None
             continue
+        t = Tag.parse(piece)
         if t.name == "noscript":
-            t.kind = "comment"  # unwrap <noscript>: its <img> is often the only real one
+            pieces[i] = ""  # unwrap <noscript>: its <img> is often the only real one
             in_noscript = not t.closing
             continue
         if t.closing:
-            if t.name == "picture":
-                picture_source = None
+            picture_source = None  # </picture>
             continue
         if t.name == "a" and (href := t.get("href")) is not None:
             new = absolute(base, href)
@@ -158,12 +166,12 @@ def _rewrite(tokens: list[Token], base: str, rewrite_image: ImageRewriter) -> No
         elif t.name == "img":
             url = real_image(t) or picture_source
             if not url:
-                t.kind = "comment"
+                pieces[i] = ""
                 continue
             url = absolute(base, url)
             new = None if is_tracker(t, url) else rewrite_image(url)
             if new is None or (in_noscript and new == last_image):  # a tracker, or the <noscript> twin of the last image
-                t.kind = "comment"
+                pieces[i] = ""
                 continue
             if t.get("src") != new:
                 t.set("src", new)
@@ -172,17 +180,17 @@ def _rewrite(tokens: list[Token], base: str, rewrite_image: ImageRewriter) -> No
             last_image = new
         elif t.name == "video" and (poster := t.get("poster")):
             t.set("poster", rewrite_image(absolute(base, poster)))
+        pieces[i] = t.html()
 
 
-def _key(t: Token) -> tuple:
-    """What a token means, ignoring how it is spelled."""
-    if t.kind == "text":
-        return ("text", html.unescape(t.raw))
-    return _tag_key(t.closing, t.name, t.attrs)
+def _text_key(piece: str) -> tuple:
+    return ("text", html.unescape(piece))
 
 
-def _tag_key(closing: bool, name: str, attrs: dict[str, str]) -> tuple:
-    return ("tag", closing, name, tuple(sorted((k, _style(v) if k == "style" else v) for k, v in attrs.items())))
+def _tag_key(piece: str) -> tuple:
+    """What a tag means, ignoring how it is spelled."""
+    t = Tag.parse(piece)
+    return ("tag", t.closing, t.name, tuple(sorted((k, _style(v) if k == "style" else v) for k, v in t.attrs.items())))
 
 
 def _style(value: str) -> str:
@@ -192,82 +200,75 @@ def _style(value: str) -> str:
 
 
 # nh3's output, cut into tags and text: it is well-formed (no comments, no stray "<"), so this is
-# all it takes, at a fraction of the general tokenizer's cost.
-_PIECE = re.compile(r"""<(/?)([A-Za-z][A-Za-z0-9:-]*)((?:[^>"']|"[^"]*"|'[^']*')*)>|[^<]+|<""")
+# all it takes. Attribute values may hold a ">".
+_PRE = re.compile(r"<pre[\s/>]", re.I)
+_OUT_PIECE = re.compile(r"""</?[A-Za-z][A-Za-z0-9:-]*(?:[^>"']|"[^"]*"|'[^']*')*>|[^<]+|<""")
 
 
-def _restore(before: list[Token], sanitized: str) -> list[Token]:
-    """nh3's output as tokens, each replaced by its source token wherever the two mean the same.
+def _restore(before: list[str], sanitized: str) -> list[str]:
+    """nh3's output in pieces, each replaced by its source piece wherever the two mean the same.
 
-    nh3 only drops, rewrites or adds tokens (closing unclosed tags), never reorders them, so a
+    nh3 only drops, rewrites or adds pieces (closing unclosed tags), never reorders them, so a
     forward walk with a short look-ahead aligns the two in linear time. Alignment is by kind
-    and name (a tag nh3 stripped of an attribute is still the same tag); the source token is
+    and name (a tag nh3 stripped of an attribute is still the same tag); the source piece is
     written back only when it means exactly what nh3 wrote. Equal spellings cost no parsing.
     """
-    places: list[tuple | None] = [None] * len(before)
+    places: dict[int, tuple] = {}
 
     def place(k: int) -> tuple:
-        if places[k] is None:
-            t = before[k]
-            places[k] = ("text", html.unescape(t.raw)) if t.kind == "text" else (t.kind, t.closing, t.name)
-        return places[k]  # type: ignore[return-value]
+        if k not in places:
+            p = before[k]
+            places[k] = _text_key(p) if is_text(p) else ("tag", p[1] == "/", tag_name(p))
+        return places[k]
 
-    out: list[Token] = []
-    i = 0
-    for m in _PIECE.finditer(sanitized):
-        raw, name = m.group(0), m.group(2)
-        if i < len(before) and before[i].raw == raw:
-            out.append(before[i] if _safe(before[i]) else Token("text", raw))
+    out: list[str] = []
+    i, n = 0, len(before)
+    for piece in _OUT_PIECE.findall(sanitized):
+        if i < n and before[i] == piece:
+            out.append(piece)
             i += 1
             continue
-        closing = bool(m.group(1))
-        wanted = ("tag", closing, name.lower()) if name else ("text", html.unescape(raw))
-        k = next((k for k in range(i, min(len(before), i + _LOOKAHEAD)) if place(k) == wanted), -1)
-        if name:
-            attrs = parse_attrs(m.group(3)) if m.group(3).strip() else {}
-            same = k >= 0 and _key(before[k]) == _tag_key(closing, wanted[2], attrs)
-            out.append(before[k] if same else Token("tag", raw, wanted[2], closing, attrs))
-        else:
-            out.append(before[k] if k >= 0 and _safe(before[k]) else Token("text", raw))
-        if k >= 0:
-            i = k + 1
+        tag = is_tag(piece)
+        wanted = ("tag", piece[1] == "/", tag_name(piece)) if tag else _text_key(piece)
+        k = next((k for k in range(i, min(n, i + _LOOKAHEAD)) if place(k) == wanted), -1)
+        if k < 0:
+            out.append(piece)
+            continue
+        same = _tag_key(before[k]) == _tag_key(piece) if tag else "<" not in before[k]  # a browser reads no more into it
+        out.append(before[k] if same else piece)
+        i = k + 1
     return out
 
 
-def _safe(t: Token) -> bool:
-    """A source token may be written back only if a browser cannot read more into it."""
-    return t.kind == "tag" or "<" not in t.raw
-
-
-def fold(tokens: Iterable[Token]) -> str:
+def fold(pieces: list[str]) -> str:
     """One physical line: line breaks at tag boundaries vanish with the white space around them,
     a line break between words becomes one space, `<pre>` keeps its breaks as `&#10;`."""
-    tokens = list(tokens)
+    joined = "".join(pieces)
+    if "\n" not in joined and "\r" not in joined:
+        return joined.strip()
+    has_pre = _PRE.search(joined) is not None
     out: list[str] = []
     pre = 0
-    for i, t in enumerate(tokens):
-        if t.kind == "tag":
-            if t.name == "pre":
-                pre += -1 if t.closing else 1
-            out.append(t.html())
-            continue
-        text = t.raw
-        if pre > 0:
+    for i, text in enumerate(pieces):
+        tag = is_tag(text)
+        if tag and has_pre and tag_name(text) == "pre":
+            pre += -1 if text[1] == "/" else 1
+        if tag or ("\n" not in text and "\r" not in text):
+            out.append(text)
+        elif pre > 0:
             out.append(text.replace("\r\n", "\n").replace("\n", "&#10;"))
-            continue
-        if "\n" in text or "\r" in text:
-            prev = tokens[i - 1] if i else None
-            nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        elif not text.isspace():  # white space around a line break vanishes with it
+            prev = pieces[i - 1] if i else None
+            nxt = pieces[i + 1] if i + 1 < len(pieces) else None
             text = re.sub(r"^[ \t\f]*[\r\n]\s*", _edge(prev, text, True), text)
             text = re.sub(r"\s*[\r\n]\s*$", _edge(nxt, text, False), text)
-            text = re.sub(r"[ \t\f]*[\r\n]\s*", " ", text)
-        out.append(text)
+            out.append(re.sub(r"[ \t\f]*[\r\n]\s*", " ", text))
     return "".join(out).strip()
 
 
-def _edge(tag: Token | None, text: str, leading: bool) -> str:
+def _edge(tag: str | None, text: str, leading: bool) -> str:
     """Line break at a tag boundary: nothing, unless it separates two words around an inline tag."""
-    if tag is None or tag.name in _BLOCK:
+    if tag is None or (is_tag(tag) and tag_name(tag) in _BLOCK):
         return ""
     inner = text.strip()
     if not inner:

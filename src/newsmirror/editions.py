@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import lru_cache
 
-from .htmltokens import tokenize
+from .htmltokens import is_text, split
 from .model import Article
 
 OPENCC = {"zh-Hans": "t2s", "zh-Hant": "s2t", "zh-TW": "s2twp", "zh-HK": "s2hk"}
@@ -29,7 +29,7 @@ def converter(variant: str) -> Callable[[str], str]:
 
 def convert_html(body: str, convert: Callable[[str], str]) -> str:
     """`body` with its text converted and its markup byte for byte as it was."""
-    return "".join(convert(t.raw) if t.kind == "text" else t.raw for t in tokenize(body))
+    return "".join(convert(p) if is_text(p) else p for p in split(body))
 
 
 def article(a: Article, variant: str) -> Article:

@@ -14,6 +14,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import islice
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -21,7 +22,7 @@ from . import sites, urls
 from .clean import best_srcset, real_image
 from .config import SiteRule
 from .dates import http_date, parse_date
-from .htmltokens import Token
+from .htmltokens import Tag
 from .identity import normalized_text
 from .model import Extracted, ParsedEntry
 
@@ -35,8 +36,9 @@ MIN_FULL_SENTENCES = 4
 MIN_LEAD_TEXT = 50
 
 
-def needs_page(entry: ParsedEntry, mode: str) -> bool:
-    """Whether to fetch the article page for this entry (`full_text` = auto/always/never)."""
+def needs_page(entry: ParsedEntry, mode: str, text: str | None = None) -> bool:
+    """Whether to fetch the article page for this entry (`full_text` = auto/always/never);
+    `text` is its body's `normalized_text` when the caller has it already."""
     if mode == "never" or not entry.link or not urls.is_http(entry.link):
         return False
     if mode == "always":
@@ -46,8 +48,8 @@ def needs_page(entry: ParsedEntry, mode: str) -> bool:
         return True
     if entry.content and entry.summary and normalized_text(entry.content) == normalized_text(entry.summary):
         return True
-    text = normalized_text(body)
-    return len(text) < MIN_FULL_CHARS or len(_SENTENCE_END.findall(text)) < MIN_FULL_SENTENCES
+    text = normalized_text(body) if text is None else text
+    return len(text) < MIN_FULL_CHARS or next(islice(_SENTENCE_END.finditer(text), MIN_FULL_SENTENCES - 1, None), None) is None
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,7 +227,7 @@ def _closest(node: LexborNode, tag: str) -> LexborNode | None:
 def _image_url(node: LexborNode) -> str | None:
     """The picture an image element really shows: a lazy-loading attribute, its srcset, or the
     source of its <picture> when its own src is only a placeholder."""
-    url = real_image(Token("tag", "", "img", attrs={k: v or "" for k, v in node.attributes.items()}))
+    url = real_image(Tag("img", {k: v or "" for k, v in node.attributes.items()}))
     if url and not url.startswith("data:"):
         return url
     picture = node.parent if node.parent is not None and node.parent.tag == "picture" else None

@@ -1,9 +1,14 @@
-"""A lossless HTML tokenizer: each token keeps its exact source text.
+"""A lossless HTML splitter: pieces of markup and text that keep their exact source text.
 
 The house format wants markup that passes sanitization unchanged written exactly as received
 (same quotes, same `<br />`, same entities). An HTML parser forgets all of that, so the cleaning
-stage works on these tokens: a token it does not touch is written back byte for byte, and only
-the tokens it changes are serialized again.
+stage works on these pieces: a piece it does not touch is written back byte for byte, and only
+the tags it changes are parsed (`Tag`) and serialized again.
+
+Pieces are plain strings, cut by one regular expression: splitting a body costs one C call,
+not a Python object per token. A piece is a comment or declaration (`<!...`, `<?...`), a tag
+(`<` and a letter or `/`), or text (anything else; a stray `<` is a text piece of its own, and
+the text of a raw-text element is a `RawText` piece, whatever it starts with).
 """
 
 from __future__ import annotations
@@ -14,37 +19,61 @@ import re
 from dataclasses import dataclass, field
 
 _ATTR = r"""[^\s"'>/=\x00]+(?:\s*=\s*(?:"[^"]*"|'[^']*'|[^\s"'=<>`]+))?"""
-_TOKEN = re.compile(
-    r"(?P<comment><!--.*?(?:-->|$))"
-    r"|(?P<decl><![^>]*>|<\?[^>]*>)"
-    rf"|(?P<tag><(?P<close>/)?(?P<name>[A-Za-z][A-Za-z0-9:-]*)(?P<attrs>(?:\s+{_ATTR}|\s*/(?=[^>]))*)\s*(?P<slash>/)?>)",
+_PIECE = re.compile(
+    r"<!--.*?(?:-->|$)"  # comment
+    r"|<![^>]*>|<\?[^>]*>"  # declaration, processing instruction
+    rf"|</?[A-Za-z][A-Za-z0-9:-]*(?:\s+{_ATTR}|\s*/(?=[^>]))*\s*/?>"  # tag
+    r"|[^<]+|<",  # text; a "<" that starts nothing above is text
     re.S,
 )
+_NAME = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9:-]*)")
 _ATTR_SPLIT = re.compile(r"""([^\s"'>/=\x00]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
-RAW_TEXT = frozenset({"script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes"})
+RAW_TEXT = ("script", "style", "textarea", "title", "xmp", "iframe", "noembed", "noframes")
+_RAW_OPEN = re.compile(rf"<({'|'.join(RAW_TEXT)})[\s/>]", re.I)
+
+
+class RawText(str):
+    """The text of a `<script>`, `<style>`...: text, whatever it looks like."""
+
+    __slots__ = ()
+
+
+def is_text(piece: str) -> bool:
+    return piece[0] != "<" or len(piece) == 1 or isinstance(piece, RawText)
+
+
+def is_tag(piece: str) -> bool:
+    return piece[0] == "<" and len(piece) > 1 and piece[1] not in "!?" and not isinstance(piece, RawText)
+
+
+def tag_name(piece: str) -> str:
+    """Lower-cased name of a tag piece."""
+    m = _NAME.match(piece)
+    return m.group(2).lower() if m else ""
 
 
 @dataclass(slots=True)
-class Token:
-    """One piece of markup. `raw` is the source text; `dirty` marks a token to serialize anew."""
+class Tag:
+    """A tag read for its attributes; `dirty` once changed, and then `html()` serializes it anew."""
 
-    kind: str  # "tag", "text", "comment", "decl"
-    raw: str
-    name: str = ""
-    closing: bool = False
+    name: str
     attrs: dict[str, str] = field(default_factory=dict)
+    closing: bool = False
+    raw: str = ""
     dirty: bool = False
 
-    @property
-    def text(self) -> str:
-        """Decoded text of a text token."""
-        return html.unescape(self.raw)
+    @classmethod
+    def parse(cls, piece: str) -> Tag:
+        m = _NAME.match(piece)
+        assert m, piece
+        closing = bool(m.group(1))
+        return cls(m.group(2).lower(), {} if closing else parse_attrs(piece[m.end():]), closing, piece)
 
     def get(self, name: str) -> str | None:
         return self.attrs.get(name)
 
     def set(self, name: str, value: str | None) -> None:
-        """Change or (with None) remove an attribute; the token will be serialized anew."""
+        """Change or (with None) remove an attribute."""
         if value is None:
             if name in self.attrs:
                 del self.attrs[name]
@@ -54,8 +83,8 @@ class Token:
             self.dirty = True
 
     def html(self) -> str:
-        """The token as it will be written: its source text unless it was changed."""
-        if not self.dirty or self.kind != "tag":
+        """The tag as it will be written: its source text unless it was changed."""
+        if not self.dirty:
             return self.raw
         if self.closing:
             return f"</{self.name}>"
@@ -74,52 +103,31 @@ def parse_attrs(text: str) -> dict[str, str]:
     return attrs
 
 
-def tokenize(source: str) -> list[Token]:
-    """Split `source` into tokens whose raw texts concatenate back to `source` exactly.
+def split(source: str) -> list[str]:
+    """`source` cut into pieces that concatenate back to it exactly.
 
-    A "<" that starts no tag, comment or declaration is text (a stray "<" in a title).
+    The text of `<script>`, `<style>` and the other raw-text elements runs to their closing
+    tag, "<" or not, and is one text piece.
     """
-    tokens: list[Token] = []
-    pos, n = 0, len(source)
-    search = _TOKEN.search
-    while pos < n:
-        m = search(source, pos)
-        if m is None:
-            _text(tokens, source[pos:])
+    if not _RAW_OPEN.search(source):
+        return _PIECE.findall(source)
+    pieces: list[str] = []
+    pos = 0
+    while pos < len(source):
+        for m in _PIECE.finditer(source, pos):
+            piece = m.group()
+            pieces.append(piece)
+            if piece[-1] == ">" and (raw := _RAW_OPEN.match(piece)):
+                end = _raw_end(raw.group(1).lower()).search(source, m.end())
+                pos = end.start() if end else len(source)
+                if pos > m.end():
+                    pieces.append(RawText(source[m.end():pos]))
+                break
+        else:
             break
-        start = m.start()
-        if start > pos:
-            _text(tokens, source[pos:start])
-        pos = m.end()
-        if not m.group("tag"):
-            tokens.append(Token("comment" if m.group("comment") else "decl", m.group(0)))
-            continue
-        name = m.group("name").lower()
-        if m.group("close"):
-            tokens.append(Token("tag", m.group(0), name, True))
-            continue
-        attrs = m.group("attrs")
-        tokens.append(Token("tag", m.group(0), name, False, parse_attrs(attrs) if attrs and not attrs.isspace() else {}))
-        if name in RAW_TEXT:  # <script>, <style>...: their text runs to the closing tag, "<" or not
-            end = _raw_end(name).search(source, pos)
-            stop = end.start() if end else n
-            if stop > pos:
-                tokens.append(Token("text", source[pos:stop]))
-            pos = stop
-    return tokens
+    return pieces
 
 
 @functools.cache
 def _raw_end(name: str) -> re.Pattern[str]:
     return re.compile(rf"</{name}\s*>", re.I)
-
-
-def _text(tokens: list[Token], raw: str) -> None:
-    if tokens and tokens[-1].kind == "text" and not tokens[-1].dirty:
-        tokens[-1].raw += raw
-    else:
-        tokens.append(Token("text", raw))
-
-
-def join(tokens: list[Token]) -> str:
-    return "".join(t.html() for t in tokens)

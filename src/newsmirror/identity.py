@@ -16,7 +16,6 @@ from .model import ParsedEntry
 
 T = TypeVar("T")
 _TAG = re.compile(r"<[^>]*>")
-_SPACE = re.compile(r"\s+")
 
 
 def normalized_text(body: str | None) -> str:
@@ -27,7 +26,13 @@ def normalized_text(body: str | None) -> str:
     """
     if not body:
         return ""
-    return _SPACE.sub(" ", html.unescape(_TAG.sub(" ", body))).strip()
+    return _collapse(html.unescape(_TAG.sub(" ", body)))
+
+
+def _collapse(text: str) -> str:
+    """White space runs made one space, ends trimmed (str.split knows the same white space as
+    the regular expression `\\s+`, at a fraction of its cost)."""
+    return " ".join(text.split())
 
 
 def visible_length(body: str | None) -> int:
@@ -40,15 +45,14 @@ def content_hash(body: str | None) -> str:
     return hashlib.sha256(normalized_text(body).encode("utf-8")).hexdigest()[:32]
 
 
-def entry_hash(title: str, body: str | None) -> str:
-    """What a feed said about an entry (title and body text): a change here is a possible edit,
-    noticed without cleaning anything."""
-    text = _SPACE.sub(" ", title).strip() + "\n" + normalized_text(body)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+def entry_hash(title: str, text: str) -> str:
+    """What a feed said about an entry (its title and the `normalized_text` of its body): a
+    change here is a possible edit, noticed without cleaning anything."""
+    return hashlib.sha256((_collapse(title) + "\n" + text).encode("utf-8")).hexdigest()[:32]
 
 
 def same_title(a: str, b: str) -> bool:
-    return _SPACE.sub(" ", a).strip() == _SPACE.sub(" ", b).strip()
+    return _collapse(a) == _collapse(b)
 
 
 def entry_key(entry: ParsedEntry) -> str:

@@ -16,7 +16,7 @@ from . import urls
 from .clean import clean
 from .config import ImageSettings
 from .extract import header_block, needs_page
-from .identity import content_hash, entry_hash, order_new, unique, visible_length
+from .identity import content_hash, entry_hash, normalized_text, order_new, unique, visible_length
 from .images import rewriter
 from .model import Extracted, ParsedEntry
 from .parse import parse
@@ -70,11 +70,12 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
         store = _readonly.get(job.state_dir) or _readonly.setdefault(job.state_dir, Store(job.state_dir, readonly=True))
     new, changed, seen, carried = [], [], [], []
     entries = unique(parsed.entries)
-    said_all = [entry_hash(e.title, raw(e)) for e in entries]
+    texts = [normalized_text(raw(e)) for e in entries]
+    said_all = [entry_hash(e.title, text) for e, text in zip(entries, texts)]
     keys = [(e.guid, urls.canonical(e.link) if e.link else None, said) for e, said in zip(entries, said_all)]
-    for e, said, row in zip(entries, said_all, store.find_many(job.feed_id, keys)):
+    for e, text, said, row in zip(entries, texts, said_all, store.find_many(job.feed_id, keys)):
         if row is None:
-            new.append(Candidate(e, needs_page(e, job.full_text), said))
+            new.append(Candidate(e, needs_page(e, job.full_text, text), said))
             continue
         carried.append(row.id)
         if row.feed_id != job.feed_id:
