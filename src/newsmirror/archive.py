@@ -39,6 +39,7 @@ class Archive:
 
     def __init__(self, root: Path):
         self.root = root
+        self._folders: dict[str, Path] = {}  # a pass asks for a feed's folder once per article
 
     @property
     def config_path(self) -> Path:
@@ -52,7 +53,12 @@ class Archive:
         return self.config_path.is_file()
 
     def article_path(self, feed_id: str, number: int) -> Path:
-        return self.root / "articles" / feed_id / f"{number}.md"
+        return self.feed_folder(feed_id) / f"{number}.md"
+
+    def feed_folder(self, feed_id: str) -> Path:
+        if feed_id not in self._folders:
+            self._folders[feed_id] = self.root / "articles" / feed_id
+        return self._folders[feed_id]
 
     def list_path(self, title: str) -> Path:
         return self.root / "lists" / f"{safe_name(title)}.md"
@@ -67,7 +73,7 @@ class Archive:
 
     def numbers_on_disk(self, feed_id: str) -> dict[int, Path]:
         """Article numbers present in `articles/<feed_id>/` (and stale temporary files removed)."""
-        folder = self.root / "articles" / feed_id
+        folder = self.feed_folder(feed_id)
         found: dict[int, Path] = {}
         try:
             entries = list(os.scandir(folder))
@@ -160,11 +166,21 @@ _serial = itertools.count()  # with the pid, a temporary name no other writer us
 _unsynced = threading.Event()  # a file was written since the last sync
 
 
-def write_later(files: list[tuple[Path, bytes]]) -> Future[int]:
-    """Write files on a writer thread; the future gives how many changed. Creating a file is
-    kernel work that threads do on every core while the caller goes on (the GIL is released
-    in the system calls): on some disks it costs more than rendering the article."""
-    return _writers().submit(lambda: sum(write_bytes(path, data) for path, data in files))
+def write_later(groups: list[list[tuple[Path, bytes]]]) -> Future[list[OSError | None]]:
+    """Write groups of files on a writer thread; the future gives, for each group, the error
+    that stopped it (a full disk) or None. Creating a file is kernel work that threads do on
+    every core while the caller goes on (the GIL is released in the system calls): on some
+    disks it costs more than rendering the article."""
+    return _writers().submit(lambda: [_write_group(files) for files in groups])
+
+
+def _write_group(files: list[tuple[Path, bytes]]) -> OSError | None:
+    try:
+        for path, data in files:
+            write_bytes(path, data)
+    except OSError as exc:
+        return exc
+    return None
 
 
 @functools.cache

@@ -173,7 +173,7 @@ class _Pass:
         self.unsaved: set[str] = set()
         self.written: list[int] = []  # ids of the entries written, for the search index
         self.submitted: set[int] = set()  # entries whose files are being written...
-        self.inflight: list[tuple[EntryRow, Future]] = []  # ...and how that is going
+        self.inflight: list[tuple[list[EntryRow], Future]] = []  # ...and how that is going
         self.rendering: list[tuple[str, Future]] = []  # re-published feeds being written
         self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
         self.feeds_out_changed = False
@@ -321,7 +321,7 @@ class _Pass:
             e = c.entry
             rows.append({
                 "feed_id": feed.id, "number": number, "guid": e.guid, "link": e.link or "",
-                "canonical": urls.canonical(e.link) if e.link else None, "title": e.title,
+                "canonical": c.canonical, "title": e.title,
                 "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
                 "pending": 1, "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
@@ -335,8 +335,7 @@ class _Pass:
             return new
         keep = []
         for c in new:
-            canonical = urls.canonical(c.entry.link) if c.entry.link else None
-            if other := self.store.find_elsewhere(feed.id, canonical, c.feed_hash):
+            if other := self.store.find_elsewhere(feed.id, c.canonical, c.feed_hash):
                 self.store.share(feed.id, other.id, now)
                 self.shared.add(feed.id)
                 result.notes.append(f"shares {other.feed_id}/{other.number}")
@@ -488,6 +487,7 @@ class _Pass:
     def write_rows(self, rows: list[EntryRow]) -> int:
         """Start writing these articles' files (see `write_pending`)."""
         on_disk: dict[str, dict[int, Path]] = {}
+        groups = []
         for row in rows:
             if row.feed_id not in on_disk:
                 on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
@@ -497,23 +497,24 @@ class _Pass:
                 path = (on_disk[row.feed_id].get(row.number) if tree is self.archive else None) \
                     or tree.article_path(row.feed_id, row.number)
                 out.append((path, markdown.article(editions.article(_article(row), variant)).encode("utf-8")))
+            groups.append(out)
             self.submitted.add(row.id)
             self.unlisted[row.feed_id] += 1
-            self.inflight.append((row, files.write_later(out)))
+        if rows:
+            self.inflight.append((rows, files.write_later(groups)))
         return len(rows)
 
     def settle(self) -> dict[str, str]:
         """Wait for the files being written, mark their articles written; feed id -> the error
         of an article that could not be written (a full disk): it stays pending for the next pass."""
         done, errors = [], {}
-        for row, future in self.inflight:
-            try:
-                future.result()
-            except OSError as exc:
+        for rows, future in self.inflight:
+            for row, exc in zip(rows, future.result()):
+                if exc is None:
+                    done.append(row.id)
+                    continue
                 errors.setdefault(row.feed_id, f"cannot write articles/{row.feed_id}/{row.number}.md: {exc.strerror or exc}")
                 self.submitted.discard(row.id)
-                continue
-            done.append(row.id)
         self.inflight.clear()
         self.store.mark_written(done)
         self.written.extend(done)

@@ -9,7 +9,7 @@ main process (network), then `compose` and `finish` complete them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import urls
@@ -44,6 +44,7 @@ class Candidate:
     wants_page: bool
     feed_hash: str | None = None
     existing: EntryRow | None = None  # set when this may be an edit of an archived article
+    canonical: str | None = None  # of its link
     body: str | None = None  # cleaned, once built
     hash: str | None = None
     from_page: bool = False
@@ -73,9 +74,9 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
     texts = [normalized_text(raw(e)) for e in entries]
     said_all = [entry_hash(e.title, text) for e, text in zip(entries, texts)]
     keys = [(e.guid, urls.canonical(e.link) if e.link else None, said) for e, said in zip(entries, said_all)]
-    for e, text, said, row in zip(entries, texts, said_all, store.find_many(job.feed_id, keys)):
+    for e, text, (_, canonical, said), row in zip(entries, texts, keys, store.find_many(job.feed_id, keys)):
         if row is None:
-            new.append(Candidate(e, needs_page(e, job.full_text, text), said))
+            new.append(Candidate(e, needs_page(e, job.full_text, text), said, canonical=canonical))
             continue
         carried.append(row.id)
         if row.feed_id != job.feed_id:
@@ -92,7 +93,8 @@ def prepare(job: FeedJob, store: Store | None = None) -> Prepared:
     if job.images.mode != "local" and not job.images.fallbacks:  # else the network first: built by the caller
         ready = [c for c in new + changed if not c.wants_page]
         for c, (body, digest) in zip(ready, finish([(raw(c.entry), c.entry.link or job.url) for c in ready], job.images)):
-            c.body, c.hash = body, digest
+            # Built: the raw body need not travel back to the main process.
+            c.body, c.hash, c.entry = body, digest, replace(c.entry, content=None, summary=None)
     return Prepared(parsed.title, parsed.ttl_minutes, new, changed, seen, carried)
 
 
