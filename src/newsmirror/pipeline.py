@@ -324,7 +324,7 @@ class _Pass:
                 "canonical": c.canonical, "title": e.title,
                 "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
-                "pending": 1, "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
+                "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
             })
             number -= 1
         return self.write_rows(self.store.add_entries(rows))
@@ -414,7 +414,7 @@ class _Pass:
         await self.build(feed, candidates, now_ms())
         for row, c in zip(rows, candidates):
             if c.from_page:
-                self.store.update_entry(row.id, body=c.body, from_page=1, partial=0, pending=1, source_hash=c.hash)
+                self.store.update_entry(row.id, pending=True, body=c.body, from_page=1, partial=0, source_hash=c.hash)
             else:
                 self.store.update_entry(row.id, page_attempts=row.page_attempts + 1)
         return sum(c.from_page for c in candidates)

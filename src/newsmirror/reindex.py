@@ -55,9 +55,9 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
                 # newsmirror rebuilds it, so that another extractor's output never counts as an edit.
                 "source_hash": "" if from_page else content_hash(body),
                 "from_page": int(from_page), "partial": 0, "page_attempts": 0,
-                "pending": 0, "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
+                "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
             })
-        store.add_entries(rows)
+        store.add_entries(rows, pending=False)  # read from their files
         report.articles[feed_id] = len(rows)
     if git.is_repository(archive.root):
         try:

@@ -71,7 +71,6 @@ class EntryRow:
     from_page: bool
     partial: bool
     page_attempts: int
-    pending: bool
     removed_at: int | None
     feed_hash: str | None = None  # what the feed said (title + raw body): edits show here first
     revised_at: int | None = None  # when the current version was first seen (None: first_seen)
@@ -221,9 +220,10 @@ class Store:
     def min_number(self, feed_id: str) -> int | None:
         return self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
 
-    def add_entries(self, rows: Iterable[dict]) -> list[EntryRow]:
-        """Insert new entries (one transaction); each dict holds EntryRow's columns but `id`.
-        Returns them as stored, ids included, so that the caller need not read them back."""
+    def add_entries(self, rows: Iterable[dict], pending: bool = True) -> list[EntryRow]:
+        """Insert new entries (one transaction), `pending` their files; each dict holds
+        EntryRow's columns but `id`. Returns them as stored, ids included, so that the caller
+        need not read them back."""
         columns = [c for c in EntryRow.__slots__ if c != "id"]
         sql = f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         added = []
@@ -231,12 +231,22 @@ class Store:
             for r in rows:
                 row_id = self.db.execute(sql, [r[c] for c in columns]).lastrowid
                 added.append(EntryRow(row_id, *(r[c] for c in columns)))
+            if pending:
+                self.db.executemany("INSERT INTO unwritten (entry_id, feed_id) VALUES (?, ?)",
+                                    [(r.id, r.feed_id) for r in added])
         return added
 
-    def update_entry(self, entry_id: int, **values: object) -> None:
+    def update_entry(self, entry_id: int, pending: bool = False, **values: object) -> None:
+        """Change an entry's columns; `pending` when its file is to be written again."""
         sets = ", ".join(f"{k} = ?" for k in values)
         with self.transaction():
             self.db.execute(f"UPDATE entries SET {sets} WHERE id = ?", [*values.values(), entry_id])
+            if pending:
+                self._unwritten(entry_id)
+
+    def _unwritten(self, entry_id: int) -> None:
+        self.db.execute("INSERT OR IGNORE INTO unwritten (entry_id, feed_id) SELECT id, feed_id FROM entries WHERE id = ?",
+                        (entry_id,))
 
     def remember_feed_hashes(self, pairs: Iterable[tuple[int, str]]) -> None:
         pairs = list(pairs)
@@ -301,8 +311,9 @@ class Store:
         with self.transaction():
             self.db.execute("INSERT INTO revisions (entry_id, seen_at, replaced_at, title, body) VALUES (?, ?, ?, ?, ?)",
                             (row.id, row.revised_at or row.first_seen, now, row.title, row.body))
-            self.db.execute("UPDATE entries SET title = ?, body = ?, source_hash = ?, feed_hash = ?, revised_at = ?,"
-                            " pending = 1 WHERE id = ?", (title, body, source_hash, feed_hash, now, row.id))
+            self.db.execute("UPDATE entries SET title = ?, body = ?, source_hash = ?, feed_hash = ?, revised_at = ?"
+                            " WHERE id = ?", (title, body, source_hash, feed_hash, now, row.id))
+            self._unwritten(row.id)
 
     def add_revisions(self, rows: Iterable[tuple[int, int, int, str, str]]) -> None:
         """(entry_id, seen_at, replaced_at, title, body): history read back from git by reindex."""
@@ -336,15 +347,15 @@ class Store:
     def pending(self, feed_id: str | None = None, besides: set[int] = frozenset()) -> list[EntryRow]:
         """Entries stored whose files are not written yet (all feeds', or one's), but those in
         `besides` (being written already: their bodies are not read again)."""
-        where, params = ("pending", ()) if feed_id is None else ("pending AND feed_id = ?", (feed_id,))
-        ids = [i for (i,) in self.db.execute(f"SELECT id FROM entries WHERE {where}", params) if i not in besides]
+        where, params = ("", ()) if feed_id is None else (" WHERE feed_id = ?", (feed_id,))
+        ids = [i for (i,) in self.db.execute(f"SELECT entry_id FROM unwritten{where}", params) if i not in besides]
         return list(self.entries_by_id(ids)) if ids else []
 
     def mark_written(self, ids: Iterable[int]) -> None:
         ids = list(ids)
         if ids:
             with self.transaction():
-                self.db.executemany("UPDATE entries SET pending = 0 WHERE id = ?", [(i,) for i in ids])
+                self.db.executemany("DELETE FROM unwritten WHERE entry_id = ?", [(i,) for i in ids])
 
     def retry_partial(self, feed_id: str, max_attempts: int) -> list[EntryRow]:
         """Entries whose page could not be had yet and may be tried again."""

@@ -107,10 +107,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_partial ON entries (feed_id) WHERE partial;
     CREATE INDEX entries_newest ON entries (first_seen, number);
     """,
-    # 9: a feed's unwritten articles, asked for once per feed per pass, found without reading
-    # the feed's rows (their `pending` column sits past the body, in overflow pages).
+    # 9: articles stored but not yet written to their files live in a table of their own:
+    # marking 10,000 articles written rewrote 10,000 rows with their bodies (the `pending`
+    # column sat past the body, in overflow pages), and finding one feed's read all its rows.
     """
+    CREATE TABLE unwritten (
+        entry_id INTEGER PRIMARY KEY REFERENCES entries (id) ON DELETE CASCADE,
+        feed_id  TEXT NOT NULL
+    );
+    CREATE INDEX unwritten_feed ON unwritten (feed_id);
+    INSERT INTO unwritten (entry_id, feed_id) SELECT id, feed_id FROM entries WHERE pending;
     DROP INDEX entries_pending;
-    CREATE INDEX entries_pending ON entries (feed_id) WHERE pending;
+    ALTER TABLE entries DROP COLUMN pending
     """,
 )
