@@ -54,6 +54,7 @@ _CLEANER = nh3.Cleaner(
 LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "data-url", "data-lazy",
             "data-echo", "data-hi-res-src", "data-full-src", "original", "file")
 LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "srcset")
+_LAZY = frozenset(LAZY_SRC + LAZY_SRCSET)
 _PLACEHOLDER = re.compile(r"^(data:|about:blank)|(^|/)(blank|spacer|placeholder|pixel|lazy|loading|grey|transparent)[^/]*\.(gif|png|svg)(\?|$)", re.I)
 _TRACKER_HOSTS = re.compile(
     r"(^|\.)(feeds\.feedburner\.com|feedsportal\.com|pixel\.wp\.com|stats\.wordpress\.com|google-analytics\.com|"
@@ -144,12 +145,12 @@ def _rewrite(pieces: list[str], base: str, rewrite_image: ImageRewriter) -> None
     last_image: str | None = None
     in_noscript = False
     match = _REWRITTEN.match
-    for i, piece in enumerate(pieces):
-        if not match(piece) or isinstance(piece, RawText):
-            if last_image and is_text(piece) and not piece.isspace():
-                last_image = None
-            continue
-        t = Tag.parse(piece)
+    previous = -1
+    for i in [i for i, piece in enumerate(pieces) if match(piece) and not isinstance(piece, RawText)]:
+        if last_image and any(is_text(p) and not p.isspace() for p in pieces[previous + 1:i]):
+            last_image = None  # words between two images: the second is no twin of the first
+        previous = i
+        t = Tag.parse(pieces[i])
         if t.name == "noscript":
             pieces[i] = ""  # unwrap <noscript>: its <img> is often the only real one
             in_noscript = not t.closing
@@ -175,7 +176,7 @@ def _rewrite(pieces: list[str], base: str, rewrite_image: ImageRewriter) -> None
                 continue
             if t.get("src") != new:
                 t.set("src", new)
-            for name in (*LAZY_SRC, *LAZY_SRCSET):
+            for name in [n for n in t.attrs if n in _LAZY]:
                 t.set(name, None)
             last_image = new
         elif t.name == "video" and (poster := t.get("poster")):
@@ -187,10 +188,16 @@ def _text_key(piece: str) -> tuple:
     return ("text", html.unescape(piece))
 
 
-def _tag_key(piece: str) -> tuple:
-    """What a tag means, ignoring how it is spelled."""
-    t = Tag.parse(piece)
-    return ("tag", t.closing, t.name, tuple(sorted((k, _style(v) if k == "style" else v) for k, v in t.attrs.items())))
+def _same_attributes(source: str, sanitized: str) -> bool:
+    """Whether two tags of one name mean the same, however spelled. nh3 writes most tags it
+    strips of an attribute bare (`<p class="x">` -> `<p>`), and `<br />` as `<br>`."""
+    if _BARE.fullmatch(sanitized):
+        return not Tag.parse(source).attrs
+    return _attribute_key(source) == _attribute_key(sanitized)
+
+
+def _attribute_key(piece: str) -> tuple:
+    return tuple(sorted((k, _style(v) if k == "style" else v) for k, v in Tag.parse(piece).attrs.items()))
 
 
 def _style(value: str) -> str:
@@ -202,6 +209,7 @@ def _style(value: str) -> str:
 # nh3's output, cut into tags and text: it is well-formed (no comments, no stray "<"), so this is
 # all it takes. Attribute values may hold a ">".
 _PRE = re.compile(r"<pre[\s/>]", re.I)
+_BARE = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*>")
 _OUT_PIECE = re.compile(r"""</?[A-Za-z][A-Za-z0-9:-]*(?:[^>"']|"[^"]*"|'[^']*')*>|[^<]+|<""")
 
 
@@ -234,7 +242,7 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
         if k < 0:
             out.append(piece)
             continue
-        same = _tag_key(before[k]) == _tag_key(piece) if tag else "<" not in before[k]  # a browser reads no more into it
+        same = _same_attributes(before[k], piece) if tag else "<" not in before[k]  # a browser reads no more into it
         out.append(before[k] if same else piece)
         i = k + 1
     return out
@@ -246,24 +254,33 @@ def fold(pieces: list[str]) -> str:
     joined = "".join(pieces)
     if "\n" not in joined and "\r" not in joined:
         return joined.strip()
-    has_pre = _PRE.search(joined) is not None
-    out: list[str] = []
-    pre = 0
-    for i, text in enumerate(pieces):
-        tag = is_tag(text)
-        if tag and has_pre and tag_name(text) == "pre":
-            pre += -1 if text[1] == "/" else 1
-        if tag or ("\n" not in text and "\r" not in text):
-            out.append(text)
-        elif pre > 0:
-            out.append(text.replace("\r\n", "\n").replace("\n", "&#10;"))
-        elif not text.isspace():  # white space around a line break vanishes with it
+    depth = _pre_depths(pieces) if _PRE.search(joined) else None
+    out = list(pieces)
+    for i in [i for i, p in enumerate(pieces) if "\n" in p or "\r" in p]:
+        text = pieces[i]
+        if is_tag(text):
+            continue
+        if depth and depth[i] > 0:
+            out[i] = text.replace("\r\n", "\n").replace("\n", "&#10;")
+        elif text.isspace():  # white space around a line break vanishes with it
+            out[i] = ""
+        else:
             prev = pieces[i - 1] if i else None
             nxt = pieces[i + 1] if i + 1 < len(pieces) else None
             text = re.sub(r"^[ \t\f]*[\r\n]\s*", _edge(prev, text, True), text)
             text = re.sub(r"\s*[\r\n]\s*$", _edge(nxt, text, False), text)
-            out.append(re.sub(r"[ \t\f]*[\r\n]\s*", " ", text))
+            out[i] = re.sub(r"[ \t\f]*[\r\n]\s*", " ", text)
     return "".join(out).strip()
+
+
+def _pre_depths(pieces: list[str]) -> list[int]:
+    """How many `<pre>` each piece is inside."""
+    depths, depth = [], 0
+    for p in pieces:
+        if is_tag(p) and tag_name(p) == "pre":
+            depth += -1 if p[1] == "/" else 1
+        depths.append(depth)
+    return depths
 
 
 def _edge(tag: str | None, text: str, leading: bool) -> str:

@@ -47,12 +47,13 @@ def rewriter(settings: ImageSettings, local: Mapping[str, str] | None = None,
     order = templates(settings)
 
     def rewrite(url: str) -> str | None:
-        if not urls.is_http(url):
+        host = urls.http_host(url)
+        if host is None:
             return None if url.startswith("data:") else url
-        if settings.mode == "keep" or urls.host(url) in hosts:
+        if settings.mode == "keep" or host in hosts:
             return url
         if settings.mode == "local":
             return (local or {}).get(url, url)
-        return apply_template(order[(choices or {}).get(urls.host(url), 0)], url)
+        return apply_template(order[(choices or {}).get(host, 0)], url)
 
     return rewrite

@@ -50,6 +50,15 @@ def is_http(url: str) -> bool:
         return False
 
 
+def http_host(url: str) -> str | None:
+    """The host name of an http(s) URL; None for any other URL (one parse for both questions)."""
+    try:
+        parts = ada_url.parse_url(url, attributes=("protocol", "hostname"))
+    except ValueError:
+        return None
+    return parts["hostname"] if parts["protocol"] in ("http:", "https:") else None
+
+
 def host(url: str) -> str:
     """The host name of `url` ('' when it has none)."""
     try:

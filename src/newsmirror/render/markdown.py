@@ -14,7 +14,8 @@ LIST_SIZE = 300
 
 def one_line(text: str) -> str:
     """A title for a one-line header: outer white space removed, inner line breaks made spaces."""
-    return re.sub(r"\s*[\r\n]+\s*", " ", text.strip())
+    text = text.strip()
+    return re.sub(r"\s*[\r\n]+\s*", " ", text) if "\n" in text or "\r" in text else text
 
 
 def article(a: Article) -> str:

@@ -229,8 +229,8 @@ class Store:
         added = []
         with self.transaction():
             for r in rows:
-                row_id = self.db.execute(sql, [r[c] for c in columns]).lastrowid
-                added.append(EntryRow(row_id, *(r[c] for c in columns)))
+                values = [r[c] for c in columns]
+                added.append(EntryRow(self.db.execute(sql, values).lastrowid, *values))
             if pending:
                 self.db.executemany("INSERT INTO unwritten (entry_id, feed_id) VALUES (?, ?)",
                                     [(r.id, r.feed_id) for r in added])
