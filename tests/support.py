@@ -36,6 +36,7 @@ class Site:
         self.routes: dict[str, Route] = {}
         self.hits: Counter[str] = Counter()
         self.requests: list[tuple[str, dict[str, str]]] = []
+        self.connections: set[int] = set()  # client ports: one per connection opened to this site
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -46,6 +47,7 @@ class Site:
 
             def do_GET(self) -> None:
                 site.hits[self.path] += 1
+                site.connections.add(self.client_address[1])
                 site.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
                 route = site.routes.get(self.path) or site.routes.get(self.path.split("?")[0])
                 if route is None:

@@ -60,6 +60,17 @@ def test_redirects_are_followed_up_to_the_limit(site):
     assert get(site.url("/r3")).url == site.url("/r7")
 
 
+def test_a_not_modified_answer_leaves_the_connection_open_for_the_next_request(site):
+    url = site.add("/f.xml", rss(item(1)), headers={"ETag": '"v1"'})
+
+    async def go():
+        async with Fetcher(FetchSettings(per_host=1)) as f:
+            return [(await f.get(url, 1 << 20, etag='"v1"')).status for _ in range(3)]
+
+    assert asyncio.run(go()) == [304, 304, 304]
+    assert len(site.connections) == 1
+
+
 def test_only_http_urls_are_fetched():
     with pytest.raises(FetchError, match="not an http"):
         get("file:///etc/passwd")

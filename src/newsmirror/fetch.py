@@ -132,6 +132,7 @@ class Fetcher:
             hdrs = {k.lower(): v for k, v in r.headers.items()}
             moved = final if r.history and all(h.status_code in (301, 308) for h in r.history) else None
             if r.status_code == 304:
+                await r.aread()  # nothing, but read to its end: else the connection is closed, not reused
                 return Response(final, 304, hdrs, b"", moved)
             if r.status_code >= 400 or r.status_code < 200:
                 raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code,
