@@ -2,6 +2,7 @@
 """Fetching at scale: newsmirror's passes next to the `reader` library, same corpus, same server.
 
     python bench/fetch.py [--corpus /tmp/nm-bench-corpus] [--feeds 200] [--items 50] [--port 8791]
+                          [--repeat 3] [--tmpdir /dev/shm] [--skip-reader]
 
 On a generated VOA-like corpus (../shared/bench/gen_corpus.py) served with ETag/Last-Modified
 (../shared/bench/serve.py), measures in one run:
@@ -19,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,20 +70,19 @@ def timed_passes(archive: Path) -> dict:
         "    print(json.dumps({'wall': time.perf_counter() - started, 'index': report.index_seconds,\n"
         "                      'indexed': report.indexed, 'total': report.total()}), flush=True)\n")
     proc = psutil.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak_tree = peak_one = 0
+    peak_tree = 0
     done = threading.Event()
 
     def sample() -> None:
         # PSS: forked workers share their parent's pages; summing RSS would count them twice.
-        nonlocal peak_tree, peak_one
-        while not done.is_set():
+        # Reading it costs ~2 ms a process, so it is sampled twice a second, not more: the
+        # sampler shares the two cores with the pass it measures.
+        nonlocal peak_tree
+        while not done.wait(0.5):
             try:
-                tree = [proc, *proc.children(recursive=True)]
-                peak_tree = max(peak_tree, sum(p.memory_full_info().pss for p in tree))
-                peak_one = max(peak_one, max(p.memory_info().rss for p in tree))
+                peak_tree = max(peak_tree, sum(p.memory_full_info().pss for p in [proc, *proc.children(recursive=True)]))
             except psutil.Error:
                 pass
-            time.sleep(0.05)
 
     threading.Thread(target=sample, daemon=True).start()
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -93,7 +94,7 @@ def timed_passes(archive: Path) -> dict:
     first, second = (json.loads(line) for line in out.strip().splitlines()[-2:])
     first["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)  # both passes
     first["peak_tree_mb"] = peak_tree / 2**20
-    first["peak_one_mb"] = peak_one / 2**20
+    first["peak_one_mb"] = after.ru_maxrss / 1024  # the kernel's own peak of the largest process (KiB)
     return {"first": first, "second": second}
 
 
@@ -115,6 +116,7 @@ def main() -> None:
     p.add_argument("--items", type=int, default=50)
     p.add_argument("--port", type=int, default=8791)
     p.add_argument("--skip-reader", action="store_true")
+    p.add_argument("--repeat", type=int, default=3, help="fresh archives (and reader databases) measured; medians are printed")
     p.add_argument("--tmpdir", type=Path, default=None,
                    help="where both archives go (reader's database too), e.g. /dev/shm to take a noisy disk out")
     a = p.parse_args()
@@ -125,50 +127,62 @@ def main() -> None:
     manifest = corpus(a.corpus, a.feeds, a.items, a.port)
     base, entries = manifest["base_url"], manifest["items"]
     server = subprocess.Popen([sys.executable, str(SHARED / "serve.py"), "--root", str(a.corpus), "--port", str(a.port),
-                               "--exit-after", "3000"], stdout=subprocess.PIPE, text=True)
+                               "--exit-after", "100000"], stdout=subprocess.PIPE, text=True)
     server.stdout.readline()
+    runs = []
     try:
-        with tempfile.TemporaryDirectory() as tmp:
-            archive = Path(tmp) / "archive"
-            archive.mkdir()
-            feeds = "".join(f'[[feeds]]\nid = "f{i:03d}"\ntitle = "feed {i:03d}"\nurl = "{u}"\n\n'
-                            for i, u in enumerate(manifest["feed_urls"]))
-            (archive / "newsmirror.toml").write_text(feeds, encoding="utf-8")
-            stats(base)
-            passes = timed_passes(archive)
-            first, second = passes["first"], passes["second"]
-            both_server = stats(base)
-            written = sum(1 for _ in (archive / "articles").rglob("*.md"))
-            disk = file_creation(Path(tmp) / "files", written, manifest["body_bytes"] // max(entries, 1))
-        if written != entries:
-            print(f"WARNING: newsmirror wrote {written} articles, the corpus has {entries}", file=sys.stderr)
+        for _ in range(a.repeat):
+            with tempfile.TemporaryDirectory() as tmp:
+                archive = Path(tmp) / "archive"
+                archive.mkdir()
+                feeds = "".join(f'[[feeds]]\nid = "f{i:03d}"\ntitle = "feed {i:03d}"\nurl = "{u}"\n\n'
+                                for i, u in enumerate(manifest["feed_urls"]))
+                (archive / "newsmirror.toml").write_text(feeds, encoding="utf-8")
+                stats(base)
+                run = timed_passes(archive)
+                run["server"] = stats(base)
+                run["written"] = sum(1 for _ in (archive / "articles").rglob("*.md"))
+                run["disk"] = file_creation(Path(tmp) / "files", run["written"], manifest["body_bytes"] // max(entries, 1))
+                runs.append(run)
+            if run["written"] != entries:
+                print(f"WARNING: newsmirror wrote {run['written']} articles, the corpus has {entries}", file=sys.stderr)
         reader = None
         if not a.skip_reader:
             with tempfile.NamedTemporaryFile(suffix=".json") as out:
-                subprocess.run([sys.executable, str(SHARED / "bench_reader.py"), "--corpus", str(a.corpus), "--repeat", "1",
-                                "--no-server", "--json", out.name], check=True, stdout=subprocess.DEVNULL)
+                subprocess.run([sys.executable, str(SHARED / "bench_reader.py"), "--corpus", str(a.corpus),
+                                "--repeat", str(a.repeat), "--no-server", "--json", out.name],
+                               check=True, stdout=subprocess.DEVNULL)
                 reader = json.loads(Path(out.name).read_text().splitlines()[-1])
     finally:
         server.terminate()
         server.wait(10)
 
+    def spread(values: list[float]) -> str:
+        """median, and the range when there was more than one run"""
+        med = statistics.median(values)
+        return f"{med:6.2f} s" + (f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else "")
+
+    firsts = [r["first"] for r in runs]
+    pass1 = [f["wall"] - f["index"] for f in firsts]
+    index_s = [f["index"] for f in firsts]
+    nochange = [r["second"]["wall"] for r in runs]
     cores = os.cpu_count() or 1
     print(f"corpus: {a.feeds} feeds x {a.items} items = {entries} entries, {manifest['feed_bytes'] / 2**20:.0f} MB of feed XML; "
-          f"{cores} cores; archives in {tempfile.gettempdir()}")
-    pass1 = first["wall"] - first["index"]
-    print(f"newsmirror first pass:  {pass1:6.2f} s  {entries / pass1:7.0f} entries/s  "
-          f"CPU {first['cpu']:.1f} s for both passes  "
-          f"peak memory {first['peak_tree_mb']:.0f} MB PSS (all processes), {first['peak_one_mb']:.0f} MB RSS (largest)  "
-          f"server {both_server}")
-    print(f"  search index, after:  {first['index']:6.2f} s  {first['indexed'] / max(first['index'], 1e-9):7.0f} articles/s")
-    print(f"  of which the disk:    {disk:6.2f} s  to create {written} files of the same size, alone")
-    print(f"newsmirror no-change:   {second['wall']:6.2f} s  ({second['total']})")
+          f"{cores} cores; archives in {tempfile.gettempdir()}; {a.repeat} run(s) each, medians (range)")
+    print(f"newsmirror first pass:  {spread(pass1)}  {entries / statistics.median(pass1):7.0f} entries/s  "
+          f"CPU {statistics.median(f['cpu'] for f in firsts):.1f} s for both passes  "
+          f"peak memory {max(f['peak_tree_mb'] for f in firsts):.0f} MB PSS (all processes), "
+          f"{max(f['peak_one_mb'] for f in firsts):.0f} MB RSS (largest)  server {runs[-1]['server']}")
+    print(f"  search index, after:  {spread(index_s)}  "
+          f"{firsts[0]['indexed'] / max(statistics.median(index_s), 1e-9):7.0f} articles/s")
+    print(f"  of which the disk:    {spread([r['disk'] for r in runs])}  to create {runs[-1]['written']} files of the same size, alone")
+    print(f"newsmirror no-change:   {spread(nochange)}  ({runs[-1]['second']['total']})")
     if reader:
-        r1, r2 = reader["update1_s"]["median"], reader["update2_s"]["median"]
-        print(f"{reader['tool']} first pass:  {r1:6.2f} s  {entries / r1:7.0f} entries/s")
-        print(f"{reader['tool']} no-change:   {r2:6.2f} s")
-        print(f"ratio: first pass {r1 / pass1:.1f}x reader's entries/s (target >= 5x); "
-              f"no-change pass {r2 / second['wall']:.2f}x reader's speed (target >= 1)")
+        r1, r2 = reader["update1_s"], reader["update2_s"]
+        print(f"{reader['tool']} first pass:  {spread([r1['min'], r1['median'], r1['max']])}  {entries / r1['median']:7.0f} entries/s")
+        print(f"{reader['tool']} no-change:   {spread([r2['min'], r2['median'], r2['max']])}")
+        print(f"ratio: first pass {r1['median'] / statistics.median(pass1):.1f}x reader's entries/s (target >= 5x); "
+              f"no-change pass {r2['median'] / statistics.median(nochange):.2f}x reader's speed (target >= 1)")
 
 
 if __name__ == "__main__":
