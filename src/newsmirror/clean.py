@@ -10,6 +10,7 @@ Order matters and is fixed here (Miniflux-style, sanitizer last):
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from collections.abc import Callable
@@ -188,16 +189,12 @@ def _text_key(piece: str) -> tuple:
     return ("text", html.unescape(piece))
 
 
-def _same_attributes(source: str, sanitized: str) -> bool:
-    """Whether two tags of one name mean the same, however spelled. nh3 writes most tags it
-    strips of an attribute bare (`<p class="x">` -> `<p>`), and `<br />` as `<br>`."""
-    if _BARE.fullmatch(sanitized):
-        return not Tag.parse(source).attrs
-    return _attribute_key(source) == _attribute_key(sanitized)
-
-
-def _attribute_key(piece: str) -> tuple:
-    return tuple(sorted((k, _style(v) if k == "style" else v) for k, v in Tag.parse(piece).attrs.items()))
+@functools.lru_cache(maxsize=8192)  # most tags recur (<p>, </p>, <br />): each is read once
+def _tag_meaning(piece: str) -> tuple[tuple, tuple]:
+    """What a tag is (for alignment: kind, closing, name) and what it says (its attributes,
+    style declarations normalized), however it is spelled."""
+    t = Tag.parse(piece)
+    return ("tag", t.closing, t.name), tuple(sorted((k, _style(v) if k == "style" else v) for k, v in t.attrs.items()))
 
 
 def _style(value: str) -> str:
@@ -209,7 +206,6 @@ def _style(value: str) -> str:
 # nh3's output, cut into tags and text: it is well-formed (no comments, no stray "<"), so this is
 # all it takes. Attribute values may hold a ">".
 _PRE = re.compile(r"<pre[\s/>]", re.I)
-_BARE = re.compile(r"</?[A-Za-z][A-Za-z0-9:-]*>")
 _OUT_PIECE = re.compile(r"""</?[A-Za-z][A-Za-z0-9:-]*(?:[^>"']|"[^"]*"|'[^']*')*>|[^<]+|<""")
 
 
@@ -226,7 +222,7 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
     def place(k: int) -> tuple:
         if k not in places:
             p = before[k]
-            places[k] = _text_key(p) if is_text(p) else ("tag", p[1] == "/", tag_name(p))
+            places[k] = _text_key(p) if is_text(p) else _tag_meaning(p)[0] if is_tag(p) else ("comment",)
         return places[k]
 
     out: list[str] = []
@@ -237,12 +233,12 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
             i += 1
             continue
         tag = is_tag(piece)
-        wanted = ("tag", piece[1] == "/", tag_name(piece)) if tag else _text_key(piece)
+        wanted = _tag_meaning(piece)[0] if tag else _text_key(piece)
         k = next((k for k in range(i, min(n, i + _LOOKAHEAD)) if place(k) == wanted), -1)
         if k < 0:
             out.append(piece)
             continue
-        same = _same_attributes(before[k], piece) if tag else "<" not in before[k]  # a browser reads no more into it
+        same = (_tag_meaning(before[k])[1] == _tag_meaning(piece)[1]) if tag else "<" not in before[k]  # a browser reads no more into it
         out.append(before[k] if same else piece)
         i = k + 1
     return out
