@@ -35,6 +35,13 @@ def test_scripts_handlers_and_dangerous_urls_are_removed():
     assert clean(dirty, "https://s.example/", lambda u: u) == '<p>x<a>j</a><img src="https://s.example/x.jpg"></p>'
 
 
+def test_markup_inside_a_script_is_text_never_rewritten_and_never_swallows_what_follows():
+    body = '<p>a</p><script>var s = "<img src=/x.jpg><!--";</script><p>重要</p>'
+    assert image_urls(body, "https://s.example/") == []
+    assert clean(body, "https://s.example/") == "<p>a</p><p>重要</p>"
+    assert clean("<p>一<!-- 注释 -->二</p>") == "<p>一二</p>"
+
+
 def test_style_keeps_only_harmless_properties():
     assert clean('<span style="color: red; position: fixed">x</span>') == '<span style="color:red">x</span>'
 
