@@ -16,7 +16,8 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-import httpx
+import httpcore  # noqa: F401  httpx imports its transport when the first client is made: with
+import httpx  # the rest of the imports, not inside the first pass while its workers wait for a feed
 
 from . import urls
 from .config import FetchSettings
