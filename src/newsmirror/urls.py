@@ -26,7 +26,7 @@ def serialize(url: str) -> str:
     """The WHATWG serialization of `url`, or `url` with spaces encoded when it does not parse."""
     url = url.strip()
     try:
-        return ada_url.URL(url).href
+        return ada_url.normalize_url(url)
     except ValueError:
         return quote(url, safe="/:?#[]@!$&'()*+,;=%~")
 
@@ -37,52 +37,53 @@ def join(base: str, ref: str) -> str:
     if not ref:
         return ref
     try:
-        return ada_url.join_url(base, ref) if base else ada_url.URL(ref).href
+        return ada_url.join_url(base, ref) if base else ada_url.normalize_url(ref)
     except ValueError:
         return ref
 
 
+def _parts(url: str, *names: str) -> dict[str, str] | None:
+    """Some components of a parsed URL, None when it does not parse (one call into ada, not
+    one per component as through its URL object)."""
+    try:
+        return ada_url.parse_url(url, attributes=names)
+    except ValueError:
+        return None
+
+
 def is_http(url: str) -> bool:
     """True for a parseable http(s) URL: the only kind newsmirror ever fetches."""
-    try:
-        return ada_url.URL(url).protocol in ("http:", "https:")
-    except ValueError:
-        return False
+    parts = _parts(url, "protocol")
+    return parts is not None and parts["protocol"] in ("http:", "https:")
 
 
 def http_host(url: str) -> str | None:
     """The host name of an http(s) URL; None for any other URL (one parse for both questions)."""
-    try:
-        parts = ada_url.parse_url(url, attributes=("protocol", "hostname"))
-    except ValueError:
-        return None
-    return parts["hostname"] if parts["protocol"] in ("http:", "https:") else None
+    parts = _parts(url, "protocol", "hostname")
+    return parts["hostname"] if parts is not None and parts["protocol"] in ("http:", "https:") else None
 
 
 def host(url: str) -> str:
     """The host name of `url` ('' when it has none)."""
-    try:
-        return ada_url.URL(url).hostname
-    except ValueError:
-        return ""
+    parts = _parts(url, "hostname")
+    return parts["hostname"] if parts is not None else ""
 
 
 def canonical(url: str) -> str:
     """A comparison key: http = https, lower-case host, no www/m/amp prefix, no tracking
     parameters or fragment, AMP paths folded. Two links with one key are one article."""
-    try:
-        u = ada_url.URL(url.strip())
-    except ValueError:
+    u = _parts(url.strip(), "href", "protocol", "hostname", "port", "pathname", "search")
+    if u is None:
         return url.strip()
-    if u.protocol not in ("http:", "https:"):
-        return u.href
-    hostname = _MOBILE_HOST.sub("", u.hostname.removeprefix("www."))
-    path = _AMP_PATH.sub("", u.pathname) or "/"
-    params = [p for p in u.search.lstrip("?").split("&") if p and not _TRACKING.match(p.split("=", 1)[0])]
+    if u["protocol"] not in ("http:", "https:"):
+        return u["href"]
+    hostname = _MOBILE_HOST.sub("", u["hostname"].removeprefix("www."))
+    path = _AMP_PATH.sub("", u["pathname"]) or "/"
+    params = [p for p in u["search"].lstrip("?").split("&") if p and not _TRACKING.match(p.split("=", 1)[0])]
     query = ("?" + "&".join(sorted(params))) if params else ""
     if path.endswith("/") and len(path) > 1:
         path = path.rstrip("/")
-    port = f":{u.port}" if u.port else ""
+    port = f":{u['port']}" if u["port"] else ""
     return f"//{hostname}{port}{path}{query}"
 
 
