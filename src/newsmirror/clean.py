@@ -205,7 +205,6 @@ def _style(value: str) -> str:
 
 # nh3's output, cut into tags and text: it is well-formed (no comments, no stray "<"), so this is
 # all it takes. Attribute values may hold a ">".
-_PRE = re.compile(r"<pre[\s/>]", re.I)
 _OUT_PIECE = re.compile(r"""</?[A-Za-z][A-Za-z0-9:-]*(?:[^>"']|"[^"]*"|'[^']*')*>|[^<]+|<""")
 
 
@@ -242,6 +241,9 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
         out.append(before[k] if same else piece)
         i = k + 1
     return out
+
+
+_PRE = re.compile(r"<pre[\s/>]", re.I)
 
 
 def fold(pieces: list[str]) -> str:
