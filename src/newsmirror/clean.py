@@ -189,12 +189,20 @@ def _text_key(piece: str) -> tuple:
     return ("text", html.unescape(piece))
 
 
-@functools.lru_cache(maxsize=8192)  # most tags recur (<p>, </p>, <br />): each is read once
 def _tag_meaning(piece: str) -> tuple[tuple, tuple]:
     """What a tag is (for alignment: kind, closing, name) and what it says (its attributes,
     style declarations normalized), however it is spelled."""
+    return _short_tag_meaning(piece) if len(piece) <= 200 else _read_tag(piece)
+
+
+def _read_tag(piece: str) -> tuple[tuple, tuple]:
     t = Tag.parse(piece)
     return ("tag", t.closing, t.name), tuple(sorted((k, _style(v) if k == "style" else v) for k, v in t.attrs.items()))
+
+
+# Most tags recur (<p>, </p>, <br />): each is read once. Only short ones are kept, so that a
+# hostile body's huge tags cannot fill memory.
+_short_tag_meaning = functools.lru_cache(maxsize=8192)(_read_tag)
 
 
 def _style(value: str) -> str:

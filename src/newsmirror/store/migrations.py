@@ -110,6 +110,8 @@ MIGRATIONS: tuple[str, ...] = (
     # 9: articles stored but not yet written to their files live in a table of their own:
     # marking 10,000 articles written rewrote 10,000 rows with their bodies (the `pending`
     # column sat past the body, in overflow pages), and finding one feed's read all its rows.
+    # The `pending` column stays, unread: dropping it would rewrite the whole table (and needs
+    # SQLite 3.35, newer than some systems' Python has).
     """
     CREATE TABLE unwritten (
         entry_id INTEGER PRIMARY KEY REFERENCES entries (id) ON DELETE CASCADE,
@@ -117,7 +119,6 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX unwritten_feed ON unwritten (feed_id);
     INSERT INTO unwritten (entry_id, feed_id) SELECT id, feed_id FROM entries WHERE pending;
-    DROP INDEX entries_pending;
-    ALTER TABLE entries DROP COLUMN pending
+    DROP INDEX entries_pending
     """,
 )
