@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from operator import attrgetter
+from typing import TypeVar
+
+T = TypeVar("T")
 
 
+def pickled_by_fields(cls: type[T]) -> type[T]:
+    """Pickle instances as their class and field values. A slotted dataclass otherwise pickles
+    through Python-level __getstate__/__setstate__ that look its fields up for every instance,
+    and a big pass sends 10,000 entries between processes."""
+    values = attrgetter(*(f.name for f in fields(cls)))  # type: ignore[arg-type]
+    cls.__reduce__ = lambda self: (cls, values(self))  # type: ignore[method-assign, assignment]
+    return cls
+
+
+@pickled_by_fields
 @dataclass(frozen=True, slots=True)
 class ParsedEntry:
     """One entry as the feed states it, normalized (absolute WHATWG link, date in ms UTC)."""

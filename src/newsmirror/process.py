@@ -18,7 +18,7 @@ from .config import ImageSettings
 from .extract import header_block, needs_page
 from .identity import content_hash, entry_hash, normalized_text, order_new, unique, visible_length
 from .images import rewriter
-from .model import Extracted, ParsedEntry
+from .model import Extracted, ParsedEntry, pickled_by_fields
 from .parse import parse
 from .store import EntryRow, Store
 
@@ -36,6 +36,7 @@ class FeedJob:
     now: int
 
 
+@pickled_by_fields
 @dataclass(slots=True)
 class Candidate:
     """An entry on its way to the archive: new, or an archived one the feed now tells differently."""
