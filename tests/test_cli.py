@@ -20,7 +20,7 @@ def test_init_writes_the_default_feed_set(tmp_path):
         ("voa", "美国之音"), ("rfa", "自由亚洲电台"), ("bbc", "BBC"), ("dw", "德国之声"), ("nyt", "纽约时报"),
         ("rfi", "法广"), ("ft", "金融时报"), ("cdt", "中国数字时代")]
     assert text.count("# ") > 10  # commented
-    assert (archive / ".gitignore").read_text() == ".newsmirror/\n"
+    assert (archive / ".gitignore").read_text() == ".newsmirror/\n.nm-tmp-*\n"  # state, and files being written
     assert newsmirror("init", "--archive", archive).code == 2  # never overwrites
 
 

@@ -64,12 +64,12 @@ class Archive:
         return self.root / "lists" / f"{safe_name(title)}.md"
 
     def prepare(self) -> None:
-        """Create the folder with its state directory, ignored by git."""
+        """Create the folder with its state directory; git ignores that and files being written."""
         self.state_dir.mkdir(parents=True, exist_ok=True)
         ignore = self.root / ".gitignore"
         lines = ignore.read_text(encoding="utf-8").splitlines() if ignore.exists() else []
-        if f"{STATE_DIR}/" not in lines:
-            write(ignore, "\n".join([*lines, f"{STATE_DIR}/"]) + "\n")
+        if missing := [line for line in (f"{STATE_DIR}/", f"{_TMP_PREFIX}*") if line not in lines]:
+            write(ignore, "\n".join([*lines, *missing]) + "\n")
 
     def numbers_on_disk(self, feed_id: str) -> dict[int, Path]:
         """Article numbers present in `articles/<feed_id>/` (and stale temporary files removed)."""
@@ -79,9 +79,11 @@ class Archive:
             entries = list(os.scandir(folder))
         except FileNotFoundError:
             return found
+        own = f"{_TMP_PREFIX}{os.getpid()}-"
         for entry in entries:
             if entry.name.startswith(_TMP_PREFIX):
-                Path(entry.path).unlink(missing_ok=True)  # left by a killed pass
+                if not entry.name.startswith(own):  # this process's own are being written right now
+                    Path(entry.path).unlink(missing_ok=True)  # left by a killed pass
             elif m := _ARTICLE.match(entry.name):
                 found[int(m.group(1))] = Path(entry.path)
         return found
