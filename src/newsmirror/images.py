@@ -19,10 +19,16 @@ KNOWN_PROXIES = frozenset({"images.weserv.nl", "wsrv.nl", "i0.wp.com", "i1.wp.co
 
 
 def apply_template(template: str, url: str) -> str:
-    """Fill `{url}`, `{url_noscheme}` (no `https://`) and `{url_encoded}` in a proxy template."""
-    return (template.replace("{url_noscheme}", re.sub(r"^https?://", "", url))
-            .replace("{url_encoded}", quote(url, safe=""))
-            .replace("{url}", url))
+    """Fill `{url}`, `{url_noscheme}` (no `https://`) and `{url_encoded}` in a proxy template
+    (each worked out only when the template holds it: this runs for every image)."""
+    if "{url_noscheme}" in template:
+        template = template.replace("{url_noscheme}", _SCHEME.sub("", url))
+    if "{url_encoded}" in template:
+        template = template.replace("{url_encoded}", quote(url, safe=""))
+    return template.replace("{url}", url)
+
+
+_SCHEME = re.compile(r"^https?://")
 
 
 def proxy_hosts(settings: ImageSettings) -> frozenset[str]:
