@@ -32,6 +32,14 @@ def test_not_a_date():
     assert parse_date("yesterday") is None and parse_date("") is None and parse_date("2024-13-45 99:99") is None
 
 
+@pytest.mark.parametrize("text", [
+    "Tue, 31 Feb 2024 21:14:35 GMT", "Tue, 07 Foo 2024 21:14:35 GMT", "Tue, 07 May 2024 25:14:35 GMT",
+    "Tue, 07 May 2024 21:14:35 +9999", "07 May 2024 21:14:35 +2400",
+])
+def test_impossible_dates_are_no_dates_not_errors(text):
+    assert parse_date(text) is None
+
+
 def test_output_forms():
     assert http_date(T) == "Tue, 07 May 2024 21:14:35 GMT"
     assert month_day_utc8(T) == "5-8"

@@ -83,7 +83,26 @@ def parse_date(text: str | None, default_tz: tzinfo | str = DEFAULT_TIMEZONE) ->
         except ValueError:
             return None
         return _ms(dt.replace(tzinfo=_offset(zone_text) or tz))
+    if m := _RFC822_PLAIN.fullmatch(text):  # how nearly every RSS feed writes it: no parsing library needed
+        return _plain_rfc822(m)
     return _rfc822(text, tz)
+
+
+# "Wed, 08 May 2024 10:00:00 GMT" and "... +0800": the common case of RFC 822, read here at a
+# tenth of email.utils' cost; anything else (other zones, two-digit years...) goes there.
+_RFC822_PLAIN = re.compile(r"(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (GMT|UTC?|[+-]\d{4})")
+_MONTHS = {name: number for number, name in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), 1)}
+
+
+def _plain_rfc822(m: re.Match[str]) -> int | None:
+    month = _MONTHS.get(m[2].lower())
+    zone_text = m[7]
+    minutes = 0 if zone_text[0] not in "+-" else (int(zone_text[1:3]) * 60 + int(zone_text[3:])) * (1 if zone_text[0] == "+" else -1)
+    try:
+        return _ms(datetime(int(m[3]), month or 0, int(m[1]), int(m[4]), int(m[5]), int(m[6]),
+                            tzinfo=timezone(timedelta(minutes=minutes))))
+    except ValueError:
+        return None
 
 
 def _rfc822(text: str, tz: tzinfo) -> int | None:
@@ -102,7 +121,10 @@ def _rfc822(text: str, tz: tzinfo) -> int | None:
     # email.utils reports offset 0 for a missing zone too; look for one after the time.
     if not re.search(r"\d:\d{2}(?::\d{2})?\s*[A-Za-z+-]", text):
         return _ms(naive.replace(tzinfo=tz))
-    return _ms(naive.replace(tzinfo=timezone(timedelta(seconds=parts[9] or 0))))
+    try:
+        return _ms(naive.replace(tzinfo=timezone(timedelta(seconds=parts[9] or 0))))
+    except ValueError:  # an offset of a day or more ("+9999"): no date
+        return None
 
 
 def http_date(ms: int) -> str:
