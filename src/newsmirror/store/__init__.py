@@ -408,5 +408,5 @@ class Store:
     def clear(self) -> None:
         """Forget every entry and fetch state (reindex starts from the files)."""
         with self.transaction():
-            for table in ("revisions", "shared", "entries", "feeds"):
+            for table in ("revisions", "shared", "unwritten", "entries", "feeds"):
                 self.db.execute(f"DELETE FROM {table}")
