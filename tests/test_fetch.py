@@ -160,14 +160,20 @@ def test_failures_back_off_exponentially(tmp_path, site):
 def test_a_server_ignoring_conditional_requests_costs_no_parsing(tmp_path, site, monkeypatch):
     import newsmirror.process as process
 
-    calls = []
+    calls = tmp_path / "parsed"  # parsing runs in a worker process: it leaves a mark here
     real = process.parse
-    monkeypatch.setattr(process, "parse", lambda *a: calls.append(1) or real(*a))
+
+    def counted(*args):
+        with calls.open("a") as fh:
+            fh.write("x")
+        return real(*args)
+
+    monkeypatch.setattr(process, "parse", counted)
     site.add("/f.xml", rss(item(1)))  # no ETag, no Last-Modified
     archive = mirror(tmp_path, site)
     newsmirror("--archive", archive, "run")
     newsmirror("--archive", archive, "run")
-    assert len(calls) == 1
+    assert calls.read_text() == "x"
 
 
 def test_feed_ttl_and_max_age_are_remembered(tmp_path, site):

@@ -194,19 +194,27 @@ def test_a_second_pass_on_the_same_folder_waits_or_says_why(tmp_path, site):
 
 
 def test_a_big_pass_uses_every_core_and_writes_the_same_files(tmp_path, site):
-    from newsmirror.workers import POOL_MIN_FEEDS, Workers
+    import asyncio
+    import os
 
-    feeds = [(f"f{i:02d}", site.add(f"/f{i}.xml", rss(item(i * 10 + 1), item(i * 10 + 2)))) for i in range(POOL_MIN_FEEDS)]
-    pooled = make_mirror(tmp_path / "pool", *feeds)
-    pool = Workers(POOL_MIN_FEEDS, processes=2)
-    assert pool.pool is not None and Workers(POOL_MIN_FEEDS - 1).inline
+    from newsmirror.workers import Workers
+
+    pool = Workers(processes=2)
+
+    async def jobs() -> list[int]:
+        return await asyncio.gather(*(pool.run(os.getpid) for _ in range(6)))
+
+    pids = asyncio.run(jobs())
     pool.close()
-    report = run(pooled)
-    assert report.new == 2 * POOL_MIN_FEEDS and not report.failed
-    inline = make_mirror(tmp_path / "inline", *feeds[:3])
-    run(inline)
+    assert len(set(pids)) == 2 and os.getpid() not in pids  # two worker processes, never this one
+    feeds = [(f"f{i:02d}", site.add(f"/f{i}.xml", rss(item(i * 10 + 1), item(i * 10 + 2)))) for i in range(16)]
+    big = make_mirror(tmp_path / "big", *feeds)
+    report = run(big)
+    assert report.new == 2 * 16 and not report.failed
+    small = make_mirror(tmp_path / "small", *feeds[:3])
+    run(small)
     for feed_id, _ in feeds[:3]:
-        assert articles(pooled, feed_id) == articles(inline, feed_id)
+        assert articles(big, feed_id) == articles(small, feed_id)
 
 
 SUMMARY_FEED = ("<item><title>只有摘要</title><link>__BASE__/a/7.html</link><guid>g7</guid>"

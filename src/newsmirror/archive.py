@@ -19,6 +19,7 @@ import time
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from collections.abc import Iterator
+from typing import IO
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from .config import CONFIG_NAME
@@ -88,29 +89,45 @@ class Archive:
                 found[int(m.group(1))] = Path(entry.path)
         return found
 
+    def has_articles(self) -> bool:
+        """Whether any `articles/<feed>/` holds an article file (a folder whose state may be lost)."""
+        folder = self.root / "articles"
+        if not folder.is_dir():
+            return False
+        for feed in os.scandir(folder):
+            if feed.is_dir() and any(_ARTICLE.match(f.name) for f in os.scandir(feed.path)):
+                return True
+        return False
+
     def feed_folders(self) -> list[str]:
         folder = self.root / "articles"
         return sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
 
     @contextmanager
     def lock(self, wait: float = 0) -> Iterator[None]:
-        """Hold the folder for one pass; ArchiveLocked if another pass still holds it after `wait` s."""
+        """Hold the folder for one pass; ArchiveLocked if another pass still holds it after `wait` s.
+
+        An flock on `.newsmirror/lock`, which names its holder. Forked children (workers) close
+        their copy at once, so the lock ends with the pass that took it; a lock that outlived
+        its holder all the same (held by processes an older version left behind) is taken over.
+        """
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / "lock"
-        with open(path, "a+", encoding="utf-8") as fh:
+        fh = open(path, "a+", encoding="utf-8")
+        try:
             deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            while not _try_lock(fh):
+                holder = _holder(fh)
+                if holder is not None and not _alive(holder) and (fresh := _take_over(path, fh, holder)):
+                    fh.close()
+                    fh = fresh
                     break
-                except OSError as exc:
-                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                        raise
-                    if time.monotonic() >= deadline:
-                        fh.seek(0)
-                        holder = fh.read().strip() or "another process"
-                        raise ArchiveLocked(f"{self.root} is in use by {holder}; try again later or pass --wait SECONDS") from None
-                    time.sleep(0.2)
+                if time.monotonic() >= deadline:
+                    fh.seek(0)
+                    text = fh.read().strip() or "another process"
+                    raise ArchiveLocked(f"{self.root} is in use by {text}; try again later or pass --wait SECONDS")
+                time.sleep(0.2)
+            _held.add(fh.fileno())
             fh.seek(0)
             fh.truncate()
             fh.write(f"newsmirror pid {os.getpid()} since {time.strftime('%Y-%m-%d %H:%M:%S')}")
@@ -118,9 +135,74 @@ class Archive:
             try:
                 yield
             finally:
+                _held.discard(fh.fileno())
                 fh.seek(0)
                 fh.truncate()
                 fcntl.flock(fh, fcntl.LOCK_UN)
+        finally:
+            fh.close()
+
+
+_held: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _close_held_locks() -> None:
+    """In a forked child: let go of the parent's locks (an flock belongs to the open file, which
+    a child shares; a worker left running would hold the archive for good)."""
+    for fd in list(_held):
+        with suppress(OSError):
+            os.close(fd)
+    _held.clear()
+
+
+os.register_at_fork(after_in_child=_close_held_locks)
+
+
+def _try_lock(fh: IO[str]) -> bool:
+    try:
+        fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as exc:
+        if exc.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+        return False
+    return True
+
+
+def _holder(fh: IO[str]) -> int | None:
+    """The pid the lock file names (None while a new holder has not written it yet)."""
+    fh.seek(0)
+    m = re.match(r"newsmirror pid (\d+)", fh.read())
+    return int(m.group(1)) if m else None
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _take_over(path: Path, fh: IO[str], holder: int) -> IO[str] | None:
+    """A fresh lock file in place of one whose holder is gone but which leftover processes
+    still hold; None when someone else took it over first. A second lock serializes takers."""
+    with open(path.with_name("lock.takeover"), "a+", encoding="utf-8") as guard:
+        fcntl.flock(guard, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino or _holder(fh) != holder:
+                return None
+            path.unlink()  # the leftover processes keep the old file; the lock is a new one
+            fresh = open(path, "a+", encoding="utf-8")
+            if _try_lock(fresh):
+                return fresh
+            fresh.close()
+            return None
+        except FileNotFoundError:
+            return None
+        finally:
+            fcntl.flock(guard, fcntl.LOCK_UN)
 
 
 def safe_name(title: str) -> str:

@@ -59,6 +59,16 @@ class FetchSettings:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """Bounds on the work one feed may cause in one pass, whatever it sends."""
+
+    work_seconds: float | None = None  # parsing, extraction and cleaning of one feed; None: 3 x [fetch] timeout
+    max_article_bytes: int = 2 * MiB  # one article's stored body; a longer one is cut at a block boundary
+    max_items: int = 1000  # new items taken from one feed per pass; the rest wait, oldest first
+    max_pages: int = 100  # article pages fetched per feed per pass; the rest wait
+
+
+@dataclass(frozen=True)
 class ImageSettings:
     """How image URLs in articles are rewritten: through a proxy, to a local copy, or kept."""
 
@@ -117,6 +127,7 @@ class Config:
     fetch: FetchSettings = field(default_factory=FetchSettings)
     images: ImageSettings = field(default_factory=ImageSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
     interval: float = 30.0
@@ -135,6 +146,10 @@ class Config:
             if f.id == feed_id:
                 return f
         raise KeyError(feed_id)
+
+    def work_seconds(self) -> float:
+        """Seconds of parsing, extraction and cleaning one feed may take in one pass."""
+        return self.limits.work_seconds or 3 * self.fetch.timeout
 
     def images_for(self, feed: FeedConfig) -> ImageSettings:
         return feed.images or self.images

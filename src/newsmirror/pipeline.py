@@ -1,23 +1,29 @@
 """One pass over the mirror: fetch -> parse -> extract -> clean -> store -> render.
 
-Feeds run concurrently (fetch.py bounds the requests); parsing and cleaning go to a process
-pool on big passes (workers.py). One feed's failure is recorded on that feed and never stops
-the others. Order of effects, so that a pass killed at any point loses nothing and duplicates
-nothing: entries are stored (marked `pending`) before their files are written, files are
-written atomically, entries are marked written after, and a feed's ETag is saved only once its
-entries are stored. The next pass writes whatever is still pending.
+Feeds run concurrently (fetch.py bounds the requests); parsing, extraction and cleaning run in
+worker processes under each feed's time budget (workers.py). One feed's failure is recorded on
+that feed and never stops the others; each finishing step (lists, feeds out, index, site) is
+contained the same way. Order of effects, so that a pass killed at any point loses nothing and
+duplicates nothing: entries are stored (marked `pending`) before their files are written, files
+are written atomically, entries are marked written after, and a feed's ETag is saved only once
+its entries are stored. The next pass writes whatever is still pending.
+
+Bounds per feed and pass ([limits]): at most `max_items` new entries and `max_pages` article
+pages; the rest wait in the state, oldest first, for the next passes (never dropped).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
+import sqlite3
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__
@@ -35,12 +41,12 @@ from .media import choose_proxies, localize
 from .model import Article, Extracted, ParsedEntry
 from .parse import NotAFeed
 from .identity import same_title
-from .process import Candidate, FeedJob, compose, finish, prepare
+from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
 from .render import feeds as republish
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
-from .store import SEARCH_DB, EntryRow, FeedState, Store
-from .workers import Workers
+from .store import SEARCH_DB, EntryRow, FeedState, Store, StoreError, WaitingRow
+from .workers import Budget, OverBudget, WorkerDied, Workers
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
                "text/xml;q=0.9, */*;q=0.5")
@@ -90,6 +96,8 @@ class PassReport:
     seconds: float = 0.0
     indexed: int = 0  # articles (re)indexed for search after the pass...
     index_seconds: float = 0.0  # ...and how long that took (included in `seconds`)
+    notes: list[str] = field(default_factory=list)  # what the pass did besides the feeds (state rebuilt)
+    problems: list[str] = field(default_factory=list)  # local failures: a finishing step, the disk, the state
 
     @property
     def failed(self) -> list[FeedResult]:
@@ -110,6 +118,17 @@ class PassReport:
         return message({r.feed_id: (r.new, r.updated) for r in self.results})
 
 
+# Failures of this machine, not of a feed: they never put a feed into back-off.
+LOCAL_ERRORS = (OSError, StoreError, sqlite3.Error)
+
+
+def local_reason(exc: BaseException) -> str:
+    """One line for a local failure (a full disk, a read-only folder, a damaged state database)."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
              on_result: Callable[[FeedResult], None] | None = None, force: bool = False,
              stop: threading.Event | None = None) -> PassReport:
@@ -119,18 +138,38 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     stored is still written).
     """
     feeds = [f for f in config.feeds if f.enabled and (not only or f.id in only)]
-    store = Store(archive.state_dir)
-    workers = Workers(len(feeds))  # before the event loop: the pool forks
     started = time.monotonic()
+    store = Store(archive.state_dir)
     try:
-        work = _Pass(archive, config, store, workers, on_result, force)
-        results = asyncio.run(work.run(feeds, stop))
+        notes = [note] if (note := restore_state(archive, store)) else []
+        workers = Workers()
+        try:
+            work = _Pass(archive, config, store, workers, on_result, force)
+            results = asyncio.run(work.run(feeds, stop))
+        finally:
+            workers.close()
     finally:
-        workers.close()
         store.close()
     indexing = time.monotonic()
-    indexed = index(archive, work.written)
-    return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing)
+    indexed = 0
+    try:
+        indexed = index(archive, work.written)
+    except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
+        work.problems.append(f"search index: {local_reason(exc)}")
+    return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing, notes, work.problems)
+
+
+def restore_state(archive: Archive, store: Store) -> str | None:
+    """A missing state (archive.db deleted, `.newsmirror/` lost with a cold CI cache) in a folder
+    that holds articles is rebuilt from the files first, as `reindex` does: a pass on an empty
+    state would archive every article a second time under new numbers."""
+    if store.has_entries() or not archive.has_articles():
+        return None
+    from .reindex import reindex  # reindex uses this module's index()
+
+    report = reindex(archive, store)
+    return (f"state missing: rebuilt from {sum(report.articles.values())} article files "
+            "(as `newsmirror reindex` does)")
 
 
 def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> int:
@@ -174,13 +213,15 @@ class _Pass:
         self.written: list[int] = []  # ids of the entries written, for the search index
         self.submitted: set[int] = set()  # entries whose files are being written...
         self.inflight: list[tuple[list[EntryRow], Future]] = []  # ...and how that is going
-        self.rendering: list[tuple[str, Future]] = []  # re-published feeds being written
+        self.rendering: list[tuple[str, asyncio.Task]] = []  # re-published feeds being written
+        self.work: dict[str, _Work] = {}  # per feed: what it may still use in this pass
+        self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
         self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
-        self.write_pending()  # what a killed pass stored but did not write
+        self.step("articles", self.write_pending)  # what a killed pass stored but did not write
         async with Fetcher(self.config.fetch) as self.fetcher:
             tasks = [asyncio.create_task(self.feed(f)) for f in feeds]
             watcher = asyncio.create_task(_cancel_when(stop, tasks)) if stop else None
@@ -190,21 +231,32 @@ class _Pass:
             results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
                        for f, r in zip(feeds, done)]
             if not (stop and stop.is_set()):
-                for feed in await self.recheck(feeds):
-                    self.write_feed(feed, force=True)  # a removed marker to show
-        self.flush()
-        self.write_pending()
-        self.write_readme()
-        for feed_id, error in self.settle().items():
+                try:
+                    for feed in await self.recheck(feeds):
+                        self.write_feed(feed, force=True)  # a removed marker to show
+                except Exception as exc:  # noqa: BLE001  a step of its own
+                    self.problems.append(f"takedown checks: {local_reason(exc)}")
+        # The finishing steps, each contained: one that fails is reported, the others still run.
+        self.step("feed states", self.flush)
+        self.step("articles", self.write_pending)
+        self.step("README and feeds/all", self.write_readme)
+        for feed_id, error in (await self.settle()).items():
             result = next((r for r in results if r.feed_id == feed_id), None)
             if result is not None:
                 result.status, result.error = "failed", error
         if self.config.site:
             from .render.site import build
 
-            build(self.archive, self.config, self.store)
-        files.sync()
+            self.step("site", build, self.archive, self.config, self.store)
+        self.step("sync", files.sync)
         return results
+
+    def step(self, name: str, fn: Callable[..., object], *args: object) -> None:
+        """Run one finishing step; a failure is reported in one line and the pass goes on."""
+        try:
+            fn(*args)
+        except Exception as exc:  # noqa: BLE001
+            self.problems.append(f"{name}: {local_reason(exc)}")
 
     # --- feed state --------------------------------------------------------------------------
 
@@ -228,12 +280,24 @@ class _Pass:
         started = time.monotonic()
         try:
             await self._feed(feed, result)
-        except Exception as exc:  # one feed's surprise must not stop the others: record it
+        except (OverBudget, WorkerDied) as exc:  # what the feed sent: the feed fails, and backs off
+            self._failed(feed, self.state(feed.id), FetchError(str(exc)), result)
+        except LOCAL_ERRORS as exc:  # this machine's failure: no back-off, reported for the pass
+            result.status, result.error = "failed", f"local error: {local_reason(exc)}"
+            self.problems.append(f"{feed.id}: {local_reason(exc)}")
+        except Exception as exc:  # noqa: BLE001  one feed's surprise must not stop the others: record it
             result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
             self._failed(feed, self.state(feed.id), FetchError(result.error), result)
         result.seconds = time.monotonic() - started
         self.on_result(result)
         return result
+
+    def budget(self, feed: FeedConfig) -> _Work:
+        """What the feed may still use in this pass: worker time, pages, new items."""
+        if feed.id not in self.work:
+            limits = self.config.limits
+            self.work[feed.id] = _Work(Budget(self.config.work_seconds()), limits.max_pages, limits.max_items)
+        return self.work[feed.id]
 
     async def _feed(self, feed: FeedConfig, result: FeedResult) -> None:
         now = now_ms()
@@ -259,18 +323,25 @@ class _Pass:
         if response.moved_to and response.moved_to != feed.url:
             self._moved(feed, response.moved_to, result)
             state = replace(state, url=response.moved_to)
+        work = self.budget(feed)
+        carried_waiting: set[int] | None = None  # unknown unless the document was read in this pass
         if not response.not_modified:
             digest = hashlib.sha256(response.content).hexdigest()
             if digest != state.body_hash:  # a server that ignores conditional requests costs no parsing
                 job = FeedJob(feed.id, response.content, response.url, response.content_type,
                               self.config.timezone_for(feed), feed.full_text, self.config.images_for(feed),
-                              self.archive.state_dir, now_ms())
+                              self.archive.state_dir, now_ms(), work.items, self.config.limits.max_article_bytes)
                 try:
-                    prepared = await self.workers.run(prepare, job, self.store if self.workers.inline else None)
+                    prepared = await self.workers.run(prepare, job, budget=work.time)
                 except NotAFeed as exc:
                     self._failed(feed, state, FetchError(str(exc)), result)
                     return
+                if prepared.warning:
+                    result.notes.append(prepared.warning)
                 self.carried[feed.id] = set(prepared.carried)
+                carried_waiting = set(prepared.carried_waiting)
+                self.store.add_waiting(_waiting_row(feed.id, c, job.now) for c in prepared.backlog)
+                work.items -= len(prepared.new)
                 result.new = await self.store_new(feed, prepared.new, job.now, result)
                 result.updated += await self.store_changed(feed, prepared.changed, job.now)
                 self.store.remember_feed_hashes(prepared.seen)
@@ -278,7 +349,11 @@ class _Pass:
                                 min_interval=min_interval(prepared.ttl_minutes, response.headers.get("cache-control")))
             state = replace(state, etag=response.headers.get("etag"),
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
+        result.new += await self.complete_waiting(feed, carried_waiting, result)
         result.updated += await self.retry_partial(feed)
+        if waiting := self.store.waiting_count(feed.id):
+            result.notes.append(f"{waiting:,} waiting for the next passes: over {self.config.limits.max_items:,} "
+                                f"new items or {self.config.limits.max_pages:,} pages a pass")
         result.status = "new" if result.new else "unchanged"
         self.save(replace(state, last_success=now_ms(), last_error=None, errors=0, next_attempt=None))
         self.write_feed(feed)
@@ -308,16 +383,42 @@ class _Pass:
     # --- entries -----------------------------------------------------------------------------
 
     async def store_new(self, feed: FeedConfig, new: list[Candidate], now: int, result: FeedResult) -> int:
-        """Build what is still unbuilt (pages, local images), then store the new entries, numbered
-        oldest first below the smallest number in use; returns how many."""
+        """Store new entries (oldest first), numbered below the smallest number in use; returns how
+        many. Those that want their page get one while the feed's page budget lasts: from the
+        first that does not, it and every younger one wait for a later pass (numbers keep to the
+        order of age). An entry whose page is done is stored at once."""
         new = self.unshared(feed, new, now, result)  # before building: no page fetched for a shared article
-        await self.build(feed, [c for c in new if c.body is None], now)
-        new = self.unshared(feed, new, now, result)  # again: another feed may have stored it meanwhile
-        if not new:
+        work = self.budget(feed)
+        go, wait = within_pages(new, work.pages)
+        self.store.add_waiting(_waiting_row(feed.id, c, now) for c in wait if c.waiting is None)
+        if not go:
             return 0
-        number = self.next_number(feed.id)
+        work.pages -= sum(c.wants_page for c in go)
+        numbered = list(zip(go, range(self.next_number(feed.id), -1, -1)))
+        ready = [(c, n) for c, n in numbered if not c.wants_page]
+        await self.build(feed, [c for c, _ in ready if c.body is None], now)
+        stored = self.store_built(feed, ready, now, result)
+        outcomes = await asyncio.gather(*(self.store_paged(feed, c, n, now, result) for c, n in numbered if c.wants_page),
+                                        return_exceptions=True)
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome  # after every page is settled: those done are stored
+            stored += outcome
+        return stored
+
+    async def store_paged(self, feed: FeedConfig, c: Candidate, number: int, now: int, result: FeedResult) -> int:
+        """Fetch the candidate's page, build it and store it under its number."""
+        await self.build(feed, [c], now)
+        return self.store_built(feed, [(c, number)], now, result)
+
+    def store_built(self, feed: FeedConfig, pairs: list[tuple[Candidate, int]], now: int, result: FeedResult) -> int:
+        """Store built candidates under their numbers (and out of the waiting table) and start
+        writing their files; returns how many were stored."""
+        pairs = [(c, n) for c, n in pairs if self.unshared(feed, [c], now, result)]  # another feed may have stored it
+        if not pairs:
+            return 0
         rows = []
-        for c in new:
+        for c, number in pairs:
             e = c.entry
             rows.append({
                 "feed_id": feed.id, "number": number, "guid": e.guid, "link": e.link or "",
@@ -326,8 +427,23 @@ class _Pass:
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
                 "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
             })
-            number -= 1
-        return self.write_rows(self.store.add_entries(rows))
+        done = [c.waiting for c, _ in pairs if c.waiting is not None]
+        return self.write_rows(self.store.add_entries(rows, done_waiting=done))
+
+    async def complete_waiting(self, feed: FeedConfig, carried: set[int] | None, result: FeedResult) -> int:
+        """Complete the oldest entries waiting from earlier passes, within what the feed may still
+        take in this pass. One the feed no longer carries is written with the feed's own text."""
+        work = self.budget(feed)
+        if work.items <= 0:
+            return 0
+        rows = self.store.waiting(feed.id, work.items)
+        if not rows:
+            return 0
+        candidates = [_from_waiting(r, gone=carried is not None and r.id not in carried) for r in rows]
+        work.items -= len(candidates)
+        now = now_ms()
+        await self.build(feed, [c for c in candidates if not c.wants_page], now)
+        return await self.store_new(feed, candidates, now, result)
 
     def unshared(self, feed: FeedConfig, new: list[Candidate], now: int, result: FeedResult) -> list[Candidate]:
         """With dedupe = "mirror", the candidates another feed already archived are listed, not stored."""
@@ -336,7 +452,7 @@ class _Pass:
         keep = []
         for c in new:
             if other := self.store.find_elsewhere(feed.id, c.canonical, c.feed_hash):
-                self.store.share(feed.id, other.id, now)
+                self.store.share(feed.id, other.id, now, done_waiting=c.waiting)
                 self.shared.add(feed.id)
                 result.notes.append(f"shares {other.feed_id}/{other.number}")
             else:
@@ -345,12 +461,21 @@ class _Pass:
 
     async def store_changed(self, feed: FeedConfig, changed: list[Candidate], now: int) -> int:
         """Archived entries the feed now tells differently: a new revision when what a reader
-        reads changed (title or body text), else only the new feed hash is remembered."""
-        await self.build(feed, [c for c in changed if c.body is None], now)
+        reads changed (title or body text), else only the new feed hash is remembered. Pages are
+        fetched for those that want one while the feed's page budget lasts; the others are
+        compared on a later pass (their feed hash stays as it was)."""
+        work = self.budget(feed)
+        unbuilt = [c for c in changed if c.body is None]
+        paged = [c for c in unbuilt if c.wants_page][:max(0, work.pages)]
+        work.pages -= len(paged)
+        await self.build(feed, [c for c in unbuilt if not c.wants_page] + paged, now)
         revised = 0
         for c in changed:
             row = c.existing
-            assert row is not None and c.hash is not None and c.body is not None
+            assert row is not None
+            if c.body is None:
+                continue  # over the page budget: next pass
+            assert c.hash is not None
             if c.wants_page and not c.from_page:
                 self.store.update_entry(row.id, feed_hash=c.feed_hash)  # no page to compare with
                 continue
@@ -370,9 +495,11 @@ class _Pass:
         return min(used) - 1 if used else FIRST_NUMBER
 
     async def build(self, feed: FeedConfig, candidates: list[Candidate], now: int) -> None:
-        """Fetch the pages the candidates want, copy images when asked, and clean their bodies."""
+        """Fetch the pages the candidates want, copy images when asked, and clean their bodies
+        (in a worker, on the feed's time budget)."""
         if not candidates:
             return
+        work = self.budget(feed)
         pages = await asyncio.gather(*(self.page(feed, c.entry) if c.wants_page else _none() for c in candidates))
         items = []
         for c, page in zip(candidates, pages):
@@ -388,7 +515,9 @@ class _Pass:
                 local = {url: "../../" + path for url, path in copies.items()}  # relative to articles/<feed>/
             else:
                 choices = await choose_proxies(found, self.store, self.fetcher, self.config.fetch, images, now)
-        for c, (body, digest) in zip(candidates, await self.workers.run(finish, items, images, local, choices)):
+        built = await self.workers.run(finish, items, images, local, choices, self.config.limits.max_article_bytes,
+                                       budget=work.time)
+        for c, (body, digest) in zip(candidates, built):
             c.body, c.hash = body, digest
 
     async def page(self, feed: FeedConfig, entry: ParsedEntry) -> tuple[Extracted, str] | None:
@@ -398,17 +527,24 @@ class _Pass:
                                               proxy=feed.proxy, accept=PAGE_ACCEPT)
         except FetchError:
             return None
+        return await self.extracted(feed, response)
+
+    async def extracted(self, feed: FeedConfig, response: Response) -> tuple[Extracted, str] | None:
+        """The article a fetched page holds (extracted in a worker, on the feed's time budget)."""
         if not _is_html(response):
             return None
         text = decode(response.content, response.content_type, html=True)
-        extracted = await self.workers.run(extract, text, response.url, feed.rules)
+        extracted = await self.workers.run(extract, text, response.url, feed.rules, budget=self.budget(feed).time)
         return (extracted, response.url) if extracted else None
 
     async def retry_partial(self, feed: FeedConfig) -> int:
-        """Try again the pages earlier passes could not have; update those articles in place."""
-        rows = self.store.retry_partial(feed.id, self.config.page_retries)
+        """Try again the pages earlier passes could not have, while the feed's page budget lasts;
+        update those articles in place."""
+        work = self.budget(feed)
+        rows = self.store.retry_partial(feed.id, self.config.page_retries)[:max(0, work.pages)]
         if not rows:
             return 0
+        work.pages -= len(rows)
         candidates = [Candidate(ParsedEntry(title=r.title, guid=r.guid, link=r.link or None, published=r.published,
                                             summary=r.body), wants_page=True) for r in rows]
         await self.build(feed, candidates, now_ms())
@@ -433,8 +569,13 @@ class _Pass:
         by_id = {f.id: f for f in feeds}
         rows = self.store.to_recheck(list(by_id), since=now - int(days * DAY), older_than=now - RECHECK_MIN_AGE,
                                      checked_before=now - RECHECK_EVERY, limit=budget)
-        removed = await asyncio.gather(*(self.recheck_one(by_id[r.feed_id], r, now) for r in rows))
-        return [by_id[i] for i in sorted({r.feed_id for r, gone in zip(rows, removed) if gone})]
+        removed = await asyncio.gather(*(self.recheck_one(by_id[r.feed_id], r, now) for r in rows),
+                                       return_exceptions=True)
+        for outcome in removed:
+            if isinstance(outcome, LOCAL_ERRORS):
+                raise outcome
+        # A page that overran its feed's budget is checked again on a later pass.
+        return [by_id[i] for i in sorted({r.feed_id for r, gone in zip(rows, removed) if gone is True})]
 
     async def recheck_one(self, feed: FeedConfig, row: EntryRow, now: int) -> bool:
         """True when the article turned out removed at the source."""
@@ -456,13 +597,14 @@ class _Pass:
 
     async def reextract(self, feed: FeedConfig, row: EntryRow, response: Response, now: int) -> None:
         """An edit made on the page of a page-built article becomes a revision."""
-        text = decode(response.content, response.content_type, html=True)
-        extracted = await self.workers.run(extract, text, response.url, feed.rules)
-        if extracted is None:
+        page = await self.extracted(feed, response)
+        if page is None:
             return
         entry = ParsedEntry(title=row.title, link=row.link, published=row.published)
-        body, base, from_page = compose(entry, (extracted, response.url), feed.url, now)
-        ((cleaned, digest),) = await self.workers.run(finish, [(body, base)], self.config.images_for(feed))
+        c = Candidate(entry, wants_page=False)
+        c.body, base, c.from_page = compose(entry, page, feed.url, now)
+        ((cleaned, digest),) = await self.workers.run(finish, [(c.body, base)], self.config.images_for(feed), None, None,
+                                                      self.config.limits.max_article_bytes, budget=self.budget(feed).time)
         if row.source_hash == "":
             self.store.update_entry(row.id, source_hash=digest)
         elif digest != row.source_hash:
@@ -504,7 +646,7 @@ class _Pass:
             self.inflight.append((rows, files.write_later(groups)))
         return len(rows)
 
-    def settle(self) -> dict[str, str]:
+    async def settle(self) -> dict[str, str]:
         """Wait for the files being written, mark their articles written; feed id -> the error
         of an article that could not be written (a full disk): it stays pending for the next pass."""
         done, errors = [], {}
@@ -516,14 +658,16 @@ class _Pass:
                 errors.setdefault(row.feed_id, f"cannot write articles/{row.feed_id}/{row.number}.md: {exc.strerror or exc}")
                 self.submitted.discard(row.id)
         self.inflight.clear()
-        self.store.mark_written(done)
+        self.step("articles written", self.store.mark_written, done)
         self.written.extend(done)
-        for name, future in self.rendering:
+        for name, task in self.rendering:
             try:
-                future.result()
-            except OSError as exc:
-                errors.setdefault(name, f"cannot write feeds/{name}.*: {exc.strerror or exc}")
+                await task
+            except Exception as exc:  # noqa: BLE001  a full disk, or a worker lost
+                errors.setdefault(name, f"cannot write feeds/{name}.*: {local_reason(exc)}")
         self.rendering.clear()
+        if errors:
+            self.problems.extend(f"{name}: {error}" for name, error in errors.items())
         return errors
 
     def list_title(self, feed: FeedConfig) -> str:
@@ -566,8 +710,8 @@ class _Pass:
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
         """Render and write a re-published feed in a pool worker; `settle` waits for it."""
-        self.rendering.append((name, self.workers.submit(republish.write, self.archive.root / "feeds", name, title, link,
-                                                          articles, self.config.publish.site_url)))
+        self.rendering.append((name, asyncio.ensure_future(self.workers.run(
+            republish.write, self.archive.root / "feeds", name, title, link, articles, self.config.publish.site_url))))
 
     def write_readme(self) -> None:
         if self.config.feeds_out and (self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists()):
@@ -581,6 +725,30 @@ class _Pass:
         for tree, variant, _ in self.trees(None):
             convert = editions.converter(variant)
             files.write(tree.root / "README.md", markdown.readme([convert(t) for t in titles], names))
+
+
+@dataclass(slots=True)
+class _Work:
+    """What one feed may still use in this pass ([limits])."""
+
+    time: Budget  # worker time: parsing, extraction, cleaning
+    pages: int  # article pages to fetch
+    items: int  # new items to take
+
+
+def _waiting_row(feed_id: str, c: Candidate, now: int) -> dict:
+    """A candidate as a row of the waiting table: the entry as the feed gave it (or as already
+    cleaned, which cleans again to itself)."""
+    entry = c.entry if c.body is None else replace(c.entry, content=c.body, summary=None)
+    return {"feed_id": feed_id, "guid": entry.guid, "canonical": c.canonical, "feed_hash": c.feed_hash,
+            "age": entry.published if entry.published is not None else now, "wants_page": int(c.wants_page),
+            "entry": json.dumps(asdict(entry), ensure_ascii=False), "first_seen": now}
+
+
+def _from_waiting(row: WaitingRow, gone: bool) -> Candidate:
+    """A waiting entry as a candidate again; one the feed no longer carries takes no page."""
+    return Candidate(ParsedEntry(**json.loads(row.entry)), wants_page=bool(row.wants_page) and not gone,
+                     feed_hash=row.feed_hash, canonical=row.canonical, waiting=row.id)
 
 
 async def _none() -> None:

@@ -78,6 +78,21 @@ class EntryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class WaitingRow:
+    """An entry a feed gave that waits for a later pass (over [limits] max_items or max_pages)."""
+
+    id: int
+    feed_id: str
+    guid: str | None
+    canonical: str | None
+    feed_hash: str | None
+    age: int  # published, else first seen: completed oldest first
+    wants_page: bool
+    entry: str  # JSON of the ParsedEntry's fields, as the feed gave them
+    first_seen: int
+
+
+@dataclass(frozen=True, slots=True)
 class Revision:
     """An earlier version of an article, superseded at `replaced_at`."""
 
@@ -220,10 +235,11 @@ class Store:
     def min_number(self, feed_id: str) -> int | None:
         return self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
 
-    def add_entries(self, rows: Iterable[dict], pending: bool = True) -> list[EntryRow]:
+    def add_entries(self, rows: Iterable[dict], pending: bool = True, done_waiting: Sequence[int] = ()) -> list[EntryRow]:
         """Insert new entries (one transaction), `pending` their files; each dict holds
         EntryRow's columns but `id`. Returns them as stored, ids included, so that the caller
-        need not read them back."""
+        need not read them back. `done_waiting`: ids of the waiting entries these are, removed
+        in the same transaction (a pass killed in between neither loses nor repeats them)."""
         columns = [c for c in EntryRow.__slots__ if c != "id"]
         sql = f"INSERT INTO entries ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         added = []
@@ -234,7 +250,51 @@ class Store:
             if pending:
                 self.db.executemany("INSERT INTO unwritten (entry_id, feed_id) VALUES (?, ?)",
                                     [(r.id, r.feed_id) for r in added])
+            if done_waiting:
+                self.db.executemany("DELETE FROM waiting WHERE id = ?", [(i,) for i in done_waiting])
         return added
+
+    # --- entries waiting for a later pass ----------------------------------------------------
+
+    def add_waiting(self, rows: Iterable[dict]) -> int:
+        """Keep entries for a later pass (oldest first); each dict holds WaitingRow's columns but `id`."""
+        columns = [c for c in WaitingRow.__slots__ if c != "id"]
+        values = [[r[c] for c in columns] for r in rows]
+        if values:
+            with self.transaction():
+                self.db.executemany(f"INSERT INTO waiting ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                                    values)
+        return len(values)
+
+    def waiting(self, feed_id: str, limit: int) -> list[WaitingRow]:
+        """A feed's waiting entries, oldest first."""
+        rows = self.db.execute(f"SELECT {', '.join(WaitingRow.__slots__)} FROM waiting WHERE feed_id = ?"
+                               " ORDER BY age, id LIMIT ?", (feed_id, limit))
+        return [WaitingRow(*r) for r in rows]
+
+    def has_waiting(self, feed_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM waiting WHERE feed_id = ? LIMIT 1", (feed_id,)).fetchone() is not None
+
+    def waiting_count(self, feed_id: str) -> int:
+        return self.db.execute("SELECT count(*) FROM waiting WHERE feed_id = ?", (feed_id,)).fetchone()[0]
+
+    def find_waiting(self, feed_id: str, keys: Sequence[tuple[str | None, str | None, str | None]]) -> list[int | None]:
+        """For each (guid, canonical, feed_hash): the id of the waiting entry it is, if any
+        (the identity rule of `find`: guid, else link, else title and text)."""
+        if not keys or not self.has_waiting(feed_id):
+            return [None] * len(keys)
+
+        def index(column: str, values: set[str]) -> dict[str, int]:
+            if not values:
+                return {}
+            rows = self.db.execute(f"SELECT {column}, id FROM waiting WHERE feed_id = ? AND {column} IN"
+                                   " (SELECT value FROM json_each(?))", (feed_id, json.dumps(sorted(values))))
+            return dict(rows.fetchall())
+
+        guids = index("guid", {g for g, _, _ in keys if g})
+        links = index("canonical", {c for _, c, _ in keys if c})
+        hashes = index("feed_hash", {h for _, _, h in keys if h})
+        return [guids.get(g or "") or links.get(c or "") or hashes.get(h or "") for g, c, h in keys]
 
     def update_entry(self, entry_id: int, pending: bool = False, **values: object) -> None:
         """Change an entry's columns; `pending` when its file is to be written again."""
@@ -301,10 +361,13 @@ class Store:
         rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY first_seen DESC, number LIMIT ?", (limit,))
         return [EntryRow(*r) for r in rows]
 
-    def share(self, feed_id: str, entry_id: int, now: int) -> None:
+    def share(self, feed_id: str, entry_id: int, now: int, done_waiting: int | None = None) -> None:
+        """This feed lists another feed's article (and the waiting entry it was is done)."""
         with self.transaction():
             self.db.execute("INSERT OR IGNORE INTO shared (feed_id, entry_id, first_seen) VALUES (?, ?, ?)",
                             (feed_id, entry_id, now))
+            if done_waiting is not None:
+                self.db.execute("DELETE FROM waiting WHERE id = ?", (done_waiting,))
 
     def revise(self, row: EntryRow, title: str, body: str, source_hash: str, feed_hash: str | None, now: int) -> None:
         """Keep the current version as a revision and make the new one current (file to rewrite)."""
@@ -398,6 +461,9 @@ class Store:
 
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM entries").fetchone()[0]
+
+    def has_entries(self) -> bool:
+        return self.db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
 
     def counts(self) -> dict[str, int]:
         return dict(self.db.execute("SELECT feed_id, count(*) FROM entries GROUP BY feed_id").fetchall())

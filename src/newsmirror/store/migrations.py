@@ -121,4 +121,24 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO unwritten (entry_id, feed_id) SELECT id, feed_id FROM entries WHERE pending;
     DROP INDEX entries_pending
     """,
+    # 10: entries a feed gave that wait for a later pass: more new items than one pass takes
+    # ([limits] max_items) or more pages than it fetches (max_pages). Kept as the feed gave them,
+    # so that an item is never lost when the feed drops it before its turn; completed oldest first.
+    """
+    CREATE TABLE waiting (
+        id         INTEGER PRIMARY KEY,      -- with age, the order of completion
+        feed_id    TEXT NOT NULL,
+        guid       TEXT,
+        canonical  TEXT,
+        feed_hash  TEXT,
+        age        INTEGER NOT NULL,         -- published, else first seen (ms)
+        wants_page INTEGER NOT NULL,
+        entry      TEXT NOT NULL,            -- JSON: the entry as parsed (ParsedEntry's fields)
+        first_seen INTEGER NOT NULL
+    );
+    CREATE INDEX waiting_order ON waiting (feed_id, age, id);
+    CREATE INDEX waiting_guid ON waiting (feed_id, guid);
+    CREATE INDEX waiting_canonical ON waiting (feed_id, canonical);
+    CREATE INDEX waiting_feed_hash ON waiting (feed_id, feed_hash)
+    """,
 )
