@@ -89,6 +89,7 @@ class Fetcher:
                 verify=_tls(),
                 trust_env=proxy is None,  # HTTP(S)_PROXY / ALL_PROXY / NO_PROXY when none is configured
                 follow_redirects=False,  # followed in _get
+                event_hooks={"response": [_check_redirect]},
                 timeout=httpx.Timeout(s.timeout, connect=s.connect_timeout),
                 headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate, br", **s.headers},
                 limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
@@ -166,6 +167,12 @@ def _redirect_headers(headers: dict[str, str], source: str, target: str) -> dict
     if same or upgrade:
         return headers
     return {k: v for k, v in headers.items() if k.lower() != "authorization"}
+
+
+async def _check_redirect(r: httpx.Response) -> None:
+    """Refuse a redirect to a non-http(s) URL before httpx parses its `Location` (it builds the next
+    request even when not following, and fails on `javascript:` with a message about paths)."""
+    _redirect(r)
 
 
 async def _discard(r: httpx.Response) -> None:
