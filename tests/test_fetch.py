@@ -186,6 +186,17 @@ def test_a_not_modified_answer_leaves_the_connection_open_for_the_next_request(s
     assert len(site.connections) == 1
 
 
+def test_a_compressed_answer_leaves_the_connection_open_for_the_next_request(site):
+    url = site.add("/f.xml", rss(item(1)), gzip=True)
+
+    async def go():
+        async with Fetcher(FetchSettings(per_host=1)) as f:
+            return [len((await f.get(url, 1 << 20)).content) for _ in range(3)]
+
+    assert asyncio.run(go()) == [len(rss(item(1)).replace("__BASE__", site.base).encode())] * 3
+    assert len(site.connections) == 1
+
+
 def test_only_http_urls_are_fetched():
     with pytest.raises(FetchError, match="not an http"):
         get("file:///etc/passwd")
