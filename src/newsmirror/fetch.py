@@ -23,6 +23,9 @@ from . import urls
 from .config import FetchSettings
 from .decompress import DecodeError, Decoder
 
+REDIRECTS = (301, 302, 303, 307, 308)
+DISCARD_LIMIT = 64 * 1024  # a redirect's body is read, to reuse its connection, up to this size
+
 
 class FetchError(Exception):
     """A request that gave no usable answer; `str()` is the one-line reason a user sees."""
@@ -142,10 +145,6 @@ class Fetcher:
             headers = _redirect_headers(headers, url, target)
             statuses.append(r.status_code)
             url = target
-
-
-REDIRECTS = (301, 302, 303, 307, 308)
-DISCARD_LIMIT = 64 * 1024  # a redirect's body is read, to reuse its connection, up to this size
 
 
 def _redirect(r: httpx.Response) -> str | None:

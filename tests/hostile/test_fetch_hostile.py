@@ -234,7 +234,7 @@ def test_a_slow_drip_is_cut_by_the_total_timeout(healthy):
         outcome = fetch_in_child(server.url, healthy, timeout=1)
     finally:
         server.close()
-    assert_contained(outcome, "timed out after 1 s", seconds=1.5)
+    assert_contained(outcome, "timed out after 1 s", seconds=2)
     assert outcome.seconds > 0.9
 
 
@@ -245,4 +245,4 @@ def test_a_healthy_feed_is_not_slowed_by_a_bomb_decoded_beside_it(site, healthy)
     url = site.add("/bomb.xml", brotli_zeros(), headers={"Content-Encoding": "br"})
     outcome = fetch_in_child(url, healthy)
     assert outcome.error == TOO_LARGE
-    assert outcome.stall < 0.15 and outcome.healthy < 0.5, outcome
+    assert outcome.stall < 0.2 and outcome.healthy < 0.5, outcome
