@@ -35,3 +35,16 @@ def test_nothing_outside_the_site_is_served(tmp_path, site):
     for path in ("/../newsmirror.toml", "/%2e%2e/newsmirror.toml", "/../.newsmirror/archive.db"):
         assert client.get(path).status_code == 404
     assert client.get("/search", params={"q": "<script>"}).text.count("<script>") == 0
+
+
+def test_serve_runs_the_reader_on_the_guarded_server(tmp_path, site, monkeypatch):
+    from newsmirror.web import server
+
+    started = []
+    monkeypatch.setattr(server, "serve", lambda app, host, port: started.append((app, host, port)))
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1))), "--id", "voa", "--title", "美国之音")
+    result = newsmirror("--archive", archive, "serve", "--host", "0.0.0.0", "--port", "8123")
+    [(app, host, port)] = started
+    assert (host, port) == ("0.0.0.0", 8123) and "at http://0.0.0.0:8123/" in result.out
+    assert "美国之音" in TestClient(app).get("/").text

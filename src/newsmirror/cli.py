@@ -558,14 +558,12 @@ def serve(
     archive: ArchiveOption = None,
 ) -> None:
     """Read the archive in a browser: the static site, with ranked server-side search."""
-    import uvicorn
-
-    from .web import create_app
+    from .web import create_app, server
 
     arch = _archive(archive)
     _build_site(arch, wait=60)
     out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-    uvicorn.run(create_app(arch), host=host, port=port, log_level="warning")
+    server.serve(create_app(arch), host, port)
 
 
 @app.command()

@@ -1,9 +1,9 @@
 """HTTP for the whole pass: bounded, polite, conditional, concurrent (httpx, asyncio).
 
-Every request has a total deadline and a size limit on the decompressed body; at most
-`concurrency` requests run at once and at most `per_host` against one host. Redirects are
-followed up to `max_redirects`; when every hop was permanent (301/308) the response says so,
-so the caller can update the stored feed URL.
+Every request has a total deadline and a size limit on the decompressed body, decoded here in
+bounded steps (decompress.py); at most `concurrency` requests run at once and at most `per_host`
+against one host. Redirects are followed, to http(s) URLs only, up to `max_redirects`; when every
+hop was permanent (301/308) the response says so, so the caller can update the stored feed URL.
 """
 
 from __future__ import annotations
@@ -21,6 +21,10 @@ import httpx  # the rest of the imports, not inside the first pass while its wor
 
 from . import urls
 from .config import FetchSettings
+from .decompress import DecodeError, Decoder
+
+REDIRECTS = (301, 302, 303, 307, 308)
+DISCARD_LIMIT = 64 * 1024  # a redirect's body is read, to reuse its connection, up to this size
 
 
 class FetchError(Exception):
@@ -54,7 +58,7 @@ def retry_after(value: str | None) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    if value.isascii() and value.isdigit():  # not "²": float() refuses it, and the 429 would be lost
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)
@@ -87,8 +91,8 @@ class Fetcher:
                 proxy=proxy or None,
                 verify=_tls(),
                 trust_env=proxy is None,  # HTTP(S)_PROXY / ALL_PROXY / NO_PROXY when none is configured
-                follow_redirects=True,
-                max_redirects=s.max_redirects,
+                follow_redirects=False,  # followed in _get
+                event_hooks={"response": [_check_redirect]},
                 timeout=httpx.Timeout(s.timeout, connect=s.connect_timeout),
                 headers={"User-Agent": s.user_agent, "Accept-Encoding": "gzip, deflate, br", **s.headers},
                 limits=httpx.Limits(max_connections=s.concurrency, max_keepalive_connections=s.concurrency),
@@ -120,34 +124,108 @@ class Fetcher:
                     return await self._get(self._client(proxy), url, max_bytes, request_headers)
             except TimeoutError:
                 raise FetchError(f"timed out after {self.settings.timeout:g} s") from None
-            except httpx.TooManyRedirects:
-                raise FetchError(f"more than {self.settings.max_redirects} redirects") from None
             except httpx.TimeoutException:
                 raise FetchError("timed out") from None
-            except (httpx.HTTPError, OSError, ValueError) as exc:
+            except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:  # InvalidURL: too long, control characters
                 raise FetchError(_reason(exc)) from None
 
     async def _get(self, client: httpx.AsyncClient, url: str, max_bytes: int, headers: dict[str, str]) -> Response:
-        async with client.stream("GET", url, headers=headers) as r:
-            final = str(r.url)
-            hdrs = {k.lower(): v for k, v in r.headers.items()}
-            moved = final if r.history and all(h.status_code in (301, 308) for h in r.history) else None
-            if r.status_code == 304:
-                await r.aread()  # nothing, but read to its end: else the connection is closed, not reused
-                return Response(final, 304, hdrs, b"", moved)
-            if r.status_code >= 400 or r.status_code < 200:
-                raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code,
-                                 retry_after(hdrs.get("retry-after")))
-            declared = hdrs.get("content-length", "")
-            if declared.isdigit() and int(declared) > max_bytes:
-                raise FetchError(f"too large: {int(declared):,} bytes (limit {max_bytes:,})")
-            chunks, size = [], 0
-            async for chunk in r.aiter_bytes():
-                size += len(chunk)
-                if size > max_bytes:
-                    raise FetchError(f"too large: more than {max_bytes:,} bytes")
-                chunks.append(chunk)
-            return Response(final, r.status_code, hdrs, b"".join(chunks), moved)
+        """Follow redirects here, not in httpx: it reads a redirect's body whole and decoded, and
+        follows a `Location` to any scheme."""
+        statuses: list[int] = []
+        while True:
+            async with client.stream("GET", url, headers=headers) as r:
+                target = _redirect(r)
+                if target is None:
+                    moved = str(r.url) if statuses and all(s in (301, 308) for s in statuses) else None
+                    return await _answer(r, max_bytes, moved)
+                if len(statuses) == self.settings.max_redirects:
+                    raise FetchError(f"more than {self.settings.max_redirects} redirects")
+                await _discard(r)
+            headers = _redirect_headers(headers, url, target)
+            statuses.append(r.status_code)
+            url = target
+
+
+def _redirect(r: httpx.Response) -> str | None:
+    """The absolute http(s) URL a redirect points to; None when `r` is no redirect."""
+    location = r.headers.get("location", "").strip()
+    if r.status_code not in REDIRECTS or not location:
+        return None
+    target = urls.join(str(r.url), location)
+    if not urls.is_http(target):
+        raise FetchError(f"redirect to a non-http(s) URL: {location[:200]}")
+    return target
+
+
+def _redirect_headers(headers: dict[str, str], source: str, target: str) -> dict[str, str]:
+    """Credentials stay with their origin (apart from http to https on one host), as httpx does."""
+    old, new = httpx.URL(source), httpx.URL(target)
+    same = (old.scheme, old.host, old.port) == (new.scheme, new.host, new.port)
+    upgrade = (old.scheme, new.scheme) == ("http", "https") and old.host == new.host
+    if same or upgrade:
+        return headers
+    return {k: v for k, v in headers.items() if k.lower() != "authorization"}
+
+
+async def _check_redirect(r: httpx.Response) -> None:
+    """Refuse a redirect to a non-http(s) URL before httpx parses its `Location` (it builds the next
+    request even when not following, and fails on `javascript:` with a message about paths)."""
+    _redirect(r)
+
+
+async def _discard(r: httpx.Response) -> None:
+    """Read an unneeded body, undecoded, so its connection can serve the next request; a large
+    one is left unread and its connection closed with the response."""
+    size = 0
+    async for chunk in r.aiter_raw():
+        size += len(chunk)
+        if size > DISCARD_LIMIT:
+            return
+
+
+async def _answer(r: httpx.Response, max_bytes: int, moved: str | None) -> Response:
+    """The final response of a request: its body read within `max_bytes`, or FetchError."""
+    final = str(r.url)
+    hdrs = {k.lower(): v for k, v in r.headers.items()}
+    if r.status_code == 304:
+        await _discard(r)  # nothing, but read to its end: else the connection is closed, not reused
+        return Response(final, 304, hdrs, b"", moved)
+    if not 200 <= r.status_code < 300:  # a 3xx here is no usable redirect: no Location, or 300/305
+        raise FetchError(f"HTTP {r.status_code} {r.reason_phrase}".strip(), r.status_code,
+                         retry_after(hdrs.get("retry-after")))
+    declared = hdrs.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise FetchError(f"too large: {int(declared):,} bytes (limit {max_bytes:,})")
+    try:
+        decoder = Decoder(r.headers.get_list("content-encoding", split_commas=True))
+        content = await _read(r, decoder, max_bytes)
+    except DecodeError as exc:
+        raise FetchError(str(exc)) from None
+    return Response(final, r.status_code, hdrs, content, moved)
+
+
+async def _read(r: httpx.Response, decoder: Decoder, max_bytes: int) -> bytes:
+    """The decoded body, refused as soon as it grows past `max_bytes`.
+
+    Raw bytes are limited too: a compressed stream can give no output at all (bytes after its end
+    are ignored, a gzip header can have an endless name), and compressed data is never much larger
+    than what it decodes to.
+    """
+    raw_limit = max_bytes + max_bytes // 64 + 64 * 1024
+    chunks: list[bytes] = []
+    size = raw = 0
+    async for chunk in r.aiter_raw():
+        raw += len(chunk)
+        if raw > raw_limit:
+            raise FetchError(f"too large: more than {raw_limit:,} bytes before decoding")
+        for piece in decoder.feed(chunk):
+            size += len(piece)
+            if size > max_bytes:
+                raise FetchError(f"too large: more than {max_bytes:,} bytes")
+            chunks.append(piece)
+            await asyncio.sleep(0)  # let the other requests run between two bounded steps
+    return b"".join(chunks)
 
 
 @functools.cache
@@ -162,7 +240,8 @@ def _reason(exc: BaseException) -> str:
     for needle, reason in (("Name or service not known", "host not found"), ("nodename nor servname", "host not found"),
                            ("Temporary failure in name resolution", "host not found"),
                            ("Connection refused", "connection refused"),
-                           ("All connection attempts failed", "cannot connect (refused or unreachable)"), ("certificate", "TLS certificate error")):
+                           ("All connection attempts failed", "cannot connect (refused or unreachable)"), ("certificate", "TLS certificate error"),
+                           ("Receive buffer too long", "response headers too large (over 100 KB)")):  # h11's words, httpcore's limit
         if needle in text:
             return reason
     return text.splitlines()[0][:200]
