@@ -23,21 +23,28 @@ LIST_SIZE = 300
 _PUNCT = r"!-/:-@\[-`{-~"
 # Text CommonMark would decode as a character reference (`&amp;` shows as `&`).
 _ENTITY = r"&(?=#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};|[A-Za-z][A-Za-z0-9]*;)"
-_BACKSLASH = r"\\(?=[" + _PUNCT + r"]|\Z)"  # a backslash that would escape what follows (or the `]`, `)` after)
-# Each character matched is written with a backslash before it; see _escape_title.
-_TITLE = re.compile(r"[\[\]`]|<(?!\s|\Z)|" + _BACKSLASH + "|" + _ENTITY)
-_TARGET = re.compile(r"[\[\]]|" + _BACKSLASH + "|" + _ENTITY)
-_TARGET_AND_PARENS = re.compile(r"[\[\]()]|" + _BACKSLASH + "|" + _ENTITY)
+# A backslash that would escape what follows it (at the end: the `]` or `)` that closes).
+_BACKSLASH = r"\\(?=[" + _PUNCT + r"]|\Z)"
+# A backslash just before `|` makes it an escaped pipe to GFM, and a line whose pipes are all
+# escaped is a one-column table over the `------` line: that backslash is written as a reference.
+_PIPE = r"(?P<pipe>\\(?=\|))|"
+BACKSLASH_REF = "&#92;"
+# What _escape_title and _escape_target escape (a backslash before it, or BACKSLASH_REF).
+_TITLE = re.compile(_PIPE + r"[\[\]`]|<(?!\s|\Z)|" + _BACKSLASH + "|" + _ENTITY)
+_TARGET = re.compile(_PIPE + r"[\[\]]|" + _BACKSLASH + "|" + _ENTITY)
+_TARGET_AND_PARENS = re.compile(_PIPE + r"[\[\]()]|" + _BACKSLASH + "|" + _ENTITY)
 MAX_NESTING = 32  # parentheses nested deeper than this end a link destination in cmark and markdown-it
-# What newsmirror escapes, and so the only escapes read back (others are the original mirror's text).
-_UNESCAPE = re.compile(r"\\([\\\[\]`<&()])")
-# A line newsmirror writes: no unescaped bracket in the title or the target, nor white space or
-# control characters in the target (escaped parentheses are checked apart: _balanced).
+# The escapes newsmirror writes, the only ones read back: others are the original mirror's text.
+_UNESCAPE = re.compile(r"\\([\\\[\]`<&()])|" + BACKSLASH_REF)
+# A line in the shape newsmirror writes: no unescaped bracket in the title or the target, no
+# white space or control character in the target (its parentheses are checked apart: _balanced).
 _LINK_LINE = re.compile(r"\[((?:\\.|[^\[\]\\])*)\]\(((?:\\[^\s\x00-\x1f\x7f]|[^\[\]\\\s\x00-\x1f\x7f])*)\)", re.S)
 _ESCAPED = re.compile(r"\\.", re.S)
 # What would make a heading's text another block: an ATX heading, a quote, a list item, a rule,
-# a fence (a backtick is escaped anyway), a table row.
-_MARKER = re.compile(r"#{1,6}(?=\s|\Z)|>|[-+*](?=\s|\Z)|([-*_])(?:\s*\1){2,}\s*\Z|~~~|\||[0-9]{1,9}[.)](?=\s|\Z)")
+# a fence (a backtick is escaped anyway).
+_MARKER = re.compile(r"#{1,6}(?=\s|\Z)|>|[-+*](?=\s|\Z)|([-*_])(?:\s*\1){2,}\s*\Z|~~~|[0-9]{1,9}[.)](?=\s|\Z)")
+# A pipe at either end of a heading's text leaves it one table cell, as many as `------` has.
+_OUTER_PIPE = re.compile(r"\A\||\|\Z")
 
 # --- bodies --------------------------------------------------------------------------------
 # CommonMark reads a line as raw HTML only when it opens an HTML block; article bodies open one
@@ -72,10 +79,11 @@ def _escape_title(title: str) -> str:
     than link text and could swallow the `](`); `<` before anything but white space (raw HTML
     and autolinks such as `<javascript:...>` bind tighter too); `\\` before punctuation or at
     the end (it would escape it, or the `]`); `&` that starts a character reference (`&lt;`
-    would show as `<`). Kept: `* _ ~ ( ) !` and the rest, which at most emphasize words:
-    ordinary titles stay byte-identical to the house format.
+    would show as `<`); a `\\` just before `|` is written `&#92;` (see _PIPE). Kept: `* _ ~ ( ) ! |`
+    and the rest, which at most emphasize words: ordinary titles stay byte-identical to the
+    house format.
     """
-    return _TITLE.sub(r"\\\g<0>", title)
+    return _TITLE.sub(_escape, title)
 
 
 def _escape_target(url: str) -> str:
@@ -86,9 +94,18 @@ def _escape_target(url: str) -> str:
     reference (decoded in destinations too); `[` `]` (not needed by CommonMark, but they keep
     the first unescaped `](` of a line the one between title and target); `(` `)` only when they
     are not balanced within the nesting readers accept (balanced ones, as in Wikipedia links,
-    stay as the original mirror wrote them).
+    stay as the original mirror wrote them); a `\\` just before `|` as in a title.
     """
-    return (_TARGET if _balanced(url) else _TARGET_AND_PARENS).sub(r"\\\g<0>", url)
+    return (_TARGET if _balanced(url) else _TARGET_AND_PARENS).sub(_escape, url)
+
+
+def _escape(m: re.Match[str]) -> str:
+    return BACKSLASH_REF if m.lastgroup == "pipe" else "\\" + m.group()
+
+
+def _unescape(text: str) -> str:
+    """`text` with the escapes of _escape undone."""
+    return _UNESCAPE.sub(lambda m: m.group(1) or "\\", text)
 
 
 def _balanced(text: str) -> bool:
@@ -117,7 +134,7 @@ def read_link(line: str) -> tuple[str, str] | None:
     """
     m = _LINK_LINE.fullmatch(line)
     if m and _balanced(_ESCAPED.sub("", m.group(2))):
-        return _UNESCAPE.sub(r"\1", m.group(1)), _UNESCAPE.sub(r"\1", m.group(2))
+        return _unescape(m.group(1)), _unescape(m.group(2))
     cut = line.rfind("](")
     if not line.startswith("[") or not line.endswith(")") or cut < 0:
         return None
@@ -125,9 +142,10 @@ def read_link(line: str) -> tuple[str, str] | None:
 
 
 def _heading(title: str) -> str:
-    """A setext heading's text: escaped as a title, and no block marker at its start (a feed
-    titled "- x", "# x", "1. x" or "~~~" would make its list page a list, heading or code block)."""
-    text = _escape_title(title)
+    """A setext heading's text: escaped as a title, no block marker at its start and no pipe at
+    either end (a feed titled "- x", "# x", "1. x", "~~~" or "|x" would make its list page a
+    list, a heading, a code block or a table)."""
+    text = _OUTER_PIPE.sub("&#124;", _escape_title(title))
     m = _MARKER.match(text)
     if not m:
         return text
