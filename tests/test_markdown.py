@@ -5,6 +5,7 @@ exactly that title and link; a body is one raw HTML block; ordinary titles stay 
 from __future__ import annotations
 
 import re
+import urllib.parse
 
 import ada_url
 from hypothesis import example, given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from newsmirror.archive import safe_name
 from newsmirror.model import Article
 from newsmirror.render.links import safe_link
 from newsmirror.render.markdown import WRAP_OPEN, article, list_page, one_line, read_article, read_link, readme
@@ -28,7 +30,7 @@ class Reader(MarkdownIt):
         super().__init__("commonmark")
         self.enable(["table", "strikethrough"])
 
-    def normalizeLink(self, url: str) -> str:  # noqa: N802 (markdown-it's name)
+    def normalizeLink(self, url: str) -> str:
         return url
 
 
@@ -133,3 +135,13 @@ def test_bodies_that_open_a_block_are_written_unchanged():
         assert article(Article("voa", 1, "t", "https://x.example/", T, body)).split("\n")[4] == body
     for body in ("<b>x</b>", "文字", "<img src=x>", "<pre>x</pre>", "<param-x>", " <p>x</p>", WRAP_OPEN + "x"):
         assert article(Article("voa", 1, "t", "https://x.example/", T, body)).split("\n")[4] == f"{WRAP_OPEN}{body}</div>"
+
+
+@given(titles.filter(bool))
+@example("C#新闻 100% (VOA) [直播] &amp;")
+def test_a_readme_link_reaches_its_list_whatever_the_feed_is_called(title):
+    name = safe_name(title)
+    found = links_in(READER.parse(readme([title], [name])))
+    assert [len(x) for x in found] == [0, 1]  # the heading, then the one link
+    path = urllib.parse.unquote(urllib.parse.urlsplit(found[1][0].attrGet("href")).path)  # as a browser reads it
+    assert path == f"lists/{name}.md"

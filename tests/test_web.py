@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from newsmirror.archive import Archive
+from newsmirror.store import Store
 from newsmirror.web import create_app
 from support import item, newsmirror, rss
 
@@ -35,3 +36,22 @@ def test_nothing_outside_the_site_is_served(tmp_path, site):
     for path in ("/../newsmirror.toml", "/%2e%2e/newsmirror.toml", "/../.newsmirror/archive.db"):
         assert client.get(path).status_code == 404
     assert client.get("/search", params={"q": "<script>"}).text.count("<script>") == 0
+
+
+def test_search_never_hands_out_a_script_link(tmp_path, site):
+    """An archive from before links were checked may hold one: the reader gives no link instead."""
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1, title="拉法过境点"))), "--id", "voa")
+    store = Store(Archive(archive).state_dir)
+    try:
+        store.add_entries([{
+            "feed_id": "voa", "number": 1, "guid": "old", "link": " JaVaScRiPt:alert(1)", "canonical": None,
+            "title": "台湾选举", "published": 1715117943000, "first_seen": 1715117943000, "body": "<p>台湾举行地方选举。</p>",
+            "source_hash": "", "from_page": 0, "partial": 0, "page_attempts": 0, "removed_at": None, "feed_hash": None,
+            "revised_at": None, "checked_at": None}])
+    finally:
+        store.close()
+    newsmirror("--archive", archive, "run")
+    client = TestClient(create_app(Archive(archive)))
+    assert [(h["title"], h["link"]) for h in client.get("/api/search", params={"q": "选举"}).json()] == [("台湾选举", "")]
+    assert client.get("/api/search", params={"q": "拉法"}).json()[0]["link"] == f"{site.base}/a/1.html"

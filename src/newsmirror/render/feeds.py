@@ -101,7 +101,7 @@ def json_feed(title: str, link: str, articles: Sequence[Article], site_url: str 
     return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
 
 
-def _json_item(a: Article, site_url: str | None) -> dict[str, str]:
+def _json_item(a: Article, site_url: str | None) -> dict[str, str | None]:
     """One JSON Feed item; `url` and `external_url` are left out rather than given a link that is not http(s)."""
     source = safe_link(a.link)
     links = {"url": mirror_link(a, site_url) or source, "external_url": source}
