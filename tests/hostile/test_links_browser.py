@@ -47,7 +47,7 @@ def payload(base: str, n: int) -> str:
 
 def script_links(base: str) -> list[str]:
     """Every spelling of a script link the hostile-input review saw run."""
-    js = [payload(base, n) for n in range(9)]
+    js = [payload(base, n) for n in range(8)]
     return [f"javascript:{js[0]}", f" javascript:{js[1]}", f"java\tscript:{js[2]}", f"JaVaScRiPt:{js[3]}",
             f"data:text/html,<script>{js[4]}</script>", "vbscript:msgbox(1)", f"\njavascript:{js[5]}",
             f"{base}/a) [click](javascript:{js[6]})", f"javascript://x/%0A{js[7]}"]
@@ -83,9 +83,9 @@ def hostile_feed(base: str) -> str:
 def old_rows(base: str) -> list[dict]:
     """What an archive written before links were checked holds: script links as they came."""
     rows = []
-    for i, link in enumerate(script_links(base) + [f"javascript:{payload(base, 40)}"]):
+    for i, link in enumerate([*script_links(base), f"javascript:{payload(base, 40)}"]):
         rows.append({"feed_id": "old", "number": 1048574 - i, "guid": f"old-{i}", "link": link, "canonical": None,
-                     "title": titles(base)[i % 5] if i < 5 else f"旧文章{i}", "published": T - i * 60000,
+                     "title": titles(base)[i] if i < 5 else f"旧文章{i}", "published": T - i * 60000,
                      "first_seen": T, "body": "<p>旧存档里的正文。</p>" * 10, "source_hash": "", "from_page": 0,
                      "partial": 0, "page_attempts": 0, "removed_at": None, "feed_hash": None, "revised_at": None,
                      "checked_at": None})

@@ -218,8 +218,8 @@ def read_article(text: str) -> tuple[int, str, str, str] | None:
     first, _, rest = text.partition("\n")
     second, _, rest = rest.partition("\n")
     m = re.fullmatch(r"<!--(\d+)-->", first.strip())
-    header = read_link(second) if m else None
-    if header is None:
+    header = read_link(second)
+    if m is None or header is None:
         return None
     underline, _, body = rest.partition("\n")
     if underline.strip() != "------":
