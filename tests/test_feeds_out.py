@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import feedparser
 
+from newsmirror.model import Article
 from newsmirror.parse import parse
+from newsmirror.render import feeds as republish
 from support import item, newsmirror, rss
 
 TITLES = ["文章3 <b>&amp; “引号”", "文章2", "文章1"]
@@ -53,3 +57,23 @@ def test_without_a_site_url_items_link_the_source_and_all_feeds_exist(tmp_path, 
     assert not everything.bozo and len(everything.entries) == 3
     assert sorted(p.name for p in (archive / "feeds").iterdir()) == [
         "all.atom", "all.json", "all.xml", "voa.atom", "voa.json", "voa.xml"]
+
+
+def test_a_link_that_is_not_http_is_left_out_of_every_feed():
+    """An archive may hold script links (an older version stored them as feeds sent them): the
+    articles are re-published, their links are not; an http(s) link is written escaped."""
+    hostile = [Article("voa", 1048574 - i, f"文章{i}", link, 1715117943000, "<p>正文</p>")
+               for i, link in enumerate(["javascript:alert(1)", " JaVaScRiPt:alert(1)", "java\tscript:alert(1)",
+                                         "data:text/html,<script>alert(1)</script>", "vbscript:x", ""])]
+    for write in (republish.rss, republish.atom, republish.json_feed):
+        data = write("美国之音", "javascript:alert(2)", hostile).decode()
+        assert "script:" not in data.lower() and "data:" not in data, write.__name__
+        assert all(f"文章{i}" in data for i in range(len(hostile)))
+    good = Article("voa", 1, "好", "https://x.example/it's>here", 1715117943000, "<p>正文</p>")
+    for write in (republish.rss, republish.atom):
+        entry = feedparser.parse(write("美国之音", "https://x.example/", [good])).entries[0]
+        assert entry.link == "https://x.example/it's%3Ehere"
+        source = re.search(r'<a href="([^"]*)">原文</a>', entry.content[0].value if "content" in entry else entry.summary)
+        assert source and html.unescape(source.group(1)) == entry.link
+    item = json.loads(republish.json_feed("美国之音", "", [good]))["items"][0]
+    assert item["url"] == item["external_url"] == "https://x.example/it's%3Ehere"

@@ -80,3 +80,25 @@ def test_reindex_rebuilds_revisions_from_git_history(tmp_path, site):
     lines = newsmirror("--archive", archive, "history", "f/1048574").out.splitlines()
     assert [line.split()[0] for line in lines[1:]] == ["1", "2", "3"]
     assert "第[-一-]{+三+}版第0句" in newsmirror("--archive", archive, "diff", "f/1048574", "1", "3").out
+
+
+def test_reindex_reads_back_escaped_titles_links_and_wrapped_bodies(tmp_path, site):
+    """What newsmirror escapes (a title with `](`, a link with `](` and `)`) and wraps (a body
+    that opens no HTML block) is read back as it was: the next run finds nothing changed."""
+    title = "[视频] 拉法](停火 <img src=x> \\*"
+    body = "<b>粗体开头</b>" + "".join(f"<p>第{i}段，完整的句子。</p>" for i in range(12))
+    url = site.add("/feed.xml", rss(item(1, title=title.replace("<", "&lt;"), body=body, link="__BASE__/a/1.html?q=](x))")))
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", url, "--id", "f", "--title", "F")
+    newsmirror("--archive", archive, "run")
+    path = archive / "articles/f/1048574.md"
+    before = path.read_bytes()
+    for p in (archive / ".newsmirror").iterdir():
+        p.unlink()
+    assert "f: 1 articles" in newsmirror("--archive", archive, "reindex").out
+    store = Store(Archive(archive).state_dir)
+    [row] = store.entries("f")
+    store.close()
+    assert (row.title, row.link, row.body) == (title, f"{site.base}/a/1.html?q=](x))", body)
+    assert "f: unchanged" in newsmirror("--archive", archive, "run").out
+    assert path.read_bytes() == before

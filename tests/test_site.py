@@ -13,6 +13,7 @@ import http.server
 import re
 import sqlite3
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -306,3 +307,26 @@ def test_an_article_two_feeds_carry_has_one_page_both_feed_pages_link_to(tmp_pat
     assert sorted(p.name for p in (archive / "site/articles").iterdir()) == ["a", "b"]
     assert [p.name for p in (archive / "site/articles/b").iterdir()] == ["1048574.html"]
     assert (archive / "site/search/b/0.js").read_text(encoding="utf-8").count("同一篇文章") == 0  # searched once, under a
+
+
+def test_an_adopted_article_links_its_file_and_no_script_link(tmp_path, site):
+    """Files of the original mirror keep their "<n>_<title>.md" names (any character a title
+    holds) and their links (anything it stored): the page links the file, and a source only
+    when it is http(s)."""
+    archive = tmp_path / "m"
+    folder = archive / "articles/f"
+    folder.mkdir(parents=True)
+    body = "<p>原来的正文。</p>"
+    (folder / "1048574_C#新闻 100%?.md").write_text(f"<!--1715000000000-->\n[C#新闻](javascript:alert(1))\n------\n\n{body}\n")
+    (folder / "1048573.md").write_text(f"<!--1715000000000-->\n[第二篇]({site.base}/a/2.html)\n------\n\n{body}\n")
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss()), "--id", "f", "--title", "F")
+    assert newsmirror("--archive", archive, "reindex").code == 0
+    assert newsmirror("--archive", archive, "site").code == 0
+    page = archive / "site/articles/f/1048574.html"
+    markup = page.read_text(encoding="utf-8")
+    [ref] = re.findall(r'class="markdown" href="([^"]*)"', markup)
+    path = urllib.parse.unquote(urllib.parse.urlsplit(html.unescape(ref)).path)  # as a browser reads the href
+    assert (page.parent / path).resolve() == (folder / "1048574_C#新闻 100%?.md").resolve()
+    assert "javascript" not in markup and 'class="source"' not in markup and "原来的正文" in markup
+    second = (archive / "site/articles/f/1048573.html").read_text(encoding="utf-8")
+    assert f'class="source" href="{site.base}/a/2.html"' in second

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.testclient import TestClient
 
 from newsmirror.archive import Archive
+from newsmirror.store import Store
 from newsmirror.web import create_app
 from support import item, newsmirror, rss
 
@@ -48,3 +49,22 @@ def test_serve_runs_the_reader_on_the_guarded_server(tmp_path, site, monkeypatch
     [(app, host, port)] = started
     assert (host, port) == ("0.0.0.0", 8123) and "at http://0.0.0.0:8123/" in result.out
     assert "美国之音" in TestClient(app).get("/").text
+
+
+def test_search_never_hands_out_a_script_link(tmp_path, site):
+    """An archive from before links were checked may hold one: the reader gives no link instead."""
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1, title="拉法过境点"))), "--id", "voa")
+    store = Store(Archive(archive).state_dir)
+    try:
+        store.add_entries([{
+            "feed_id": "voa", "number": 1, "guid": "old", "link": " JaVaScRiPt:alert(1)", "canonical": None,
+            "title": "台湾选举", "published": 1715117943000, "first_seen": 1715117943000, "body": "<p>台湾举行地方选举。</p>",
+            "source_hash": "", "from_page": 0, "partial": 0, "page_attempts": 0, "removed_at": None, "feed_hash": None,
+            "revised_at": None, "checked_at": None}])
+    finally:
+        store.close()
+    newsmirror("--archive", archive, "run")
+    client = TestClient(create_app(Archive(archive)))
+    assert [(h["title"], h["link"]) for h in client.get("/api/search", params={"q": "选举"}).json()] == [("台湾选举", "")]
+    assert client.get("/api/search", params={"q": "拉法"}).json()[0]["link"] == f"{site.base}/a/1.html"

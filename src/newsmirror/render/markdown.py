@@ -1,4 +1,10 @@
-"""The house format (see ../shared/golden/README.md): articles, list pages and the README."""
+"""The house format (see ../shared/golden/README.md): articles, list pages and the README.
+
+Titles, links and bodies come from hostile feeds, so each is written for what a CommonMark or
+GFM reader makes of it: a `[TITLE](URL)` line is exactly one link, to exactly URL, whatever the
+title holds; a body is one raw HTML block, never Markdown. `read_article` (reindex) reads back
+exactly what was written, and reads the original mirror's files (raw titles) as they are.
+"""
 
 from __future__ import annotations
 
@@ -8,19 +14,177 @@ from urllib.parse import quote
 
 from ..dates import month_day_utc8
 from ..model import Article
+from .links import safe_link
 
 LIST_SIZE = 300
 
+# --- titles and link targets ---------------------------------------------------------------
+# CommonMark's backslash escapes: a backslash before ASCII punctuation stands for that character.
+_PUNCT = r"!-/:-@\[-`{-~"
+# Text CommonMark would decode as a character reference (`&amp;` shows as `&`).
+_ENTITY = r"&(?=#[0-9]{1,7};|#[xX][0-9A-Fa-f]{1,6};|[A-Za-z][A-Za-z0-9]*;)"
+# A backslash that would escape what follows it (at the end: the `]` or `)` that closes).
+_BACKSLASH = r"\\(?=[" + _PUNCT + r"]|\Z)"
+# A backslash just before `|` makes it an escaped pipe to GFM, and a line whose pipes are all
+# escaped is a one-column table over the `------` line: that backslash is written as a reference.
+_PIPE = r"(?P<pipe>\\(?=\|))|"
+BACKSLASH_REF = "&#92;"
+# What _escape_title and _escape_target escape (a backslash before it, or BACKSLASH_REF).
+_TITLE = re.compile(_PIPE + r"[\[\]`]|<(?!\s|\Z)|" + _BACKSLASH + "|" + _ENTITY)
+_TARGET = re.compile(_PIPE + r"[\[\]]|" + _BACKSLASH + "|" + _ENTITY)
+_TARGET_AND_PARENS = re.compile(_PIPE + r"[\[\]()]|" + _BACKSLASH + "|" + _ENTITY)
+MAX_NESTING = 32  # parentheses nested deeper than this end a link destination in cmark and markdown-it
+# The escapes newsmirror writes, the only ones read back: others are the original mirror's text.
+_UNESCAPE = re.compile(r"\\([\\\[\]`<&()])|" + BACKSLASH_REF)
+# A line in the shape newsmirror writes: no unescaped bracket in the title or the target, no
+# white space or control character in the target (its parentheses are checked apart: _balanced).
+_LINK_LINE = re.compile(r"\[((?:\\.|[^\[\]\\])*)\]\(((?:\\[^\s\x00-\x1f\x7f]|[^\[\]\\\s\x00-\x1f\x7f])*)\)", re.S)
+_ESCAPED = re.compile(r"\\.", re.S)
+# What would make a heading's text another block: an ATX heading, a quote, a list item, a rule,
+# a fence (a backtick is escaped anyway).
+_MARKER = re.compile(r"#{1,6}(?=\s|\Z)|>|[-+*](?=\s|\Z)|([-*_])(?:\s*\1){2,}\s*\Z|~~~|[0-9]{1,9}[.)](?=\s|\Z)")
+# A pipe at either end of a heading's text leaves it one table cell, as many as `------` has.
+_OUTER_PIPE = re.compile(r"\A\||\|\Z")
+
+# --- bodies --------------------------------------------------------------------------------
+# CommonMark reads a line as raw HTML only when it opens an HTML block; article bodies open one
+# with a block-level tag (start condition 6: these names in both cmark-gfm 0.29 and spec 0.31).
+_HTML_BLOCK = re.compile(
+    r"</?(?:address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|dialog|dir|"
+    r"div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|header|hr|html|iframe|legend|li|"
+    r"link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|param|section|summary|table|tbody|td|tfoot|th|"
+    r"thead|title|tr|track|ul)(?:[ \t>]|/>|\Z)", re.I)
+# Wraps a body that opens no block (text, `<b>`, `<img>`...): newsmirror's own attribute (the
+# sanitizer drops data-*), so that reading back removes only the wrappers newsmirror added.
+WRAP_OPEN, WRAP_CLOSE = "<div data-newsmirror>", "</div>"
+
 
 def one_line(text: str) -> str:
-    """A title for a one-line header: outer white space removed, inner line breaks made spaces."""
-    text = text.strip()
-    return re.sub(r"\s*[\r\n]+\s*", " ", text) if "\n" in text or "\r" in text else text
+    """A title for a one-line header: outer white space removed, each inner run of white space
+    holding a line break made one space.
 
+    Each run is matched once (a pattern starting with `\\s*` before the line break retried every
+    position of a long run of spaces: 32 s on 40,000 spaces after a line break)."""
+    text = text.strip()
+    if "\n" not in text and "\r" not in text:
+        return text
+    return re.sub(r"\s+", lambda m: " " if "\n" in m.group() or "\r" in m.group() else m.group(), text)
+
+
+def _escape_title(title: str) -> str:
+    """A title as link text that a CommonMark reader shows as this text and nothing else.
+
+    Escaped: `[` `]` (nested brackets make a link or a reference of their own, and the reader
+    finds the end of the title by the first unescaped `]`); backticks (code spans bind tighter
+    than link text and could swallow the `](`); `<` before anything but white space (raw HTML
+    and autolinks such as `<javascript:...>` bind tighter too); `\\` before punctuation or at
+    the end (it would escape it, or the `]`); `&` that starts a character reference (`&lt;`
+    would show as `<`); a `\\` just before `|` is written `&#92;` (see _PIPE). Kept: `* _ ~ ( ) ! |`
+    and the rest, which at most emphasize words: ordinary titles stay byte-identical to the
+    house format.
+    """
+    return _TITLE.sub(_escape, title)
+
+
+def _escape_target(url: str) -> str:
+    """A link destination that a CommonMark reader reads back as exactly `url`.
+
+    `url` holds no white space or control characters (a WHATWG serialization, or a path
+    newsmirror made). Escaped: `\\` before punctuation or at the end; `&` that starts a character
+    reference (decoded in destinations too); `[` `]` (not needed by CommonMark, but they keep
+    the first unescaped `](` of a line the one between title and target); `(` `)` only when they
+    are not balanced within the nesting readers accept (balanced ones, as in Wikipedia links,
+    stay as the original mirror wrote them); a `\\` just before `|` as in a title.
+    """
+    return (_TARGET if _balanced(url) else _TARGET_AND_PARENS).sub(_escape, url)
+
+
+def _escape(m: re.Match[str]) -> str:
+    return BACKSLASH_REF if m.lastgroup == "pipe" else "\\" + m.group()
+
+
+def _unescape(text: str) -> str:
+    """`text` with the escapes of _escape undone."""
+    return _UNESCAPE.sub(lambda m: m.group(1) or "\\", text)
+
+
+def _balanced(text: str) -> bool:
+    """True when every `(` of `text` is closed in order, nested at most MAX_NESTING deep."""
+    if "(" not in text and ")" not in text:
+        return True
+    depth = 0
+    for paren in re.findall(r"[()]", text):
+        depth += 1 if paren == "(" else -1
+        if depth < 0 or depth > MAX_NESTING:
+            return False
+    return depth == 0
+
+
+def link(title: str, url: str) -> str:
+    """`[TITLE](URL)`: exactly one link to `url`, with `title` (one line) as its text."""
+    return f"[{_escape_title(title)}]({_escape_target(url)})"
+
+
+def read_link(line: str) -> tuple[str, str] | None:
+    """(title, url) of a `[TITLE](URL)` line, or None when it is not one.
+
+    A line in the shape newsmirror writes is read as a CommonMark reader reads it, with
+    newsmirror's escapes undone. Any other line is one of the original mirror's, which wrote
+    titles raw (they may hold `[`, `]` or `](`): its link is what follows the last `](`.
+    """
+    m = _LINK_LINE.fullmatch(line)
+    if m and _balanced(_ESCAPED.sub("", m.group(2))):
+        return _unescape(m.group(1)), _unescape(m.group(2))
+    cut = line.rfind("](")
+    if not line.startswith("[") or not line.endswith(")") or cut < 0:
+        return None
+    return line[1:cut], line[cut + 2:-1]
+
+
+def _heading(title: str) -> str:
+    """A setext heading's text: escaped as a title, no block marker at its start and no pipe at
+    either end (a feed titled "- x", "# x", "1. x", "~~~" or "|x" would make its list page a
+    list, a heading, a code block or a table)."""
+    text = _OUTER_PIPE.sub("&#124;", _escape_title(title))
+    m = _MARKER.match(text)
+    if not m:
+        return text
+    at = m.end() - 1 if text[0].isdigit() else 0  # an ordered list's marker is the `.` or `)` after its number
+    return text[:at] + "\\" + text[at:]
+
+
+# --- bodies --------------------------------------------------------------------------------
+
+def body_line(body: str) -> str:
+    """The body as one line that a CommonMark reader takes whole as raw HTML.
+
+    A body that opens no HTML block (plain text from a JSON Feed, `<b>`, `<img>`) would be a
+    Markdown paragraph, where `[x](javascript:...)` is a link: it is wrapped in WRAP_OPEN ...
+    WRAP_CLOSE, as is one that starts with WRAP_OPEN itself (so unwrapping never takes a body's
+    own markup). Line breaks (only in bodies read back from older files) become spaces, which
+    HTML reads alike: a blank line would end the block.
+    """
+    if "\n" in body or "\r" in body:
+        body = re.sub(r"\r\n?|\n", " ", body)
+    if body and (not _HTML_BLOCK.match(body) or body.startswith(WRAP_OPEN)):
+        return WRAP_OPEN + body + WRAP_CLOSE
+    return body
+
+
+def _read_body(line: str) -> str:
+    """The body `body_line` was given (a line it did not wrap is the body itself)."""
+    if line.startswith(WRAP_OPEN) and line.endswith(WRAP_CLOSE):
+        return line[len(WRAP_OPEN):-len(WRAP_CLOSE)]
+    return line
+
+
+# --- files ---------------------------------------------------------------------------------
 
 def article(a: Article) -> str:
-    """`<!--T-->`, `[TITLE](URL)`, six hyphens, a blank line, the body on one line."""
-    return f"<!--{a.published}-->\n[{one_line(a.title)}]({a.link})\n------\n\n{a.body}\n"
+    """`<!--T-->`, `[TITLE](URL)`, six hyphens, a blank line, the body on one line.
+
+    A link that is not http(s) is written empty: the article is kept, its link is not."""
+    return f"<!--{a.published}-->\n{link(one_line(a.title), safe_link(a.link))}\n------\n\n{body_line(a.body)}\n"
 
 
 def list_page(title: str, articles: Iterable[Article], marker: str = "", link_root: str = "/") -> str:
@@ -32,19 +196,20 @@ def list_page(title: str, articles: Iterable[Article], marker: str = "", link_ro
     lines = []
     for a in list(articles)[:LIST_SIZE]:
         removed = marker if a.removed_at and marker else ""
-        link = f"{link_root}articles/{a.feed_id}/{a.number}.md"
-        lines.append(f"{month_day_utc8(a.published)} {removed}[{one_line(a.title)}]({link})\n")
-    return f"{one_line(title)}\n------\n\n" + "\n".join(lines) + "\n"
+        path = f"{link_root}articles/{a.feed_id}/{a.number}.md"
+        lines.append(f"{month_day_utc8(a.published)} {removed}{link(one_line(a.title), path)}\n")
+    return f"{_heading(one_line(title))}\n------\n\n" + "\n".join(lines) + "\n"
 
 
 def link_path(name: str) -> str:
-    """A file name usable inside a Markdown link: only what would end the link is encoded."""
-    return re.sub(r"[%\s()<>\[\]]", lambda m: quote(m.group(0), safe=""), name)
+    """A file name as a relative URL path: `%` and what would end the Markdown link or the path
+    (`#` would start a fragment) are percent-encoded."""
+    return re.sub(r"[%#\s()<>\[\]]", lambda m: quote(m.group(0), safe=""), name)
 
 
 def readme(titles: Iterable[str], list_names: Iterable[str]) -> str:
     """The mirror's front page: one link per feed list, as the original mirror wrote it."""
-    links = [f"[{one_line(t)}](lists/{link_path(name)}.md)" for t, name in zip(titles, list_names)]
+    links = [link(one_line(t), f"lists/{link_path(name)}.md") for t, name in zip(titles, list_names)]
     return "抓取新闻媒体文章\n------\n\n" + "\n\n".join(links) + ("\n" if links else "")
 
 
@@ -53,14 +218,10 @@ def read_article(text: str) -> tuple[int, str, str, str] | None:
     first, _, rest = text.partition("\n")
     second, _, rest = rest.partition("\n")
     m = re.fullmatch(r"<!--(\d+)-->", first.strip())
-    if not m or not second.startswith("[") or not second.endswith(")"):
+    header = read_link(second)
+    if m is None or header is None:
         return None
-    # The title may hold "](" itself; the link is what follows the last "](" (links hold no spaces).
-    cut = second.rfind("](")
-    if cut < 0:
-        return None
-    title, link = second[1:cut], second[cut + 2:-1]
     underline, _, body = rest.partition("\n")
     if underline.strip() != "------":
         return None
-    return int(m.group(1)), title, link, body.strip("\n")
+    return int(m.group(1)), header[0], header[1], _read_body(body.strip("\n"))

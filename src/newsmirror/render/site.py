@@ -1,8 +1,9 @@
 """The static site under DIR/site/: feeds, pages by day, articles with their history, search.
 
 The site is read where no server can be trusted to run: from `file://`, from any sub-path of a
-static host, from a fork under another name. So every link is relative, every asset is local,
-and search runs in the browser over an index shipped as `<script>` files (Chromium refuses
+static host, from a fork under another name. So every link is relative (but an article's
+link to its source, written only when it is http(s): `safe_link`), every asset is local, and
+search runs in the browser over an index shipped as `<script>` files (Chromium refuses
 `fetch()` of local files). Lists and search shards are cut into chunks counted from the oldest
 article, so that a new article changes the newest chunk only and a git push stays small.
 
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import quote
 
 import jinja2
 
@@ -30,6 +32,7 @@ from .. import editions, history
 from ..archive import Archive
 from ..config import Config
 from ..store import EntryRow, Store
+from .links import safe_link
 from .markdown import one_line
 
 SITE_DIR = "site"
@@ -244,8 +247,8 @@ class _Build:
                 changes.append(_Change(v.number, v.seen_at, one_line(feed.convert(v.title)), segments))
             first_seen = versions[0].seen_at
         return self._render(rel, "article.html", feed.lang, feed=feed, title=one_line(feed.convert(row.title)),
-                            link=row.link, published=row.published, removed_at=row.removed_at, body=body,
-                            markdown=f"articles/{feed.id}/{markdown}", changes=changes, first_seen=first_seen)
+                            link=safe_link(row.link), published=row.published, removed_at=row.removed_at, body=body,
+                            markdown=f"articles/{feed.id}/{quote(markdown)}", changes=changes, first_seen=first_seen)
 
     # --- lists -------------------------------------------------------------------------------
 

@@ -3,7 +3,8 @@
 The static site works without any server; on a machine that has the archive, this adds what a
 browser alone cannot do well on a large archive: ranked full-text search over the SQLite index
 (`/search?q=` as a page, `/api/search?q=` as JSON). It only reads; it binds to 127.0.0.1 unless
-told otherwise.
+told otherwise. Its pages share the site's origin, so what they write is held to the site's
+rule: a source link only when it is http(s) (`safe_link`), every text escaped.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from ..archive import Archive
 from ..dates import iso
+from ..render.links import safe_link
 from ..render.site import SITE_DIR
 from ..search import Hit, SearchError, SearchIndex
 
@@ -44,7 +46,7 @@ def create_app(archive: Archive) -> Starlette:
             found = hits(request)
         except SearchError as exc:
             return JSONResponse({"error": str(exc)}, status_code=400)
-        return JSONResponse([{"feed": h.feed_id, "number": h.number, "title": h.title, "link": h.link,
+        return JSONResponse([{"feed": h.feed_id, "number": h.number, "title": h.title, "link": safe_link(h.link),
                               "published": iso(h.published), "page": f"articles/{h.feed_id}/{h.number}.html",
                               "snippet": h.snippet, "highlights": h.highlights} for h in found])
 
@@ -54,11 +56,7 @@ def create_app(archive: Archive) -> Starlette:
             found, error = hits(request), ""
         except SearchError as exc:
             found, error = [], str(exc)
-        items = "".join(
-            f'<li><a href="articles/{h.feed_id}/{h.number}.html">{html.escape(h.title)}</a> '
-            f'<small>{h.feed_id} · {datetime.fromtimestamp(h.published / 1000, UTC8):%Y-%m-%d}</small>'
-            f"<p>{html.escape(h.marked(chr(1), chr(2))).replace(chr(1), '<mark>').replace(chr(2), '</mark>')}</p></li>"
-            for h in found)
+        items = "".join(_result(h) for h in found)
         summary = html.escape(error) if error else (f"{len(found)} 条结果" if query else "")
         return HTMLResponse(
             '<!doctype html><html lang="zh"><head><meta charset="utf-8">'
@@ -74,3 +72,11 @@ def create_app(archive: Archive) -> Starlette:
         Route("/search", page),
         Mount("/", StaticFiles(directory=archive.root / SITE_DIR, html=True, check_dir=False)),
     ])
+
+
+def _result(h: Hit) -> str:
+    """One result of the search page: a link to the site's own page, never to the source."""
+    page = html.escape(f"articles/{h.feed_id}/{h.number}.html", quote=True)
+    return (f'<li><a href="{page}">{html.escape(h.title)}</a> '
+            f'<small>{html.escape(h.feed_id)} · {datetime.fromtimestamp(h.published / 1000, UTC8):%Y-%m-%d}</small>'
+            f"<p>{html.escape(h.marked(chr(1), chr(2))).replace(chr(1), '<mark>').replace(chr(2), '</mark>')}</p></li>")
