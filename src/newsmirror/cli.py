@@ -200,6 +200,9 @@ class _FeedIds:
         return feed_id
 
 
+_SHOWN = 10  # refused outlines named one by one: an OPML file of thousands names the first few
+
+
 @app.command("import-opml")
 def import_opml(
     file: Annotated[Path, typer.Argument(metavar="FILE", help="An OPML file exported by a feed reader.")],
@@ -216,17 +219,7 @@ def import_opml(
     except NotOPML as exc:
         raise _fail(f"FILE: {file}: {exc}") from None
     existing = _load(arch) if _has_config(arch) else Config()
-    ids = _FeedIds(f.id for f in existing.feeds)
-    known = {urls.canonical(f.url) for f in existing.feeds}
-    added, present, refused = [], 0, []
-    for url, title in outlines:
-        if problem := configuration.url_problem(url):
-            refused.append(problem)
-        elif (canonical := urls.canonical(url)) in known:
-            present += 1
-        else:
-            known.add(canonical)
-            added.append((ids.new(url), url, title))
+    added, present, refused = _new_feeds(outlines, existing)
     arch.root.mkdir(parents=True, exist_ok=True)
     try:
         configuration.add_feeds(arch.config_path, added)
@@ -241,7 +234,24 @@ def import_opml(
               f"({present} already in the mirror, {len(refused)} not a usable http(s) URL)", markup=False)
 
 
-_SHOWN = 10  # refused outlines named one by one; an OPML file of thousands names a few
+def _new_feeds(outlines: Iterable[tuple[str, str | None]], existing: Config,
+               ) -> tuple[list[tuple[str, str, str | None]], int, list[str]]:
+    """(id, url, title) of the outlines to add, how many are in the mirror already, and why
+    each refused one was refused: a URL that is no usable http(s) URL (a line break in it
+    would have been written into the configuration) is skipped, so that one bad outline
+    among thousands does not stop the import."""
+    ids = _FeedIds(f.id for f in existing.feeds)
+    known = {urls.canonical(f.url) for f in existing.feeds}
+    added, present, refused = [], 0, []
+    for url, title in outlines:
+        if problem := configuration.url_problem(url):
+            refused.append(problem)
+        elif (canonical := urls.canonical(url)) in known:
+            present += 1
+        else:
+            known.add(canonical)
+            added.append((ids.new(url), url, title))
+    return added, present, refused
 
 
 @app.command("export-opml")

@@ -183,7 +183,7 @@ class Config:
     def work_seconds(self) -> float:
         """Seconds one feed's parsing, extraction and cleaning may take in one pass: by default
         three times what fetching it may take, so that a slow feed is not cut short."""
-        return self.limits.work_seconds or 3 * self.fetch.timeout
+        return 3 * self.fetch.timeout if self.limits.work_seconds is None else self.limits.work_seconds
 
 
 # The outlets the original mirror carried, each from the publisher's own public feed.
@@ -292,10 +292,10 @@ def _toml_str(value: str) -> str:
 
 Rule = Callable[[Any], "str | None"]  # the problem with a value, None when there is none
 
-HTTP = ("http", "https")
-PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what httpx can use (socks4 it cannot)
+_HTTP = ("http", "https")
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what httpx can use (socks4 it cannot)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and Unicode's line breaks
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name
 _FIELD_VALUE = re.compile(r"([\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?)?")  # what h11 sends; httpx encodes ASCII
 _BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
@@ -342,18 +342,18 @@ def title_problem(value: str) -> str | None:
 def clean_title(text: str | None) -> str | None:
     """A title from elsewhere (a feed, an OPML file) made fit for the configuration: runs of
     white space and control characters become one space; None when nothing is left."""
-    return re.sub(r"[\s\x00-\x1f\x7f-\x9f]+", " ", text or "").strip() or None
+    return _SPACE_OR_CONTROL.sub(" ", text or "").strip() or None
 
 
-def url_problem(url: str, schemes: tuple[str, ...] = HTTP) -> str | None:
+def url_problem(url: str, schemes: tuple[str, ...] = _HTTP) -> str | None:
     """Why `url` is no URL newsmirror can use, or None: one of `schemes` with a host, parseable
     by ada (the WHATWG parser links go through), no white space or control character (a line
     break in a URL would be a new line in the configuration and in the HTTP request)."""
     if m := _SPACE_OR_CONTROL.search(url):
-        return f"{url!r} holds white space or a control character ({m.group()!r})"
+        return f"{url!r} holds white space or a control character ({m.group()[0]!r})"
     scheme, sep, _ = url.partition("://")
     if not sep or scheme.lower() not in schemes:
-        kinds = "http(s)" if schemes == HTTP else f"{', '.join(schemes[:-1])} or {schemes[-1]}"
+        kinds = "http(s)" if schemes == _HTTP else f"{', '.join(schemes[:-1])} or {schemes[-1]}"
         return f"must be an {kinds} URL, not {url!r}"
     try:
         host = ada_url.parse_url(url, attributes=("hostname",))["hostname"]
@@ -363,7 +363,7 @@ def url_problem(url: str, schemes: tuple[str, ...] = HTTP) -> str | None:
 
 
 def _proxy(value: str) -> str | None:
-    return url_problem(value, PROXY_SCHEMES)
+    return url_problem(value, _PROXY_SCHEMES)
 
 
 def feed_id_problem(feed_id: str) -> str | None:
