@@ -46,9 +46,10 @@ def test_names_one_file_on_macos_or_windows_never_go_to_two_feeds():
 
 def test_list_names_are_never_windows_devices_nor_end_in_a_dot_and_are_bounded():
     names = list_names([("a", "CON", True), ("b", "nul.md", True), ("c", "com1", False), ("d", "Reuters.", True),
-                        ("e", "新闻 " * 200, True), ("f", "新闻 " * 200, True), ("g", "\u3000x\u3000", True)])
+                        ("e", "新闻 " * 200, True), ("f", "新闻 " * 200, True), ("g", "\u3000x\u3000", True),
+                        ("h", "LPT\u00b2", True)])
     assert names["a"] == "_CON" and names["b"] == "_nul.md" and names["c"] == "_com1" and names["d"] == "Reuters"
-    assert names["g"] == "x"
+    assert names["g"] == "x" and names["h"] == "_LPT\u00b2"
     assert all(len(n.encode()) <= 200 and not n.endswith((".", " ")) for n in names.values())
     assert names["f"].endswith("-f") and names["e"] != names["f"]
 

@@ -72,6 +72,7 @@ REFUSED = [
     ('[[feeds]]\nid = "CON"\nurl = "https://example.com/feed"\n', 2, "feeds[0].id", "device name on Windows"),
     ('[[feeds]]\nid = "lpt1"\nurl = "https://example.com/feed"\n', 2, "feeds[0].id", "device name on Windows"),
     (FEED + '[[feeds]]\nid = "F"\nurl = "https://example.com/other"\n', 5, "feeds[1].id", "only in case"),
+    ('[[feeds]]\nid = "All"\nurl = "https://example.com/feed"\n', 2, "feeds[0].id", "feeds/all.xml"),
     (FEED + FEED, 5, "feeds[1].id", "duplicate feed id 'f'"),
     ('[[feeds]]\nid = "f"\nurl = "https://example.com/a\\nb"\n', 3, "feeds[0].url", "white space"),
     ('[[feeds]]\nid = "f"\nurl = "https://exa mple.com/"\n', 3, "feeds[0].url", "white space"),
@@ -172,3 +173,8 @@ def test_an_edit_that_would_not_load_is_not_written(tmp_path):
     ("  美国之音\n  中文网 ", "美国之音 中文网"), ("a\x00\x1fb\u2028c", "a b c"), (" \n\t", None), (None, None)])
 def test_titles_from_elsewhere_are_made_one_clean_line(text, cleaned):
     assert config.clean_title(text) == cleaned
+
+
+def test_the_feed_id_pattern_refuses_a_final_newline_also_through_match():
+    # reindex checks folder names with FEED_ID.match: `$` matched before a final newline.
+    assert config.FEED_ID.match("abc\n") is None and config.FEED_ID.match("abc")

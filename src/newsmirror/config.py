@@ -372,6 +372,8 @@ def feed_id_problem(feed_id: str) -> str | None:
         return f"{feed_id!r} must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"
     if windows_reserved(feed_id):
         return f"{feed_id!r} is a device name on Windows: articles/{feed_id}/ could not be checked out there"
+    if feed_id.lower() == "all":
+        return f"{feed_id!r} is taken by the feed of every feed (feeds/all.xml)"
     return None
 
 
