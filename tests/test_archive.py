@@ -1,10 +1,10 @@
-"""The mirror folder: what a scan of it adopts, keeps and clears away."""
+"""The mirror folder: what a scan of it adopts, keeps and clears away; the names of its files."""
 
 from __future__ import annotations
 
 import os
 
-from newsmirror.archive import Archive
+from newsmirror.archive import Archive, ListNames, list_names
 
 
 def test_a_scan_clears_what_a_killed_pass_left_half_written_but_not_what_is_being_written(tmp_path):
@@ -20,3 +20,48 @@ def test_a_scan_clears_what_a_killed_pass_left_half_written_but_not_what_is_bein
     assert sorted(archive.numbers_on_disk("voa")) == [1048573, 1048574]
     assert writing.exists()
     assert not (folder / ".nm-tmp-1-0").exists()
+
+
+def test_an_ordinary_title_keeps_the_original_mirror_s_list_name():
+    assert list_names([("voa", "美国之音", True), ("bbc", "BBC News 中文", False)]) == {"voa": "美国之音", "bbc": "BBC News 中文"}
+
+
+def test_titles_that_made_one_list_file_now_make_one_each():
+    names = list_names([("s", "a/b", True), ("u", "a_b", True), ("b", "a\\b", True), ("dot", ".", True),
+                        ("dots", "..", True), ("up", "A_B", False)])
+    assert names == {"u": "a_b", "s": "a_b-s", "b": "a_b-b", "dot": "feed", "dots": "feed-dots", "up": "A_B-up"}
+    assert len({n.casefold() for n in names.values()}) == len(names)  # also on Windows and macOS
+
+
+def test_configured_titles_claim_their_names_before_titles_from_feeds():
+    # A feed calling itself "美国之音" never takes the list of the feed configured with that title.
+    names = list_names([("fake", "美国之音", False), ("voa", "美国之音", True)])
+    assert names == {"voa": "美国之音", "fake": "美国之音-fake"}
+
+
+def test_names_one_file_on_macos_or_windows_never_go_to_two_feeds():
+    names = list_names([("a", "Café", True), ("b", "Cafe\u0301", True), ("c", "CAFÉ", True)])  # é composed, or e + ´
+    assert names == {"a": "Café", "b": "Cafe\u0301-b", "c": "CAFÉ-c"}
+
+
+def test_list_names_are_never_windows_devices_nor_end_in_a_dot_and_are_bounded():
+    names = list_names([("a", "CON", True), ("b", "nul.md", True), ("c", "com1", False), ("d", "Reuters.", True),
+                        ("e", "新闻 " * 200, True), ("f", "新闻 " * 200, True), ("g", "\u3000x\u3000", True),
+                        ("h", "LPT\u00b2", True)])
+    assert names["a"] == "_CON" and names["b"] == "_nul.md" and names["c"] == "_com1" and names["d"] == "Reuters"
+    assert names["g"] == "x" and names["h"] == "_LPT\u00b2"
+    assert all(len(n.encode()) <= 200 and not n.endswith((".", " ")) for n in names.values())
+    assert names["f"].endswith("-f") and names["e"] != names["f"]
+
+
+def test_a_suffix_another_title_already_holds_is_passed_over():
+    names = list_names([("x", "T-y", True), ("z", "T", True), ("y", "T", True)])
+    assert names == {"x": "T-y", "z": "T", "y": "T-y-2"}
+
+
+def test_a_title_that_changes_during_a_pass_takes_a_name_no_other_feed_holds():
+    names = ListNames([("new", "new", False), ("voa", "美国之音", True)])
+    assert names.name("voa", "美国之音") == "美国之音"
+    assert names.name("new", "美国之音") == "美国之音-new"  # its first fetch named it; voa keeps its list
+    assert names.name("new", "自由亚洲") == "自由亚洲"
+    assert names.name("voa", "美国之音") == "美国之音"

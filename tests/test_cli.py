@@ -142,3 +142,22 @@ def test_search_recovers_articles_a_killed_pass_did_not_index(tmp_path, site):
     site.add("/f.xml", rss(item(3, title="第三篇"), item(2, title="第二篇"), item(1, title="第一篇")))
     newsmirror("--archive", archive, "run")
     assert "f/1048573" in newsmirror("--archive", archive, "search", "第二篇").out
+
+
+def test_add_makes_the_feed_s_own_title_one_line(tmp_path, site):
+    url = site.add("/feed.xml", rss(item(1), title="自家的\n  标题"))
+    assert newsmirror("--archive", tmp_path / "m", "add", url, "--id", "own").code == 0
+    assert config.load(tmp_path / "m/newsmirror.toml").feed("own").title == "自家的 标题"
+
+
+def test_a_new_id_never_differs_from_one_in_use_only_by_case(tmp_path, site):
+    archive = tmp_path / "m"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text('[[feeds]]\nid = "127-0-0-1"\nurl = "https://example.com/a"\n'
+                                             '[[feeds]]\nid = "Feed-2"\nurl = "https://example.com/b"\n')
+    first = newsmirror("--archive", archive, "add", site.add("/1.xml", rss(item(1))), "--title", "一")
+    second = newsmirror("--archive", archive, "add", site.add("/2.xml", rss(item(2))), "--title", "二")
+    assert first.code == second.code == 0
+    assert [f.id for f in config.load(archive / "newsmirror.toml").feeds] == ["127-0-0-1", "Feed-2", "127-0-0-1-2", "127-0-0-1-3"]
+    refused = newsmirror("--archive", archive, "add", site.add("/3.xml", rss(item(3))), "--id", "feed-2", "--title", "三")
+    assert refused.code == 2 and "'feed-2' differs from the id 'Feed-2' only in case" in refused.err

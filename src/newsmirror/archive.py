@@ -3,7 +3,8 @@
 Layout (compatible with the original mirror's repositories):
     newsmirror.toml  README.md  articles/<feed id>/<n>.md  lists/<feed title>.md  .newsmirror/
 Nothing from the network becomes part of a path: feed ids are validated by the configuration,
-article names are numbers, and list names go through `safe_name`.
+article names are numbers, and list names come from `list_names`. Readers clone the folder on
+Windows and macOS too: no two paths may differ only in case, and none may be a Windows device.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ import os
 import re
 import threading
 import time
+import unicodedata
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from .config import CONFIG_NAME
+from .config import CONFIG_NAME, windows_reserved
 
 STATE_DIR = ".newsmirror"
 FIRST_NUMBER = 0xFFFFF - 1  # 1048574: numbers count down so the newest file sorts first
 _ARTICLE = re.compile(r"^(\d+)(?:_.*)?\.md$")  # the original mirror also wrote "<n>_<title>.md"
 _TMP_PREFIX = ".nm-tmp-"
 WRITERS = 2  # threads writing files; each holds the GIL between its system calls: more mostly contend for it
+NAME_BYTES = 200  # a list file's name before ".md": file systems allow 255 bytes, and room is left for a suffix
 
 
 class ArchiveLocked(Exception):
@@ -61,8 +64,9 @@ class Archive:
             self._folders[feed_id] = self.root / "articles" / feed_id
         return self._folders[feed_id]
 
-    def list_path(self, title: str) -> Path:
-        return self.root / "lists" / f"{safe_name(title)}.md"
+    def list_path(self, name: str) -> Path:
+        """lists/<name>.md, for a name from `list_names` (never a title as it is)."""
+        return self.root / "lists" / f"{name}.md"
 
     def prepare(self) -> None:
         """Create the folder with its state directory; git ignores that and files being written."""
@@ -206,10 +210,66 @@ def _take_over(path: Path, fh: IO[str], holder: int) -> IO[str] | None:
 
 
 def safe_name(title: str) -> str:
-    """A file name from a title: no separators, no control characters, no leading dot, bounded."""
-    name = re.sub(r"[\x00-\x1f\x7f/\\:*?\"<>|]", "_", title).strip().lstrip(".")
-    name = name.encode("utf-8")[:200].decode("utf-8", "ignore").strip()
-    return name or "feed"
+    """A file name from a title that every reader's system takes: no separators or control
+    characters, no leading dot, no trailing dot or space (Windows drops them), no Windows device
+    name, bounded. An ordinary title is kept as it is (the original mirror's lists/美国之音.md)."""
+    name = re.sub(r"\A[\s.]+", "", re.sub(r"[\x00-\x1f\x7f-\x9f/\\:*?\"<>|]", "_", title))
+    name = _cut(name, NAME_BYTES)
+    return f"_{name}" if windows_reserved(name) else name or "feed"
+
+
+def _cut(name: str, size: int) -> str:
+    """`name` within `size` UTF-8 bytes, without trailing white space or dots."""
+    return re.sub(r"[\s.]+\Z", "", name.encode("utf-8")[:size].decode("utf-8", "ignore"))
+
+
+def _fold(name: str) -> str:
+    """The name as a file system that ignores case and Unicode normalization sees it (macOS,
+    Windows); folding more than either only costs a suffix, never a collision."""
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", name).casefold())
+
+
+def list_names(feeds: Sequence[tuple[str, str, bool]]) -> dict[str, str]:
+    """Feed id -> the name of its list file, from (id, title, the title is configured).
+
+    Two feeds never share a file, nor two names that Windows or macOS take for one. Configured
+    titles claim their names first, then titles that came from feeds (anyone's to choose); within
+    each, titles that `safe_name` keeps as they are before those it changed (`a_b` before `a/b`),
+    then configuration order. A name already claimed gets the feed's id: `美国之音-voa2`.
+    """
+    bases = [safe_name(title) for _, title, _ in feeds]
+    order = sorted(range(len(feeds)), key=lambda i: (not feeds[i][2], bases[i] != feeds[i][1], i))
+    taken: set[str] = set()
+    return {feeds[i][0]: _claim(bases[i], feeds[i][0], taken) for i in order}
+
+
+def _claim(base: str, feed_id: str, taken: set[str]) -> str:
+    """`base`, else `base-<id>` (then `-2`, `-3`... when titles were made to collide), now taken."""
+    suffixes = (f"-{feed_id}" + (f"-{n}" if n > 1 else "") for n in itertools.count(1))
+    candidates = itertools.chain([base], (_cut(base, NAME_BYTES - len(s)) + s for s in suffixes))
+    name = next(c for c in candidates if _fold(c) not in taken)
+    taken.add(_fold(name))
+    return name
+
+
+class ListNames:
+    """`list_names` through a pass: a feed whose title changes (its first fetch names it) takes
+    a name no other feed holds; the others keep theirs until the next pass works them out again,
+    so that no list file is ever written for two feeds."""
+
+    def __init__(self, feeds: Sequence[tuple[str, str, bool]]):
+        self.titles = {feed_id: title for feed_id, title, _ in feeds}
+        self.names = list_names(feeds)
+        self.taken = {_fold(name) for name in self.names.values()}
+
+    def name(self, feed_id: str, title: str) -> str:
+        """The name of the feed's list file, for the title it has now."""
+        if self.titles.get(feed_id) != title:
+            if feed_id in self.names:
+                self.taken.discard(_fold(self.names[feed_id]))
+            self.names[feed_id] = _claim(safe_name(title), feed_id, self.taken)
+            self.titles[feed_id] = title
+        return self.names[feed_id]
 
 
 def write(path: Path, text: str) -> bool:

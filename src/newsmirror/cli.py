@@ -11,7 +11,7 @@ import asyncio
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
@@ -58,8 +58,23 @@ def _fail(message: str, code: int = 2) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _has_config(archive: Archive) -> bool:
+    """Whether the folder holds its configuration file yet. A usage error when the folder, or
+    the file's name, is something else (a directory named newsmirror.toml): every command
+    tripped over it, and `run` tried to write the default configuration over it."""
+    if archive.root.exists() and not archive.root.is_dir():
+        raise _fail(f"{archive.root} is not a folder")
+    path = archive.config_path
+    if path.is_file():
+        return True
+    if path.exists() or path.is_symlink():  # a link to nowhere: writing through it lands elsewhere
+        raise _fail(f"{path} is {'a directory' if path.is_dir() else 'not a regular file'}; "
+                    "move it away to let newsmirror write its configuration there")
+    return False
+
+
 def _load(archive: Archive) -> Config:
-    if not archive.exists():
+    if not _has_config(archive):
         raise _fail(f"{archive.root} is not a mirror folder (no {configuration.CONFIG_NAME}); "
                     f"create one with `newsmirror --archive {archive.root} init`")
     try:
@@ -102,10 +117,11 @@ def init(
     arch = _archive(archive)
     if ci is not None and ci not in TEMPLATES:
         raise _fail(f"--ci: unknown kind {ci!r} (known: {', '.join(TEMPLATES)})")
-    if arch.exists() and ci is None:
+    exists = _has_config(arch)
+    if exists and ci is None:
         raise _fail(f"{arch.config_path} already exists; edit it, or use `add` and `remove`")
     arch.root.mkdir(parents=True, exist_ok=True)
-    if not arch.exists():
+    if not exists:
         configuration.write_default(arch.config_path)
         out.print(f"Created {arch.config_path} with {len(configuration.DEFAULT_FEEDS)} feeds.", markup=False)
     arch.prepare()
@@ -125,20 +141,20 @@ def add(
 ) -> None:
     """Add a feed (creating the mirror folder when there is none)."""
     arch = _archive(archive)
-    if not urls.is_http(url):
-        raise _fail(f"URL: {url!r} is not an http(s) URL")
-    existing = _load(arch) if arch.exists() else Config()
-    taken = {f.id for f in existing.feeds}
+    if problem := configuration.url_problem(url):
+        raise _fail(f"URL: {problem}")
+    if title is not None and (problem := configuration.title_problem(title)):
+        raise _fail(f"--title: {problem}")
+    existing = _load(arch) if _has_config(arch) else Config()
+    ids = _FeedIds(f.id for f in existing.feeds)
     if feed_id is None:
-        feed_id = _free_id(url, taken)
-    elif feed_id in taken:
-        raise _fail(f"--id: a feed with id {feed_id!r} already exists")
-    if not configuration.FEED_ID.match(feed_id):
-        raise _fail(f"--id: {feed_id!r} must be 1-64 letters, digits, '-' or '_'")
+        feed_id = ids.new(url)
+    elif problem := ids.problem(feed_id):
+        raise _fail(f"--id: {problem}")
     if any(canonical == urls.canonical(url) for canonical in (urls.canonical(f.url) for f in existing.feeds)):
         raise _fail(f"URL: {url} is already in the mirror")
     if title is None:
-        title = _feed_title(url, existing)
+        title = configuration.clean_title(_feed_title(url, existing))  # the feed's own: anything at all
     arch.root.mkdir(parents=True, exist_ok=True)
     try:
         configuration.add_feed(arch.config_path, feed_id, url, title)
@@ -148,10 +164,43 @@ def add(
     out.print(f"Added {feed_id}" + (f" ({title})" if title else "") + f": {url}", markup=False)
 
 
-def _free_id(url: str, taken: set[str]) -> str:
-    """A slug of the host not used yet (`voachinese-com`, then `voachinese-com-2`...)."""
-    base = urls.slug(url)
-    return next(c for c in (base, *(f"{base}-{i}" for i in range(2, 100000))) if c not in taken)
+class _FeedIds:
+    """The ids in use, and new ones made from a host: `voachinese-com`, then `voachinese-com-2`...
+
+    Compared without case (`voa` and `VOA` are one folder on Windows and macOS); never a Windows
+    device name. Each host's count goes on where it stopped: an OPML file of 50,000 feeds of one
+    host took minutes when every feed counted up from 2 again.
+    """
+
+    def __init__(self, taken: Iterable[str]):
+        self.taken = {feed_id.lower(): feed_id for feed_id in taken}
+        self.next: dict[str, int] = {}
+
+    def problem(self, feed_id: str) -> str | None:
+        """Why `feed_id` cannot be a new feed's id, or None."""
+        other = self.taken.get(feed_id.lower())
+        if other is None:
+            return configuration.feed_id_problem(feed_id)
+        if other == feed_id:
+            return f"a feed with id {feed_id!r} already exists"
+        return f"{feed_id!r} differs from the id {other!r} only in case: one folder on Windows and macOS"
+
+    def new(self, url: str) -> str:
+        """A free id made from the host of `url`, taken from now on."""
+        base = urls.slug(url)
+        n = self.next.get(base, 1)
+        while True:
+            suffix = f"-{n}" if n > 1 else ""
+            feed_id = base[:64 - len(suffix)] + suffix
+            n += 1
+            if self.problem(feed_id) is None:
+                break
+        self.next[base] = n
+        self.taken[feed_id.lower()] = feed_id
+        return feed_id
+
+
+_SHOWN = 10  # refused outlines named one by one: an OPML file of thousands names the first few
 
 
 @app.command("import-opml")
@@ -169,26 +218,40 @@ def import_opml(
         raise _fail(f"FILE: cannot read {file}: {exc.strerror}") from None
     except NotOPML as exc:
         raise _fail(f"FILE: {file}: {exc}") from None
-    existing = _load(arch) if arch.exists() else Config()
-    taken = {f.id for f in existing.feeds}
-    known = {urls.canonical(f.url) for f in existing.feeds}
-    added, skipped = [], []
-    for url, title in outlines:
-        if not urls.is_http(url) or urls.canonical(url) in known:
-            skipped.append(url)
-            continue
-        feed_id = _free_id(url, taken)
-        taken.add(feed_id)
-        known.add(urls.canonical(url))
-        added.append((feed_id, url, title))
+    existing = _load(arch) if _has_config(arch) else Config()
+    added, present, refused = _new_feeds(outlines, existing)
     arch.root.mkdir(parents=True, exist_ok=True)
     try:
         configuration.add_feeds(arch.config_path, added)
     except ConfigError as exc:
         raise _fail(str(exc)) from None
     arch.prepare()
-    out.print(f"Added {len(added)} feeds to {arch.config_path}; skipped {len(skipped)} "
-              "(already in the mirror, or not http(s))", markup=False)
+    for problem in refused[:_SHOWN]:
+        err.print(f"skipped an outline: xmlUrl {problem}", markup=False)
+    if len(refused) > _SHOWN:
+        err.print(f"skipped {len(refused) - _SHOWN} more outlines whose xmlUrl cannot be used", markup=False)
+    out.print(f"Added {len(added)} feeds to {arch.config_path}; skipped {present + len(refused)} "
+              f"({present} already in the mirror, {len(refused)} not a usable http(s) URL)", markup=False)
+
+
+def _new_feeds(outlines: Iterable[tuple[str, str | None]], existing: Config,
+               ) -> tuple[list[tuple[str, str, str | None]], int, list[str]]:
+    """(id, url, title) of the outlines to add, how many are in the mirror already, and why
+    each refused one was refused: a URL that is no usable http(s) URL (a line break in it
+    would have been written into the configuration) is skipped, so that one bad outline
+    among thousands does not stop the import."""
+    ids = _FeedIds(f.id for f in existing.feeds)
+    known = {urls.canonical(f.url) for f in existing.feeds}
+    added, present, refused = [], 0, []
+    for url, title in outlines:
+        if problem := configuration.url_problem(url):
+            refused.append(problem)
+        elif (canonical := urls.canonical(url)) in known:
+            present += 1
+        else:
+            known.add(canonical)
+            added.append((ids.new(url), url, title))
+    return added, present, refused
 
 
 @app.command("export-opml")
@@ -284,7 +347,7 @@ def run(
     from .pipeline import run_pass
 
     arch = _archive(archive)
-    if not arch.exists():
+    if not _has_config(arch):
         arch.root.mkdir(parents=True, exist_ok=True)
         configuration.write_default(arch.config_path)
         out.print(f"No mirror at {arch.root}: created one with the default feeds ({arch.config_path}).", markup=False)

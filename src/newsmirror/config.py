@@ -8,15 +8,18 @@ Editing (`add`, `remove`) goes through tomlkit so that the user's comments survi
 from __future__ import annotations
 
 import dataclasses
+import functools
+import math
 import re
 import tomllib
 import types
 import typing
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import ada_url
 import tomlkit
 
 from . import __version__
@@ -25,8 +28,15 @@ from .dates import DEFAULT_TIMEZONE, zone
 CONFIG_NAME = "newsmirror.toml"
 DEFAULT_PROXY = "https://images.weserv.nl?url={url_noscheme}"
 VARIANTS = ("original", "zh-Hans", "zh-Hant", "zh-TW", "zh-HK")  # Chinese script editions (OpenCC)
-FEED_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+# \Z, not $: `$` also matches before a final newline, which let "abc\n" make articles/abc\n/.
+# Ids are ASCII, so that `.lower()` is the case folding of every file system that ignores case.
+FEED_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z")
 MiB = 1024 * 1024
+GiB = 1024 * MiB
+# Device names: Windows opens the device instead of a file of that name, in any case and with
+# any extension ("nul.md"), so a repository holding one cannot be checked out there.
+WINDOWS_RESERVED = frozenset({"CON", "PRN", "AUX", "NUL", "CONIN$", "CONOUT$",
+                              *(f"{d}{n}" for d in ("COM", "LPT") for n in "0123456789\u00b9\u00b2\u00b3")})
 
 
 class ConfigError(Exception):
@@ -39,6 +49,11 @@ class ConfigError(Exception):
 
 def _choices(*values: str) -> dict:
     return {"choices": values}
+
+
+def windows_reserved(name: str) -> bool:
+    """True when Windows takes `name` for a device (`CON`, `nul.md`, `COM1.tar.gz`, `aux .md`)."""
+    return name.split(".", 1)[0].rstrip(" ").upper() in WINDOWS_RESERVED
 
 
 @dataclass(frozen=True)
@@ -56,16 +71,6 @@ class FetchSettings:
     per_host: int = 2
     proxy: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class LimitSettings:
-    """Bounds on the work one feed may cause in one pass, whatever it sends."""
-
-    work_seconds: float | None = None  # parsing, extraction and cleaning of one feed; None: 3 x [fetch] timeout
-    max_article_bytes: int = 2 * MiB  # one article's stored body; a longer one is cut at a block boundary
-    max_items: int = 1000  # new items taken from one feed per pass; the rest wait, oldest first
-    max_pages: int = 100  # article pages fetched per feed per pass; the rest wait
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,17 @@ class FeedConfig:
 
 
 @dataclass(frozen=True)
+class LimitSettings:
+    """What one feed may cost in one pass, so that a hostile or broken feed cannot hold a pass:
+    the rest of its items and pages wait for the next pass."""
+
+    work_seconds: float | None = None  # parsing, extraction and cleaning; None: 3 x [fetch] timeout
+    max_article_bytes: int = 2 * MiB  # one article's stored body is cut beyond this
+    max_items: int = 1000  # new items taken from one feed
+    max_pages: int = 100  # article pages fetched for one feed
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one mirror folder."""
 
@@ -147,10 +163,6 @@ class Config:
                 return f
         raise KeyError(feed_id)
 
-    def work_seconds(self) -> float:
-        """Seconds of parsing, extraction and cleaning one feed may take in one pass."""
-        return self.limits.work_seconds or 3 * self.fetch.timeout
-
     def images_for(self, feed: FeedConfig) -> ImageSettings:
         return feed.images or self.images
 
@@ -166,6 +178,12 @@ class Config:
     def interval_for(self, feed: FeedConfig) -> float:
         """Minutes between the daemon's polls of this feed (before the feed's own ttl)."""
         return feed.interval or self.interval
+
+    @property
+    def work_seconds(self) -> float:
+        """Seconds one feed's parsing, extraction and cleaning may take in one pass: by default
+        three times what fetching it may take, so that a slow feed is not cut short."""
+        return 3 * self.fetch.timeout if self.limits.work_seconds is None else self.limits.work_seconds
 
 
 # The outlets the original mirror carried, each from the publisher's own public feed.
@@ -219,9 +237,18 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         f"# max_feed_bytes = {16 * MiB}",
         f"# max_page_bytes = {8 * MiB}",
         f"# max_image_bytes = {16 * MiB}",
-        "# concurrency = 16          # requests at once",
-        "# per_host = 2              # requests at once to one host",
-        '# proxy = "socks5://127.0.0.1:1080"   # also HTTP(S)_PROXY / ALL_PROXY',
+        "# max_redirects = 5",
+        "# concurrency = 16          # requests at once (at most 1000)",
+        "# per_host = 2              # requests at once to one host (at most concurrency)",
+        '# proxy = "socks5://127.0.0.1:1080"   # http, https, socks5 or socks5h; also HTTP(S)_PROXY / ALL_PROXY',
+        '# headers = { "Accept-Language" = "zh-CN" }',
+        "",
+        "[limits]",
+        "# What one feed may cost in one pass; the rest of its items and pages wait for the next pass.",
+        "# work_seconds = 90.0       # parsing, extraction and cleaning (default: 3 x [fetch] timeout)",
+        f"# max_article_bytes = {2 * MiB}   # one article's stored body is cut beyond this",
+        "# max_items = 1000          # new items taken from one feed",
+        "# max_pages = 100           # article pages fetched for one feed",
         "",
         "[images]",
         '# mode = "proxy"            # "proxy", "local" (copies under media/) or "keep"',
@@ -258,21 +285,233 @@ def _toml_str(value: str) -> str:
     return tomlkit.string(value).as_string()
 
 
+# --- rules -----------------------------------------------------------------------------
+# What each key may hold beyond its type. A value that passed only its type check (nan seconds,
+# a proxy newsmirror's HTTP client cannot use, a header holding a line break) used to fail every
+# feed of every pass; refused here, it is one line naming the file, the line and the key.
+
+Rule = Callable[[Any], "str | None"]  # the problem with a value, None when there is none
+
+_HTTP = ("http", "https")
+_PROXY_SCHEMES = ("http", "https", "socks5", "socks5h")  # what httpx can use (socks4 it cannot)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # C0, DEL, C1, and Unicode's line breaks
+_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name
+_FIELD_VALUE = re.compile(r"([\x21-\x7e]([\x20-\x7e\t]*[\x21-\x7e])?)?")  # what h11 sends; httpx encodes ASCII
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._-]*(/[A-Za-z0-9_][A-Za-z0-9._-]*)*")
+_PLACEHOLDERS = {"{url}": "https://example.com/a.jpg", "{url_noscheme}": "example.com/a.jpg",
+                 "{url_encoded}": "https%3A%2F%2Fexample.com%2Fa.jpg"}
+
+
+def _show(number: float) -> str:
+    return f"{number:,}" if isinstance(number, int) else f"{number:g}"
+
+
+def _within(low: float, high: float, above: bool = False) -> Rule:
+    """A finite number in [low, high], or in (low, high] when `above` (nan and inf never pass)."""
+    def rule(value: float) -> str | None:
+        if isinstance(value, float) and not math.isfinite(value):
+            return f"must be a finite number, not {value}"
+        if value <= low if above else value < low:
+            return f"must be {'greater than' if above else 'at least'} {_show(low)}, not {value!r}"
+        return f"must be at most {_show(high)}, not {value!r}" if value > high else None
+    return rule
+
+
+def _optional(rule: Rule) -> Rule:
+    return lambda value: None if value is None else rule(value)
+
+
+def _each(rule: Rule) -> Rule:
+    """Every item of a list."""
+    return lambda values: next(filter(None, map(rule, values)), None)
+
+
+def _text(value: str) -> str | None:
+    """Text written into files or sent to git: a control character (a line break above all)
+    would start a new line of Markdown or of a commit."""
+    m = _CONTROL.search(value)
+    return f"{value!r} holds the control character {m.group()!r}" if m else None
+
+
+def title_problem(value: str) -> str | None:
+    """A list's title: its heading, a link in README.md, and its file name."""
+    return "must not be empty" if not value.strip() else _text(value)
+
+
+def clean_title(text: str | None) -> str | None:
+    """A title from elsewhere (a feed, an OPML file) made fit for the configuration: runs of
+    white space and control characters become one space; None when nothing is left."""
+    return _SPACE_OR_CONTROL.sub(" ", text or "").strip() or None
+
+
+def url_problem(url: str, schemes: tuple[str, ...] = _HTTP) -> str | None:
+    """Why `url` is no URL newsmirror can use, or None: one of `schemes` with a host, parseable
+    by ada (the WHATWG parser links go through), no white space or control character (a line
+    break in a URL would be a new line in the configuration and in the HTTP request)."""
+    if m := _SPACE_OR_CONTROL.search(url):
+        return f"{url!r} holds white space or a control character ({m.group()[0]!r})"
+    scheme, sep, _ = url.partition("://")
+    if not sep or scheme.lower() not in schemes:
+        kinds = "http(s)" if schemes == _HTTP else f"{', '.join(schemes[:-1])} or {schemes[-1]}"
+        return f"must be an {kinds} URL, not {url!r}"
+    try:
+        host = ada_url.parse_url(url, attributes=("hostname",))["hostname"]
+    except ValueError:
+        return f"{url!r} is not a valid URL"
+    return None if host else f"{url!r} has no host"
+
+
+def _proxy(value: str) -> str | None:
+    return url_problem(value, _PROXY_SCHEMES)
+
+
+def feed_id_problem(feed_id: str) -> str | None:
+    """Why `feed_id` cannot name a folder under articles/, or None."""
+    if not FEED_ID.fullmatch(feed_id):
+        return f"{feed_id!r} must be 1-64 letters, digits, '-' or '_', starting with a letter or digit"
+    if windows_reserved(feed_id):
+        return f"{feed_id!r} is a device name on Windows: articles/{feed_id}/ could not be checked out there"
+    if feed_id.lower() == "all":
+        return f"{feed_id!r} is taken by the feed of every feed (feeds/all.xml)"
+    return None
+
+
+def _header_value(value: str) -> str | None:
+    return None if _FIELD_VALUE.fullmatch(value) else (
+        f"{value!r} must be printable ASCII, without control characters or white space at either end")
+
+
+def _headers(value: dict[str, str]) -> str | None:
+    for name, text in value.items():
+        if not _TOKEN.fullmatch(name):
+            return f"{name!r} is not a header name (letters, digits and !#$%&'*+-.^_`|~)"
+        if problem := _header_value(text):
+            return f"{name}: {problem}"
+    return None
+
+
+def _referers(value: dict[str, str]) -> str | None:
+    """Image host -> the Referer header it is sent."""
+    for host, referer in value.items():
+        if not host or _SPACE_OR_CONTROL.search(host):
+            return f"{host!r} is not a host name"
+        if problem := _header_value(referer):
+            return f"{host}: {problem}"
+    return None
+
+
+def _template(value: str) -> str | None:
+    """An image proxy template: filled in, it is the src="..." of every image of every article."""
+    if not any(p in value for p in _PLACEHOLDERS):
+        return f"{value!r} has no {{url}}, {{url_noscheme}} or {{url_encoded}}"
+    sample = value
+    for placeholder, filler in _PLACEHOLDERS.items():
+        sample = sample.replace(placeholder, filler)
+    if m := re.search(r"[{}\"'<>\\`]", sample):
+        return f"{value!r} holds {m.group()!r} (the placeholders are {{url}}, {{url_noscheme}} and {{url_encoded}})"
+    return url_problem(sample)
+
+
+def _selector(value: str) -> str | None:
+    """A CSS selector as the extractor runs it (lexbor): a bad one failed every page of the feed."""
+    from selectolax.lexbor import LexborHTMLParser, SelectolaxError  # 25 ms: only when a rule is set
+
+    try:
+        LexborHTMLParser("<p></p>").css(value)
+    except SelectolaxError:
+        return f"{value!r} is not a CSS selector"
+    return None
+
+
+def _timezone(value: str) -> str | None:
+    try:
+        zone(value)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+def _edition(value: str) -> str | None:
+    return None if value in VARIANTS[1:] else f"{value!r} is not one of {', '.join(VARIANTS[1:])}"
+
+
+def _branch(value: str) -> str | None:
+    """A branch name git takes, never taken for an option (a leading '-')."""
+    if _BRANCH.fullmatch(value) and ".." not in value and not value.endswith((".", ".lock")):
+        return None
+    return f"{value!r} is not a branch name (letters, digits, '.', '_', '-' and '/'; no leading '-' or '.', no '..')"
+
+
+def _remote(value: str) -> str | None:
+    """A remote is an argument to git: one starting with '-' would be an option (`--upload-pack=`
+    runs a command)."""
+    if not value.strip() or value.startswith("-"):
+        return f"{value!r} is not a git remote (a URL or a path)"
+    return _text(value)
+
+
+def _identity(value: str) -> str | None:
+    """A commit author's name or email: git refuses an empty one, which failed every publish."""
+    return "must not be empty" if not value.strip() else _text(value)
+
+
+_SECONDS = _within(0.0, 3600.0, above=True)
+_MINUTES = _within(0.0, 365 * 24 * 60.0, above=True)
+_BYTES = _within(1, GiB)
+
+_RULES: dict[type, dict[str, Rule]] = {
+    Config: {
+        "timezone": _timezone, "page_retries": _within(0, 100), "interval": _MINUTES, "editions": _each(_edition),
+        "takedown_days": _within(0.0, 3650.0), "takedown_budget": _within(0, 100_000), "removed_marker": _text,
+        "feeds_out": _within(0, 10_000),
+    },
+    FetchSettings: {
+        "user_agent": _header_value, "timeout": _SECONDS, "connect_timeout": _SECONDS, "max_feed_bytes": _BYTES,
+        "max_page_bytes": _BYTES, "max_image_bytes": _BYTES, "max_redirects": _within(0, 100),
+        "concurrency": _within(1, 1000), "per_host": _within(1, 1000), "proxy": _optional(_proxy),
+        "headers": _headers,
+    },
+    LimitSettings: {
+        "work_seconds": _optional(_within(0.0, 24 * 3600.0, above=True)), "max_article_bytes": _BYTES,
+        "max_items": _within(1, 1_000_000), "max_pages": _within(1, 100_000),
+    },
+    ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers},
+    PublishSettings: {
+        "remotes": _each(_remote), "branch": _branch, "author_name": _identity, "author_email": _identity,
+        "retries": _within(0, 100), "site_url": _optional(url_problem),
+    },
+    SiteRule: {"body": _optional(_selector), "lead_image": _optional(_selector), "caption": _optional(_selector),
+               "remove": _each(_selector)},
+    FeedConfig: {
+        "id": feed_id_problem, "url": url_problem, "title": _optional(title_problem), "timezone": _optional(_timezone),
+        "proxy": _optional(_proxy), "headers": _headers, "interval": _optional(_MINUTES),
+    },
+}
+
+
 # --- reading -------------------------------------------------------------------------------
 
 
 def load(path: Path) -> Config:
     """Read and validate `path`; ConfigError names the file, line and key of any problem."""
+    return parse(_read(path), path)
+
+
+def _read(path: Path) -> str:
+    """The file's text, without the byte order mark that Windows editors put in front."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise ConfigError("configuration file not found", path) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, not a configuration file", path) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"cannot read configuration: {exc}", path) from None
-    return parse(text, path)
 
 
 def parse(text: str, path: Path | None = None) -> Config:
+    text = text.removeprefix("\ufeff")
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -282,14 +521,15 @@ def parse(text: str, path: Path | None = None) -> Config:
     feeds_raw = data.pop("feeds", [])
     if not isinstance(feeds_raw, list):
         raise reader.error((), "feeds", "must be a list of [[feeds]] tables")
-    config = reader.build(Config, data, (), skip={"feeds", "path"})
+    config = reader.build(Config, data, (), skip=frozenset({"feeds", "path"}))
     feeds = tuple(reader.build(FeedConfig, raw, ("feeds", i)) for i, raw in enumerate(feeds_raw))
-    seen: set[str] = set()
-    for i, feed in enumerate(feeds):
-        if feed.id in seen:
-            raise reader.error(("feeds", i), "id", f"duplicate feed id {feed.id!r}")
-        seen.add(feed.id)
+    reader.check_ids(feeds)
     return dataclasses.replace(config, feeds=feeds, path=path)
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
 
 
 class _Reader:
@@ -326,11 +566,11 @@ class _Reader:
                 fallback = n
         return fallback
 
-    def build(self, cls: type, raw: Any, where: tuple, skip: set[str] = frozenset()) -> Any:
+    def build(self, cls: type, raw: Any, where: tuple, skip: frozenset[str] = frozenset()) -> Any:
         if not isinstance(raw, dict):
             raise self.error(where[:-1], str(where[-1]) if where else "", "must be a table")
         fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
-        hints = typing.get_type_hints(cls)
+        hints = _hints(cls)
         unknown = sorted(set(raw) - set(fields))
         if unknown:
             raise self.error(where, unknown[0], f"unknown key (known: {', '.join(sorted(fields))})")
@@ -342,17 +582,17 @@ class _Reader:
         if missing:
             raise self.error(where, missing[0], "is required")
         obj = cls(**values)
-        self._check(obj, where)
+        self._check(obj, where, set(raw))
         return obj
 
-    def _value(self, hint: Any, value: Any, where: tuple, meta: typing.Mapping) -> Any:
+    def _value(self, hint: Any, value: Any, where: tuple, meta: Mapping) -> Any:
         key, parent = str(where[-1]), where[:-1]
         options = typing.get_args(hint) if isinstance(hint, types.UnionType) else (hint,)
         for option in options:
             if option is type(None):
                 continue
             if dataclasses.is_dataclass(option):
-                return self.build(option, value, where)
+                return self.build(typing.cast(type, option), value, where)
             origin = typing.get_origin(option)
             if origin is tuple:
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
@@ -373,44 +613,24 @@ class _Reader:
         expected = " or ".join(getattr(o, "__name__", str(o)) for o in options if o is not type(None))
         raise self.error(parent, key, f"must be {expected}, not {type(value).__name__} {value!r}")
 
-    def _check(self, obj: Any, where: tuple) -> None:
-        """Checks that need more than a type: ranges, formats, known zones."""
-        def positive(*names: str) -> None:
-            for name in names:
-                if getattr(obj, name) <= 0:
-                    raise self.error(where, name, "must be greater than 0")
+    def _check(self, obj: Any, where: tuple, given: set[str]) -> None:
+        """Checks that need more than a type (`_RULES`), and those between two keys."""
+        for name, rule in _RULES[type(obj)].items():
+            if problem := rule(getattr(obj, name)):
+                raise self.error(where, name, problem)
+        # Only when set: the default per_host (2) with `concurrency = 1` is what the user meant.
+        if isinstance(obj, FetchSettings) and "per_host" in given and obj.per_host > obj.concurrency:
+            raise self.error(where, "per_host", f"must be at most concurrency ({obj.concurrency}), not {obj.per_host}")
 
-        if isinstance(obj, FeedConfig):
-            if not FEED_ID.match(obj.id):
-                raise self.error(where, "id", "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
-            if not re.match(r"^https?://", obj.url):
-                raise self.error(where, "url", f"must be an http(s) URL, not {obj.url!r}")
-        if isinstance(obj, (FeedConfig, Config)) and obj.timezone is not None:
-            try:
-                zone(obj.timezone)
-            except ValueError as exc:
-                raise self.error(where, "timezone", str(exc)) from None
-        if isinstance(obj, FetchSettings):
-            positive("timeout", "connect_timeout", "max_feed_bytes", "max_page_bytes", "max_image_bytes",
-                     "concurrency", "per_host")
-        if isinstance(obj, ImageSettings):
-            for name, template in [("proxy", obj.proxy), *(("fallbacks", t) for t in obj.fallbacks)]:
-                if not re.search(r"\{url(_noscheme|_encoded)?\}", template):
-                    raise self.error(where, name, f"{template!r} has no {{url}}, {{url_noscheme}} or {{url_encoded}}")
-        if isinstance(obj, (FeedConfig, Config)) and obj.interval is not None and obj.interval <= 0:
-            raise self.error(where, "interval", "must be greater than 0")
-        if isinstance(obj, Config):
-            for edition in obj.editions:
-                if edition not in VARIANTS[1:]:
-                    raise self.error(where, "editions", f"{edition!r} is not one of {', '.join(VARIANTS[1:])}")
-            if obj.takedown_days < 0 or obj.takedown_budget < 0:
-                raise self.error(where, "takedown_days" if obj.takedown_days < 0 else "takedown_budget", "must not be negative")
-        if isinstance(obj, PublishSettings) and (obj.retries < 0 or not re.fullmatch(r"[A-Za-z0-9._/-]+", obj.branch)):
-            raise self.error(where, "retries" if obj.retries < 0 else "branch", "is not valid")
-        if isinstance(obj, Config) and obj.feeds_out < 0:
-            raise self.error(where, "feeds_out", "must not be negative")
-        if isinstance(obj, Config) and obj.page_retries < 0:
-            raise self.error(where, "page_retries", "must not be negative")
+    def check_ids(self, feeds: Iterable[FeedConfig]) -> None:
+        """Ids name folders: two that differ only in case are one folder on Windows and macOS."""
+        seen: dict[str, str] = {}
+        for i, feed in enumerate(feeds):
+            other = seen.get(feed.id.lower())
+            if other is not None:
+                raise self.error(("feeds", i), "id", f"duplicate feed id {feed.id!r}" if other == feed.id else
+                                 f"{feed.id!r} differs from the id {other!r} only in case: one folder on Windows and macOS")
+            seen[feed.id.lower()] = feed.id
 
 
 # --- editing -------------------------------------------------------------------------------
@@ -427,25 +647,31 @@ def add_feed(path: Path, feed_id: str, url: str, title: str | None) -> None:
 
 def add_feeds(path: Path, feeds: Iterable[tuple[str, str, str | None]]) -> None:
     """Append [[feeds]] tables (id, url, title) in one write; nothing is written if the result
-    would not load."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
-    doc = tomlkit.parse(text)
-    if "feeds" not in doc:
-        doc.add("feeds", tomlkit.aot())
-    for feed_id, url, title in feeds:
-        table = tomlkit.table()
-        table.add("id", feed_id)
-        if title:
-            table.add("title", title)
-        table.add("url", url)
-        doc["feeds"].append(table)
-    parse(tomlkit.dumps(doc), path)  # never write a file that would not load
-    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    would not load.
+
+    Appended as text (each value quoted by tomlkit), not through tomlkit's document: that
+    renders the array of tables again at every append, and 10,000 feeds took minutes.
+    """
+    text = _read(path) if path.exists() else ""
+    if text and not text.endswith("\n"):
+        text += "\n"
+    _write_checked(path, text + "".join(_feed_table(*feed) for feed in feeds))
+
+
+def _feed_table(feed_id: str, url: str, title: str | None) -> str:
+    title_line = f"title = {_toml_str(title)}\n" if title else ""
+    return f"\n[[feeds]]\nid = {_toml_str(feed_id)}\n{title_line}url = {_toml_str(url)}\n"
+
+
+def _write_checked(path: Path, text: str) -> None:
+    """Write `text` only if it loads: an edit never leaves a mirror that every command refuses."""
+    parse(text, path)
+    path.write_text(text, encoding="utf-8")
 
 
 def remove_feed(path: Path, feed_id: str) -> bool:
     """Drop the feed's table; False when there was none."""
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    doc = tomlkit.parse(_read(path))
     feeds = doc.get("feeds", [])
     for i, table in enumerate(feeds):
         if table.get("id") == feed_id:
@@ -456,9 +682,10 @@ def remove_feed(path: Path, feed_id: str) -> bool:
 
 
 def set_feed_key(path: Path, feed_id: str, key: str, value: Any) -> None:
-    """Change one key of one feed (used when a feed moved permanently)."""
-    doc = tomlkit.parse(path.read_text(encoding="utf-8"))
+    """Change one key of one feed (used when a feed moved permanently). The new address comes
+    from the network: ConfigError, and the file unchanged, when the result would not load."""
+    doc = tomlkit.parse(_read(path))
     for t in doc.get("feeds", []):
         if t.get("id") == feed_id:
             t[key] = value
-    path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+    _write_checked(path, tomlkit.dumps(doc))

@@ -1,6 +1,8 @@
 """OPML, the feed-list format of every reader: `import-opml` and `export-opml`.
 
-Read with lxml without entity expansion or network access: an OPML file comes from elsewhere.
+Read with lxml without entity expansion or network access: an OPML file comes from elsewhere,
+and so do its titles (made one line: they become list titles). Its URLs are checked by the
+command that adds them, as any other feed URL.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from .config import FeedConfig
+from .config import FeedConfig, clean_title
 
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=True)
 
@@ -30,8 +32,7 @@ def read(data: bytes) -> list[tuple[str, str | None]]:
     for outline in root.iter("{*}outline", "outline"):
         url = (outline.get("xmlUrl") or outline.get("xmlurl") or "").strip()
         if url:
-            title = (outline.get("title") or outline.get("text") or "").strip() or None
-            found.append((url, title))
+            found.append((url, clean_title(outline.get("title") or outline.get("text"))))
     return found
 
 

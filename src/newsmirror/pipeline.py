@@ -15,6 +15,7 @@ pages; the rest wait in the state, oldest first, for the next passes (never drop
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import sqlite3
@@ -296,7 +297,7 @@ class _Pass:
         """What the feed may still use in this pass: worker time, pages, new items."""
         if feed.id not in self.work:
             limits = self.config.limits
-            self.work[feed.id] = _Work(Budget(self.config.work_seconds()), limits.max_pages, limits.max_items)
+            self.work[feed.id] = _Work(Budget(self.config.work_seconds), limits.max_pages, limits.max_items)
         return self.work[feed.id]
 
     async def _feed(self, feed: FeedConfig, result: FeedResult) -> None:
@@ -673,6 +674,11 @@ class _Pass:
     def list_title(self, feed: FeedConfig) -> str:
         return feed.title or self.state(feed.id).title or feed.id
 
+    @functools.cached_property
+    def lists(self) -> files.ListNames:
+        """List file names, from the titles known when first asked: no two feeds share one."""
+        return files.ListNames([(f.id, self.list_title(f), bool(f.title)) for f in self.config.feeds])
+
     def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
         """The feed's new articles, its list page (in every tree) and its re-published feeds.
 
@@ -683,16 +689,17 @@ class _Pass:
         self.write_pending(feed.id)
         written = self.unlisted.pop(feed.id, 0)
         title = self.list_title(feed)
-        fingerprint = self.fingerprint(feed, title)
+        name = self.lists.name(feed.id, title)
+        fingerprint = self.fingerprint(feed, title, name)
         if not (force or written or feed.id in self.shared or self.state(feed.id).rendered != fingerprint
-                or not self.archive.list_path(title).exists()):
+                or not self.archive.list_path(name).exists()):
             return
         rows = self.store.list_lines(feed.id, markdown.LIST_SIZE)
         for tree, variant, link_root in self.trees(feed):
             convert = editions.converter(variant)
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
                                       convert(self.config.removed_marker), link_root)
-            files.write(tree.list_path(title), page)
+            files.write(tree.list_path(name), page)
         if self.config.feeds_out and rows:
             variant = self.config.variant_for(feed)
             articles = [_article(r) for r in self.store.listed(feed.id, self.config.feeds_out)]
@@ -701,10 +708,11 @@ class _Pass:
             self.feeds_out_changed = True
         self.save(replace(self.state(feed.id), rendered=fingerprint))
 
-    def fingerprint(self, feed: FeedConfig, title: str) -> str:
-        """Everything besides the articles that a feed's list and re-published feeds depend on."""
+    def fingerprint(self, feed: FeedConfig, title: str, name: str) -> str:
+        """Everything besides the articles that a feed's list and re-published feeds depend on
+        (the list's name too: a name another feed gave up holds that feed's list until rendered)."""
         c = self.config
-        settings = (__version__, title, feed.url, c.variant_for(feed), c.editions, c.removed_marker, c.feeds_out,
+        settings = (__version__, title, name, feed.url, c.variant_for(feed), c.editions, c.removed_marker, c.feeds_out,
                     c.publish.site_url, markdown.LIST_SIZE)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
@@ -721,7 +729,7 @@ class _Pass:
                 self.write_feeds_out("all", convert("全部"), self.config.publish.site_url or "",
                                      [editions.article(a, self.config.variant) for a in rows])
         titles = [self.list_title(f) for f in self.config.feeds]
-        names = [self.archive.list_path(t).stem for t in titles]
+        names = [self.lists.name(f.id, t) for f, t in zip(self.config.feeds, titles)]
         for tree, variant, _ in self.trees(None):
             convert = editions.converter(variant)
             files.write(tree.root / "README.md", markdown.readme([convert(t) for t in titles], names))
