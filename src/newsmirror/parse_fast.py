@@ -32,6 +32,7 @@ class Raw(NamedTuple):
     feed: dict
     entries: list[dict]
     warning: str | None = None
+    xml_safe: bool = False  # every value holds only characters XML 1.0 allows (lxml's are)
 
 
 class _Decline(Exception):
@@ -74,6 +75,7 @@ _FORBIDDEN = frozenset({
     "tags", "image", "textinput", "source", "ttl"})
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")  # feedparser's repair of '&b;=2' in link query strings
 _C1 = re.compile("[\x80-\x9f]")
+_NON_CHARACTERS = {0xFFFE: None, 0xFFFF: None}
 # Absolute, lower-case scheme, a host, no white space, brackets or ';' (urllib's "params"), and no
 # empty query or fragment: urllib.parse.urljoin gives such a URL back as it is.
 _PLAIN_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#;\[\]\x00-\x20][^?#;\[\]\x00-\x20]*"
@@ -180,7 +182,7 @@ class _Walker:
             self.container(root, 1, self.feed)
         else:
             self.top(root)
-        return Raw(self.feed, self.entries)
+        return Raw(self.feed, self.entries, xml_safe=True)
 
     def _declarations(self) -> list[tuple[str, str]]:
         """Every prefix declaration in the document: the root's, exactly, when the text has no
@@ -317,7 +319,8 @@ class _Walker:
         if value.isascii():
             return value
         try:
-            value = value.encode("iso-8859-1").decode("utf-8")
+            # Latin-1 text that is UTF-8 may spell U+FFFE or U+FFFF, which XML forbids.
+            value = value.encode("iso-8859-1").decode("utf-8").translate(_NON_CHARACTERS)
         except UnicodeError:
             pass
         return value.translate(_cp1252) if self.c1 and _C1.search(value) else value
