@@ -352,10 +352,11 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
     n = len(before)
 
     def place(k: int) -> tuple:
-        if k not in places:
+        key = places.get(k)
+        if key is None:
             p = before[k]
-            places[k] = _text_key(p) if is_text(p) else _tag_meaning(p)[0] if is_tag(p) else ("comment",)
-        return places[k]
+            key = places[k] = _text_key(p) if is_text(p) else _tag_meaning(p)[0] if is_tag(p) else ("comment",)
+        return key
 
     def find(wanted: tuple, i: int) -> int:
         """The first k in [i, i + _LOOKAHEAD) whose piece means `wanted`, -1 if none: the next
@@ -363,7 +364,7 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
         everywhere (a </p> to every unclosed <p>) is not scanned 256 pieces deep each time."""
         nonlocal indexed
         end = min(n, i + _LOOKAHEAD)
-        for k in range(i, min(end, i + 4)):
+        for k in range(i, min(end, i + 2)):
             if place(k) == wanted:
                 return k
         indexed = max(indexed, i)

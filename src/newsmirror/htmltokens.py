@@ -220,7 +220,7 @@ MAX_DEPTH = 256
 # italic too); a few hundred of them reopened at every paragraph made 80 KB a 36 MB tree. Past
 # this many reopenings in one body, the ones pending are closed for good (by inserting their
 # end tags) instead.
-RECONSTRUCTION_BUDGET = 65536
+RECONSTRUCTION_BUDGET = 16384
 
 _VOID = frozenset(["area", "base", "basefont", "bgsound", "br", "col", "embed", "frame", "hr", "image", "img",
                    "input", "keygen", "link", "meta", "param", "source", "track", "wbr"])
@@ -243,6 +243,7 @@ _SCOPE = frozenset(["applet", "caption", "html", "table", "td", "th", "marquee",
 _MARKERS = frozenset(["applet", "caption", "marquee", "object", "td", "template", "th"])
 _TABLE_PARTS = frozenset(["caption", "col", "colgroup", "tbody", "td", "tfoot", "th", "thead", "tr"])
 _SECTIONS = ("tbody", "tfoot", "thead")
+_CELLS = frozenset(["td", "th", "caption", "template"])  # closing one clears the formatting to its marker
 # Start tags that close an open <p> ("table" does too, but not in quirks mode, where lexbor reads
 # a page without a doctype; "form" not when a form is open).
 _P_CLOSERS = frozenset(
@@ -265,6 +266,10 @@ _BREAKOUT = frozenset(
     ["b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed", "h1", "h2",
      "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol", "p", "pre",
      "ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var"])
+
+# The start tags with a rule of their own; any other is simply opened.
+_RULED = (_IGNORED | _TABLE_PARTS | _SELECT_AWARE | _P_CLOSERS | _HEADINGS
+          | frozenset(["svg", "math", "table", "form", "a", "nobr", "button", "rb", "rtc", "rp", "rt"]))
 
 # The kinds of open element the tree builder looks for: a position list of each is kept.
 (_K_SCOPE, _K_BUTTON, _K_LIST, _K_TABLE, _K_SPECIAL, _K_LI_STOP, _K_DD_STOP, _K_HTML) = range(8)
@@ -450,28 +455,35 @@ class _Tree:
         for kind in _kinds(name):
             self.kinds[kind].append(position)
 
+    def _pop(self) -> tuple[str, _Entry | None]:
+        name = self.names.pop()
+        self.open_at[name].pop()
+        for kind in _kinds(name):
+            self.kinds[kind].pop()
+        return name, self.entries.pop()
+
     def _truncate(self, position: int) -> list[tuple[str, _Entry | None]]:
         """Take the elements from `position` up off the stack (nothing else changes); returned
         bottom first."""
-        taken = []
-        while len(self.names) > position:
-            name, entry = self.names.pop(), self.entries.pop()
-            self.open_at[name].pop()
-            for kind in _kinds(name):
-                self.kinds[kind].pop()
-            taken.append((name, entry))
+        taken = [self._pop() for _ in range(len(self.names) - position)]
         taken.reverse()
         return taken
 
     def pop_to(self, position: int) -> None:
         """Close the element at `position` and every element inside it."""
-        for name, entry in reversed(self._truncate(position)):
-            if name in ("td", "th", "caption", "template"):
+        names, entries, open_at, kinds = self.names, self.entries, self.open_at, self.kinds
+        while len(names) > position:
+            name, entry = names.pop(), entries.pop()
+            open_at[name].pop()
+            for kind in _kinds(name):
+                kinds[kind].pop()
+            if name in _CELLS:
                 self.clear_to_marker()  # closing a cell forgets the formatting inside it
             elif entry is not None and entry.state == _OPEN:
                 entry.state = _PENDING
                 entry.level.pending += 1
-        self._closed()
+        if self.dropped:
+            self._closed()
 
     def clear_to_marker(self) -> None:
         if len(self.formatting) > 1:
@@ -515,18 +527,30 @@ class _Tree:
 
     def start(self, name: str, piece: str, out: list[str]) -> bool:
         """Process a start tag; False when it is to be dropped."""
-        if self.foreign_top():
+        names = self.names
+        if names and names[-1][-1] == " " and self.foreign_top():
             if name not in _BREAKOUT:
                 return _self_closing(piece) or self.push(name + " ", piece)
             while self.foreign_top():
-                self.pop_to(len(self.names) - 1)
+                self.pop_to(len(names) - 1)
+        if names and names[-1] == "colgroup" and name not in ("col", "template"):
+            self.pop_to(len(names) - 1)  # a column group holds only <col>: anything else ends it
+        if name in _RULED:
+            done = self.start_rules(name, piece, out)
+            if done is not None:
+                return done
+        if name not in _NO_REOPEN and self.formatting[-1].pending:
+            self.reopen(out)
+        return name in _VOID or self.push(name, piece)
+
+    def start_rules(self, name: str, piece: str, out: list[str]) -> bool | None:
+        """The start tags the tree builder has a rule for: True or False when that settles the
+        tag (False: dropped), None when it is then opened like any other."""
         if name in ("svg", "math"):
             self.reopen_before(out)
             return _self_closing(piece) or self.push(name + " ", piece)
         if name in _IGNORED:
             return True
-        if self.top() == "colgroup" and name not in ("col", "template"):
-            self.pop_to(len(self.names) - 1)  # a column group holds only <col>: anything else ends it
         if name in _TABLE_PARTS or name == "table":
             opened = self.table_part(name, out)
             if opened is not None:
@@ -562,9 +586,7 @@ class _Tree:
             self.close(self.at("button"), _K_SCOPE)
         elif name in ("rb", "rtc", "rp", "rt") and self.in_scope(self.at("ruby"), _K_SCOPE):
             self.pop_while(_IMPLIED_END if name in ("rb", "rtc") else _IMPLIED_END - {"rtc"})
-        if name not in _NO_REOPEN:
-            self.reopen_before(out)
-        return name in _VOID or self.push(name, piece)
+        return None
 
     def reopen_before(self, out: list[str]) -> None:
         if self.formatting[-1].pending:
