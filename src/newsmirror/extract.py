@@ -90,17 +90,22 @@ def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | No
     )
 
 
+# libxml2, which trafilatura and readability read pages with, gives up on a page nested more than
+# 255 deep (and loses all that follows); some room is left for where its tree differs from lexbor's.
+PAGE_DEPTH = 192
+
+
 def _bounded(page: str) -> str:
     """The page with its nesting bounded (htmltokens.bound_nesting): lexbor, and trafilatura
     after it, slow down with the depth of the tree (a page of 100,000 nested <div> took lexbor
     minutes)."""
-    if not may_nest(page):
+    if not may_nest(page, PAGE_DEPTH):
         return page
     lowered = page[:1024].lstrip("\ufeff \t\r\n\f").lower()
     # Without a doctype lexbor reads the page in quirks mode, where a <table> leaves an open <p>
     # open; with `<!DOCTYPE html>`, it closes it; any other doctype: not modelled.
     no_quirks = True if lowered.startswith("<!doctype html>") else None if "<!doctype" in lowered else False
-    return "".join(bound_nesting(split(page), table_closes_p=no_quirks))
+    return "".join(bound_nesting(split(page), PAGE_DEPTH, table_closes_p=no_quirks))
 
 
 def header_block(published: int, lead_image: str | None, caption: str | None) -> str:

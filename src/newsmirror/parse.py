@@ -118,9 +118,11 @@ def _defuse(text: str) -> str:
     before, doctype, rest = "", "", text
     if m := _DOCTYPE_SUBSET.match(text, pos):
         before, rest = text[: m.start()] + m.group(1), text[m.end():]
-        # One declaration a line: feedparser looks for them at line starts.
-        kept = "".join(f"\n{e}" for e in _small_entities(m.group(3), rest))
-        doctype = f"<!DOCTYPE {m.group(2).strip()}" + (f" [{kept}\n]>" if kept else ">")
+        kept, dropped = _small_entities(m.group(3), rest)
+        inner = "".join(f"\n{e}" for e in kept)  # one declaration a line: feedparser looks for them at line starts
+        doctype = f"<!DOCTYPE {m.group(2).strip()}" + (f" [{inner}\n]>" if kept else ">")
+        if dropped:
+            rest = _escape_references(rest, dropped)
     if "<!ENTITY" not in text:
         return before + doctype + rest
     root = _ROOT_TEXT.search(rest)
@@ -128,13 +130,13 @@ def _defuse(text: str) -> str:
     return _ANY_ENTITY.sub("", before) + doctype + _ANY_ENTITY.sub("", rest[:end]) + rest[end:]
 
 
-def _small_entities(subset: str, document: str) -> list[str]:
-    """The literal entity declarations of `subset`, the largest dropped (their references then
-    stay as written) until all the references in `document`, expanded, add at most
+def _small_entities(subset: str, document: str) -> tuple[list[str], set[str]]:
+    """The literal entity declarations of `subset` to keep, and the names of those dropped: the
+    largest go until all the references in `document`, expanded, add at most
     ENTITY_EXPANSION_LIMIT characters to it."""
     declarations = [(e.group(0), e.group(1), e.group(2)) for e in _LITERAL_ENTITY.finditer(subset)]
     if not declarations:
-        return []
+        return [], set()
     uses = Counter(_REFERENCE.findall(document))
     growth = {decl: uses[name] * max(0, (1 if value.startswith("&#") else len(value)) - len(name) - 2)
               for decl, name, value in declarations}
@@ -143,7 +145,15 @@ def _small_entities(subset: str, document: str) -> list[str]:
         if total <= ENTITY_EXPANSION_LIMIT:
             break
         total -= growth.pop(decl)
-    return [decl for decl, _, _ in declarations if decl in growth]
+    return [d for d, _, _ in declarations if d in growth], {n for d, n, _ in declarations if d not in growth}
+
+
+def _escape_references(document: str, names: set[str]) -> str:
+    """The references to these (no longer declared) entities written as text, so that the
+    document stays well-formed and is read as XML, references as they were written; CDATA
+    sections, where nothing is a reference, as they are."""
+    pattern = re.compile(r"<!\[CDATA\[.*?(?:\]\]>|\Z)|&(" + "|".join(map(re.escape, sorted(names))) + ");", re.DOTALL)
+    return pattern.sub(lambda m: f"&amp;{m.group(1)};" if m.group(1) else m.group(0), document)
 
 
 def _feedparser(text: str, url: str) -> Raw:
