@@ -200,8 +200,8 @@ def real_image(tag: Tag) -> str | None:
     if src and not _PLACEHOLDER.search(src):
         return src
     for name in LAZY_SRCSET:
-        if value := tag.get(name):
-            return best_srcset(value)
+        if srcset := tag.get(name):
+            return best_srcset(srcset)
     return None  # only a placeholder: the real image may be in <picture><source>
 
 
@@ -218,7 +218,12 @@ def is_tracker(tag: Tag, url: str) -> bool:
 def image_urls(body: str, base: str) -> list[str]:
     """Every image URL `clean` would ask `rewrite_image` for (for local copies, fetched first)."""
     found: list[str] = []
-    _rewrite(split(body), base, lambda u: found.append(u) or u)
+
+    def note(url: str) -> str:
+        found.append(url)
+        return url
+
+    _rewrite(split(body), base, note)
     return list(dict.fromkeys(found))
 
 
@@ -282,9 +287,9 @@ def _rewrite(pieces: list[str], base: str, rewrite_image: ImageRewriter) -> None
             picture_source = None  # </picture>
             continue
         if t.name == "a" and (href := t.get("href")) is not None:
-            new = absolute(base, href)
-            if new != href.strip() or href != href.strip():
-                t.set("href", new)
+            resolved = absolute(base, href)
+            if resolved != href.strip() or href != href.strip():
+                t.set("href", resolved)
         elif t.name == "source" and (srcset := t.get("srcset") or t.get("data-srcset")):
             picture_source = best_srcset(srcset)
         elif t.name == "img":

@@ -290,7 +290,7 @@ def _readability(page: str) -> str | None:
 
     try:
         summary = Document(page).summary(html_partial=True)
-    except Exception:  # readability raises bare Exceptions on pages it cannot read
+    except Exception:  # noqa: BLE001 -- readability raises bare Exceptions on pages it cannot read
         return None
     return summary if normalized_text(summary) else None
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from . import urls
 from .htmltokens import unescape
@@ -72,11 +72,13 @@ def entry_key(entry: ParsedEntry) -> str:
     return "t:" + entry.title
 
 
-def order_new(items: list[T], now: int, entry: Callable[[T], ParsedEntry] = lambda e: e) -> list[T]:
-    """New entries (or items holding them) oldest first, for numbering. Feeds list newest first,
-    so among equal dates (or none) the one later in the document is the older."""
+def order_new(items: list[T], now: int, entry: Callable[[T], ParsedEntry] | None = None) -> list[T]:
+    """New entries (or items holding them: `entry` finds the entry in one) oldest first, for
+    numbering. Feeds list newest first, so among equal dates (or none) the one later in the
+    document is the older."""
     def key(pair: tuple[int, T]) -> tuple[int, int]:
-        published = entry(pair[1]).published
+        item = pair[1]
+        published = (entry(item) if entry is not None else cast(ParsedEntry, item)).published
         return (published if published is not None else now, -pair[0])
 
     return [item for _, item in sorted(enumerate(items), key=key)]

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import fields, replace
 from typing import Any, TypeVar
 
-import feedparser
-from feedparser.datetimes import _parse_date
+import feedparser  # type: ignore[import-untyped]
+from feedparser.datetimes import _parse_date  # type: ignore[import-untyped]
 
 from . import parse_fast, urls
 from .dates import parse_date

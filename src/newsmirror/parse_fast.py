@@ -19,11 +19,11 @@ import threading
 from typing import NamedTuple
 from urllib.parse import urlparse
 
-from feedparser.html import _cp1252
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin, make_safe_absolute_uri
-from feedparser.util import FeedParserDict
-from lxml import etree
+from feedparser.html import _cp1252  # type: ignore[import-untyped]
+from feedparser.mixin import _FeedParserMixin  # type: ignore[import-untyped]
+from feedparser.urls import _urljoin, make_safe_absolute_uri  # type: ignore[import-untyped]
+from feedparser.util import FeedParserDict  # type: ignore[import-untyped]
+from lxml import etree  # type: ignore[import-untyped]
 
 
 class Raw(NamedTuple):
@@ -190,13 +190,15 @@ class _Walker:
         declarations only ever make this module decline more)."""
         nsmap = self.root.nsmap
         source = self.source
-        utf8 = isinstance(source, bytes)
-        if source.count(b"xmlns" if utf8 else "xmlns") == len(nsmap):
-            return [(p, uri) for p, uri in nsmap.items() if p]
-        pattern = _XMLNS_UTF8 if utf8 else _XMLNS_TEXT
-        found = [(m[1], m[2] if m[2] is not None else m[3]) for m in pattern.finditer(source)]
-        if utf8:
-            found = [(p.decode("utf-8", "replace"), uri.decode("utf-8", "replace")) for p, uri in found]
+        if isinstance(source, bytes):
+            if source.count(b"xmlns") == len(nsmap):
+                return [(p, uri) for p, uri in nsmap.items() if p]
+            found = [(m[1].decode("utf-8", "replace"), (m[2] if m[2] is not None else m[3]).decode("utf-8", "replace"))
+                     for m in _XMLNS_UTF8.finditer(source)]
+        else:
+            if source.count("xmlns") == len(nsmap):
+                return [(p, uri) for p, uri in nsmap.items() if p]
+            found = [(m[1], m[2] if m[2] is not None else m[3]) for m in _XMLNS_TEXT.finditer(source)]
         if len(found) > 100 or any("&" in uri for _, uri in found):
             raise _Decline  # no feed needs a hundred namespaces; entities in a URI are not modelled
         return found
