@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 
 import pytest
+from support import FIXTURES
 
-from newsmirror.clean import _CLEANER, _edge, _for_sanitizer, best_srcset, clean, fold, image_urls
+from newsmirror.clean import (
+    _CLEANER,
+    _edge,
+    _for_sanitizer,
+    best_srcset,
+    clean,
+    fold,
+    image_urls,
+)
 from newsmirror.config import ImageSettings
 from newsmirror.htmltokens import MAX_DEPTH, bound_nesting, split
 from newsmirror.images import rewriter
-from support import FIXTURES
 
 PROXY = rewriter(ImageSettings())
 
