@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from newsmirror.clean import best_srcset, clean, image_urls
-from newsmirror.config import ImageSettings
-from newsmirror.images import rewriter
+import re
+
+import pytest
 from support import FIXTURES
+
+from newsmirror.clean import (
+    _CLEANER,
+    _edge,
+    _for_sanitizer,
+    best_srcset,
+    clean,
+    fold,
+    image_urls,
+)
+from newsmirror.config import ImageSettings
+from newsmirror.htmltokens import MAX_DEPTH, bound_nesting, split
+from newsmirror.images import rewriter
 
 PROXY = rewriter(ImageSettings())
 
@@ -85,3 +98,102 @@ def test_malformed_html_never_crashes_and_is_balanced():
 def test_best_srcset_candidate():
     assert best_srcset("a.jpg 1x, b.jpg 3x, c.jpg 2x") == "b.jpg"
     assert best_srcset("only.jpg") == "only.jpg"
+
+
+# --- what the sanitizer lets through -------------------------------------------------------------
+
+@pytest.mark.parametrize("body", [
+    '<blockquote cite="javascript:alert(1)">q</blockquote>',
+    '<q cite=" JaVa&#9;ScRiPt:alert(1)">q</q>',
+    '<blockquote cite="vbscript:msgbox(1)">q</blockquote>',
+    '<blockquote cite="data:text/html,&lt;script&gt;">q</blockquote>',
+    '<video poster="javascript:alert(1)"></video>',
+    '<a href="mailto:editor@example.org">q</a>',
+    '<a href="java\nscript:alert(1)">q</a>',
+    '<img src="data:image/png;base64,AAAA">',
+])
+def test_only_http_or_relative_urls_survive_in_any_url_attribute(body):
+    out = clean(body, "", lambda u: u)
+    assert not any(word in out.lower() for word in ("javascript", "vbscript", "data:", "mailto", "cite=", "poster=", "href=", "src="))
+
+
+def test_http_and_relative_urls_in_cite_and_poster_are_kept_as_written():
+    body = ('<blockquote cite="https://s.example/source">q</blockquote>'
+            '<video poster="../../media/ab/abc.jpg" controls></video>')
+    assert clean(body, "", lambda u: u) == body
+
+
+@pytest.mark.parametrize("style", [
+    "color: expression(alert(1))", "background-color: url(javascript:alert(1))", "color: red !important",
+    "color: red /* x */", "font-weight: bold; behavior: url(x.htc)", "text-align: -moz-center",
+    "color: rgb(expression(1), 0, 0)", "col\\6fr: red",
+])
+def test_style_values_off_the_short_list_are_dropped(style):
+    out = clean(f'<span style="{style}">x</span>')
+    assert "expression" not in out and "url(" not in out and "important" not in out and "/*" not in out
+    assert out in ("<span>x</span>", '<span style="font-weight:bold">x</span>')
+
+
+def test_style_values_on_the_short_list_are_written_as_received():
+    body = ('<p style="text-align: center; color: #C00">x</p><span style="font-weight:700;font-style:italic">'
+            '<b style="text-decoration: underline line-through; background-color: rgba(255, 0, 0, 0.5)">y</b>'
+            '</span><i style="color: DarkRed">z</i>')
+    assert clean(body) == body
+    assert clean('<small style="color: #999;">cap</small>') == '<small style="color: #999;">cap</small>'
+
+
+# --- hostile bodies ------------------------------------------------------------------------------
+
+def depth(html: str) -> int:
+    """Nesting depth of nh3's well-formed output."""
+    best = level = 0
+    for m in re.finditer(r"<(/?)([a-z0-9]+)[^>]*>", html):
+        if m.group(1):
+            level -= 1
+        elif m.group(2) not in ("br", "img", "hr", "col"):
+            level += 1
+            best = max(best, level)
+    return best
+
+
+@pytest.mark.timeout(30)
+def test_deep_nesting_is_cut_at_the_bound_and_the_text_kept():
+    body = "<div>" * 100_000 + "深处的文字" + "</div>" * 100_000
+    out = clean(body)
+    assert "深处的文字" in out and depth(out) <= MAX_DEPTH
+
+
+@pytest.mark.parametrize("unit", ["<p>段落", "<li>项目", "<td>格", "<option>选项", "<dd>释义<dt>词", "<p><b>粗</b>文"])
+def test_hundreds_of_unclosed_elements_browsers_do_not_nest_are_no_deep_nesting(unit):
+    pieces = split(unit * 400)
+    assert bound_nesting(pieces) == pieces
+
+
+def test_breaking_up_a_long_run_of_ampersands_changes_nothing_nh3_writes():
+    body = "<p>" + "a & b &amp c &#x &nbsp &" * 300 + "</p><p title='&&'>" + "&" * 2000 + "</p>"
+    assert _CLEANER.clean(_for_sanitizer(split(body), body)) == _CLEANER.clean(body)
+    assert clean(body) == body
+
+
+def test_attribute_values_are_decoded_as_a_browser_decodes_them():
+    out = clean('<a href="/list?a=1&region=cn&not=2&amp;x=3">x</a>', "https://s.example/")
+    assert out == '<a href="https://s.example/list?a=1&amp;region=cn&amp;not=2&amp;x=3">x</a>'
+
+
+def test_a_tag_cut_off_by_the_end_of_the_body_is_no_tag():
+    assert image_urls('<p>x</p><img src="/a.jpg"', "https://s.example/") == []
+    assert clean('<p>x</p><img src="/a.jpg"', "https://s.example/") == "<p>x</p>"
+
+
+def test_fold_gives_what_the_former_patterns_gave():
+    def former(text: str, prev: str | None, nxt: str | None) -> str:
+        text = re.sub(r"^[ \t\f]*[\r\n]\s*", _edge(prev, text, True), text)
+        text = re.sub(r"\s*[\r\n]\s*$", _edge(nxt, text, False), text)
+        return re.sub(r"[ \t\f]*[\r\n]\s*", " ", text)
+
+    samples = ["a \n b", " \n\t a \r\n\n b \u3000\n c \n ", "a\u3000 \nb", "\r\nx\r", "a\x0b\nb  \n", "x \n\u00a0y"]
+    for text in samples:
+        for prev, nxt in ((None, None), ("<b>", "<i>"), ("<p>", "</p>")):
+            pieces = [p for p in (prev, text, nxt) if p]
+            expected = "".join(former(p, prev, nxt) if p is text else p for p in pieces).strip()
+            assert fold(pieces) == expected, text

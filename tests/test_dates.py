@@ -43,3 +43,18 @@ def test_impossible_dates_are_no_dates_not_errors(text):
 def test_output_forms():
     assert http_date(T) == "Tue, 07 May 2024 21:14:35 GMT"
     assert month_day_utc8(T) == "5-8"
+
+
+@pytest.mark.parametrize("text", [
+    "2024-05-07T10:00:00+99:00", "2024-05-07T10:00:00+24:00", "20240507T100000+9999",
+    "1 Jan 99999999999999999999 00:00:00", "Tue, 07 May 2024 17:14:35 +999999999999999999999",
+])
+def test_an_offset_of_a_day_or_more_or_a_huge_number_is_no_date_not_an_error(text):
+    assert parse_date(text) is None
+
+
+@pytest.mark.timeout(10)
+def test_long_runs_of_white_space_read_like_one_space():
+    assert parse_date("2024-05-08" + " " * 100_000 + "05:14:35") == T
+    assert parse_date("Tue,\t07  May\n2024 21:14:35   GMT") == T
+    assert parse_date("2024-05-07" + " " * 100_000 + "x") is None

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import time
+
+import pytest
 
 from newsmirror.encoding import decode, detect
 
@@ -50,3 +53,16 @@ def test_utf16_without_a_byte_order_mark_is_recognized_by_its_first_bytes():
     doc = '<?xml version="1.0" encoding="utf-16"?><rss>中文</rss>'
     assert decode(doc.encode("utf-16-be")) == doc and decode(doc.encode("utf-16-le")) == doc
     assert decode(doc.replace("16", "32").encode("utf-32-le")) == doc.replace("16", "32")
+
+
+def test_a_meta_charset_is_found_within_its_tag_only():
+    page = '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gbk"></head><body>中文内容</body></html>'
+    assert detect(page.encode("gbk"), html=True) == ("gb18030", 0)
+    assert detect(b"<head><meta name=x><p>charset=gbk</p></head>" + "中文".encode(), html=True) == ("utf-8", 0)
+
+
+@pytest.mark.timeout(30)
+def test_a_head_of_unclosed_meta_tags_is_read_in_linear_time():
+    start = time.perf_counter()
+    assert detect(b"<meta " * 10_000 + b"><meta charset=gbk>", html=True) == ("gb18030", 0)
+    assert time.perf_counter() - start < 0.5  # each "<meta" was read to the end of the head: 1.5 s

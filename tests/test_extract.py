@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+import time
 from pathlib import Path
 
 import pytest
+from support import FIXTURES, Site, item, newsmirror, rss
 
 from newsmirror import extract as extraction
 from newsmirror.clean import clean
@@ -16,7 +18,6 @@ from newsmirror.encoding import decode
 from newsmirror.extract import extract, header_block, needs_page
 from newsmirror.images import rewriter
 from newsmirror.model import ParsedEntry
-from support import FIXTURES, Site, item, newsmirror, rss
 
 ROOT = Path(__file__).parents[1]
 PAGES = FIXTURES / "pages"
@@ -234,3 +235,21 @@ def test_header_block_without_picture_or_caption_escapes_what_it_writes():
     assert header_block(0, "https://x.org/a.jpg?w=1&h=2", "A <b> & C") == (
         '<div><i>Thu, 01 Jan 1970 00:00:00 GMT</i></div><img src="https://x.org/a.jpg?w=1&amp;h=2" width="100%">'
         '<div><small style="color: #999;">A &lt;b&gt; &amp; C</small></div>')
+
+
+@pytest.mark.timeout(30)
+def test_a_page_of_deeply_nested_elements_is_read_in_time():
+    paragraphs = "".join(f"<p>这是第{i}段，内容足够长，一句接着一句。还有一句。</p>" for i in range(12))
+    page = "<html><body>" + "<div>" * 100_000 + "</div>" * 100_000 + f"<article>{paragraphs}</article></body></html>"
+    start = time.perf_counter()
+    found = extract(page, "https://s.example/a/1.html")
+    assert time.perf_counter() - start < 10  # lexbor alone took 18 s on such a page
+    assert found is not None and "这是第11段" in found.body
+
+
+@pytest.mark.parametrize(("head", "table_closes_p"), [("<!DOCTYPE html>", True), ("", False), ("<!DOCTYPE HTML PUBLIC '-//W3C//DTD HTML 4.01//EN'>", None)])
+def test_the_nesting_bound_reads_a_page_in_lexbors_mode(monkeypatch, head, table_closes_p):
+    seen = []
+    monkeypatch.setattr(extraction, "bound_nesting", lambda pieces, depth, table_closes_p: seen.append(table_closes_p) or pieces)
+    extraction._bounded(head + "<p>x" * 300)
+    assert seen == [table_closes_p]

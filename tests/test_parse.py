@@ -4,13 +4,17 @@ entity expansion, and the fast path giving exactly what the feedparser fallback 
 from __future__ import annotations
 
 import codecs
+import html
+import json
 import random
+import re
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from unittest import mock
 
 import pytest
 from feedparser.urls import _urljoin
+from lxml import etree
 
 from newsmirror import parse_fast
 from newsmirror.parse import NotAFeed, parse
@@ -370,3 +374,149 @@ def test_a_bom_of_utf8_takes_the_fast_path_too():
 def test_dates_are_utc_milliseconds():
     published = read("rss20-voa.xml").entries[0].published
     assert datetime.fromtimestamp(published / 1000, timezone.utc).isoformat() == "2024-05-07T21:14:35+00:00"
+
+
+# --- the parse boundary: what a hostile feed can no longer do ------------------------------------
+
+FORBIDDEN = "\x00\x01\x08\x0b\x0c\x0e\x1f\ufffe\uffff"
+FIELDS = ("title", "guid", "link", "content", "summary", "image", "author")
+
+
+def xml_safe(feed) -> bool:
+    """Whether every value of the feed and its entries is made of characters XML 1.0 allows."""
+    values = [feed.title, feed.link, feed.subtitle, feed.id, feed.author,
+              *(getattr(e, f) for e in feed.entries for f in FIELDS)]
+    return not any(re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]", v) for v in values if v)
+
+
+def test_forbidden_characters_leave_every_field_of_an_xml_feed():
+    junk = "".join(FORBIDDEN[:7])  # raw C0 controls: lxml refuses the document, feedparser reads it
+    doc = (f"<rss><channel><title>T{junk}</title><description>S{junk}</description><link>https://f.example/{junk}</link>"
+           f"<item><title>标题{junk}</title><guid isPermaLink='false'>g{junk}</guid><link>https://a.example/1{junk}</link>"
+           f"<description>d{junk}</description><author>a{junk}</author>"
+           f"<enclosure url='https://i.example/1.jpg' type='image/jpeg'/></item></channel></rss>")
+    feed = parse(doc.encode(), URL)
+    assert xml_safe(feed)
+    (entry,) = feed.entries
+    assert (feed.title, entry.title, entry.guid, entry.summary, entry.author) == ("T", "标题", "g", "d", "a")
+
+
+def test_forbidden_characters_from_character_references_and_latin1_repair_leave_too():
+    doc = "<rss><channel><title>a&#1;b&#xFFFE;c</title><item><title>ï¿¾x</title></item></channel></rss>"
+    feed = parse(doc.encode(), URL)
+    assert xml_safe(feed) and feed.entries[0].title == "x"
+
+
+def test_forbidden_characters_leave_every_field_of_a_json_feed():
+    junk = FORBIDDEN + "\ud800x\udfff"  # lone surrogates (a pair would make one character)
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "T" + junk, "home_page_url": "https://h.example/",
+           "description": "d" + junk, "author": {"name": "n" + junk},
+           "items": [{"id": "1" + junk, "url": "https://a.example/1", "title": "t" + junk, "content_html": "<p>c</p>" + junk,
+                      "summary": "s" + junk, "image": "https://i.example/1.jpg", "authors": [{"name": "a" + junk}]}]}
+    feed = parse(json.dumps(doc).encode(), URL)
+    assert xml_safe(feed)
+    assert (feed.title, feed.entries[0].title, feed.entries[0].guid, feed.entries[0].author) == ("Tx", "tx", "1x", "ax")
+    etree.fromstring(f"<t>{html.escape(feed.title + feed.entries[0].content)}</t>")  # what lxml refused before
+
+
+HOSTILE_LINKS = [
+    "javascript:alert(1)", "JAVASCRIPT:alert(1)", " javascript:alert(1)", "\tjava\tscript:alert(1)",
+    "java\nscript:alert(1)", "java\r\nscript:alert(1)", "\x01javascript:alert(1)", "vbscript:msgbox(1)",
+    "VBScript:msgbox(1)", "data:text/html,<script>alert(1)</script>", " DATA:text/html;base64,PHNjcmlwdD4=",
+    "mailto:x@example.org", "ftp://files.example/a", "file:///etc/passwd", "about:blank", "http://[bad",
+]
+
+
+@pytest.mark.parametrize("link", HOSTILE_LINKS)
+def test_entry_links_and_images_are_http_or_nothing(link):
+    escaped = html.escape(link)  # in element text: XML turns tabs and line breaks of attribute values into spaces
+    doc = (f"<rss xmlns:media='http://search.yahoo.com/mrss/'><channel><title>t</title><item><title>x</title>"
+           f"<link>{escaped}</link><media:thumbnail>{escaped}</media:thumbnail></item></channel></rss>")
+    (entry,) = parse(doc.encode(), URL).entries
+    assert entry.link is None and entry.image is None  # the entry is still there
+    item = {"id": "1", "title": "x", "url": link, "image": link}
+    (entry,) = parse(json.dumps({"version": "https://jsonfeed.org/version/1", "items": [item]}).encode(), URL).entries
+    assert entry.link is None and entry.image is None
+
+
+def test_relative_links_are_resolved_against_the_feed_and_kept():
+    doc = "<rss><channel><item><title>x</title><link>../a b.html</link></item></channel></rss>"
+    assert parse(doc.encode(), URL).entries[0].link == "https://feeds.example.org/a%20b.html"
+
+
+@pytest.mark.parametrize(("doc", "warning"), [
+    ({"items": 5}, "skipped: items is not a list"),
+    ({"items": [5, "x", {"id": "1"}]}, "skipped: an item is not an object (2 times)"),
+    ({"items": [{"id": "1", "attachments": 5}]}, "skipped: attachments is not a list"),
+    ({"items": [{"id": "1", "title": ["x"], "url": {"a": 1}, "content_html": 7.5, "date_published": True}]},
+     "skipped: url is not text; date_published is not text; title is not text"),
+    ({"author": "me", "items": [{"id": "1", "authors": {"name": "x"}}]},
+     "skipped: authors is not a list; author is not an object"),
+])
+def test_a_json_feed_with_parts_of_the_wrong_type_keeps_the_rest(doc, warning):
+    doc = {"version": "https://jsonfeed.org/version/1.1", "title": "T", **doc}
+    feed = parse(json.dumps(doc).encode(), URL)
+    assert feed.title == "T" and feed.warning == warning
+    assert [e.guid for e in feed.entries] == (["1"] if "1" in json.dumps(doc["items"]) else [])
+
+
+def test_a_json_feed_of_numbers_where_text_belongs_reads_them_as_written():
+    doc = {"version": "https://jsonfeed.org/version/1.1", "items": [{"id": 12, "title": 3.5}]}
+    feed = parse(json.dumps(doc).encode(), URL)
+    assert (feed.entries[0].guid, feed.entries[0].title, feed.warning) == ("12", "3.5", None)
+
+
+def entity_document(value_size: int, references: int) -> bytes:
+    return (f'<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY big "{"x" * value_size}">\n<!ENTITY nb "&#160;">\n]>\n'
+            f"<rss><channel><title>T</title><item><title>i&nb;j</title>"
+            f"<description>{'&big;' * references}</description></item></channel></rss>").encode()
+
+
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(("value_size", "references"), [(10_000, 10_000), (100_000, 1_000), (1_000, 100_000), (70_000, 1)])
+def test_entities_that_would_expand_past_the_limit_stay_as_written(value_size, references):
+    feed = parse(entity_document(value_size, references), URL)
+    (entry,) = feed.entries
+    assert len(entry.summary) == len("&big;") * references  # the references, not their expansion
+    assert entry.title == "i\xa0j"  # a small entity in the same document is still expanded
+
+
+def test_entities_within_the_limit_are_expanded():
+    feed = parse(entity_document(100, 100), URL)
+    assert feed.entries[0].summary == "x" * 10_000
+
+
+@pytest.mark.timeout(20)
+def test_entity_declarations_outside_the_doctype_are_never_expanded():
+    declarations = f'<!ENTITY big "{"x" * 10_000}">'
+    for doc in (f"<!DOCTYPE rss>\n{declarations}\n<rss>",
+                f"<!-- \n{declarations}\n -->\n<!DOCTYPE rss [\n]>\n<rss>",
+                f"<!DOCTYPE rss [\n<!ENTITY a 'b'>\n{declarations}\n<rss>"):
+        body = doc + f"<channel><title>T</title><item><title>i</title><description>{'&big;' * 1000}</description></item></channel></rss>"
+        entries = parse(body.encode(), URL).entries
+        assert all(len(e.summary or "") < 100_000 for e in entries), doc
+
+
+@pytest.mark.parametrize("ttl", ["²", "٣", "9" * 5000, "-5", "1e3", " 30 "])
+def test_a_strange_ttl_is_no_ttl_or_read_as_written(ttl):
+    feed = parse(f"<rss><channel><title>t</title><ttl>{ttl}</ttl></channel></rss>".encode(), URL)
+    assert feed.ttl_minutes == (30 if ttl.strip() == "30" else None)
+
+
+@pytest.mark.parametrize("date", ["2024-05-07T10:00:00+99:00", "20240507T100000+9999", "1 Jan 99999999999999999999 00:00:00"])
+def test_an_impossible_zone_or_year_does_not_lose_the_feed(date):
+    feed = parse(f"<rss><channel><title>t</title><item><title>x</title><pubDate>{date}</pubDate></item></channel></rss>".encode(), URL)
+    assert [e.title for e in feed.entries] == ["x"]  # its date, if any, as feedparser reads it
+
+
+def test_a_script_cut_off_by_the_end_of_the_body_goes_with_it():
+    doc = "<rss><channel><item><title>x</title><description>&lt;p&gt;ok&lt;/p&gt;&lt;script src=x</description></item></channel></rss>"
+    assert parse(doc.encode(), URL).entries[0].summary == "<p>ok</p>"
+
+
+def test_a_fast_path_refusal_of_forbidden_characters_is_what_keeps_them_out():
+    # parse() strips only what feedparser and JSON give: lxml must refuse every one of them.
+    for char in FORBIDDEN:
+        assert parse_fast.parse(f"<rss><channel><title>a{char}</title></channel></rss>".encode("utf-8", "surrogatepass"), URL) is None
+        ref = f"&#{ord(char)};"
+        assert parse_fast.parse(f"<rss><channel><title>a{ref}</title></channel></rss>".encode(), URL) is None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from newsmirror import urls
 
 
@@ -22,3 +24,22 @@ def test_canonical_folds_scheme_www_tracking_fragment_amp_and_mobile():
 
 def test_slug():
     assert urls.slug("https://www.voachinese.com/api/x") == "voachinese-com"
+
+
+@pytest.mark.parametrize(("ref", "wanted"), [
+    ("https://a.example/x y", "https://a.example/x%20y"),
+    ("/a/1.html", "https://f.example/a/1.html"),
+    ("//cdn.example/p.jpg", "https://cdn.example/p.jpg"),
+    ("HTTP://A.Example", "http://a.example/"),
+    ("javascript:alert(1)", None), (" JavaScript:alert(1)", None), ("java\tscript:alert(1)", None),
+    ("java\r\nscript:alert(1)", None), ("\x00javascript:alert(1)", None), ("vbscript:x", None),
+    ("data:text/html,x", None), ("mailto:a@b.example", None), ("ftp://f.example/", None),
+    ("file:///etc/passwd", None), ("http://[bad", None), ("", None),
+])
+def test_http_url_resolves_and_keeps_only_http(ref, wanted):
+    assert urls.http_url("https://f.example/feed.xml", ref) == wanted
+
+
+def test_http_url_without_a_base_keeps_only_absolute_http():
+    assert urls.http_url("", "https://a.example") == "https://a.example/"
+    assert urls.http_url("", "/relative") is None

@@ -22,8 +22,10 @@ _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "cp936": "gb18030", "hz": "
               "big5": "big5hkscs", "cp950": "big5hkscs", "ascii": "utf-8", "latin-1": "cp1252",
               "iso8859-1": "cp1252"}
 _XML_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_META = re.compile(rb"""<meta[^>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.I)
-_HEAD_END = re.compile(rb"</head\s*>|<body[\s>]", re.I)
+# Within one tag: "[^>]" alone let every "<meta" of a head with no ">" be read to the end of it
+# (64 KB of "<meta " took seconds).
+_META = re.compile(rb"""<meta[^<>]+?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)""", re.IGNORECASE)
+_HEAD_END = re.compile(rb"</head\s*>|<body[\s>]", re.IGNORECASE)
 
 
 def normalize(label: str | None) -> str | None:
@@ -38,7 +40,7 @@ def normalize(label: str | None) -> str | None:
 
 
 def header_charset(content_type: str | None) -> str | None:
-    m = re.search(r"charset\s*=\s*[\"']?([^\s;\"']+)", content_type or "", re.I)
+    m = re.search(r"charset\s*=\s*[\"']?([^\s;\"']+)", content_type or "", re.IGNORECASE)
     return m.group(1) if m else None
 
 
@@ -50,17 +52,17 @@ def detect(data: bytes, content_type: str | None = None, html: bool = False) -> 
     for prefix, name in _NO_BOM:
         if data.startswith(prefix):
             return name, 0
-    declared = [header_charset(content_type)]
+    declared: list[str | None] = [header_charset(content_type)]
     if m := _XML_DECL.match(data[:1024]):
         declared.append(m.group(1).decode("ascii"))
     if html:
         head = data[: (m.start() if (m := _HEAD_END.search(data, 0, 65536)) else 65536)]
         declared.extend(m.group(1).decode("ascii") for m in _META.finditer(head))
     for label in declared:
-        if (name := normalize(label)) and not name.startswith("utf-16") and not name.startswith("utf-32"):
-            if name == "utf-8" and not _is_utf8(data) and _is_gb(data):
+        if (codec := normalize(label)) and not codec.startswith("utf-16") and not codec.startswith("utf-32"):
+            if codec == "utf-8" and not _is_utf8(data) and _is_gb(data):
                 return "gb18030", 0  # a page labelled UTF-8 that is really GBK: seen on older CMSs
-            return name, 0
+            return codec, 0
     return ("utf-8" if _is_utf8(data) else "gb18030"), 0
 
 

@@ -22,7 +22,7 @@ from . import sites, urls
 from .clean import best_srcset, real_image
 from .config import SiteRule
 from .dates import http_date, parse_date
-from .htmltokens import Tag
+from .htmltokens import Tag, bound_nesting, may_nest, split
 from .identity import normalized_text
 from .model import Extracted, ParsedEntry
 
@@ -71,6 +71,7 @@ class _Found:
 
 def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | None:
     """The article in `page` (decoded HTML), or None when nothing like an article is there."""
+    page = _bounded(page)
     tree = LexborHTMLParser(page)
     meta = _meta(tree)
     # A page served from elsewhere (a mirror, a proxy, 127.0.0.1 in tests) still names its site
@@ -87,6 +88,24 @@ def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | No
         published=parse_date(meta.published, "UTC") if meta.published else None,
         title=meta.title,
     )
+
+
+# libxml2, which trafilatura and readability read pages with, gives up on a page nested more than
+# 255 deep (and loses all that follows); some room is left for where its tree differs from lexbor's.
+PAGE_DEPTH = 192
+
+
+def _bounded(page: str) -> str:
+    """The page with its nesting bounded (htmltokens.bound_nesting): lexbor, and trafilatura
+    after it, slow down with the depth of the tree (a page of 100,000 nested <div> took lexbor
+    minutes)."""
+    if not may_nest(page, PAGE_DEPTH):
+        return page
+    lowered = page[:1024].lstrip("\ufeff \t\r\n\f").lower()
+    # Without a doctype lexbor reads the page in quirks mode, where a <table> leaves an open <p>
+    # open; with `<!DOCTYPE html>`, it closes it; any other doctype: not modelled.
+    no_quirks = True if lowered.startswith("<!doctype html>") else None if "<!doctype" in lowered else False
+    return "".join(bound_nesting(split(page), PAGE_DEPTH, table_closes_p=no_quirks))
 
 
 def header_block(published: int, lead_image: str | None, caption: str | None) -> str:
@@ -156,6 +175,8 @@ def _generic(page: str, tree: LexborHTMLParser, url: str, meta: _Meta) -> _Found
     if not extracted:
         return None
     body = LexborHTMLParser(extracted).body
+    if body is None:
+        return None
     _strip(body, ())
     image = _opening_image(body)
     lead = _image_url(image) if image is not None else meta.image
@@ -168,7 +189,8 @@ def _figure_caption(tree: LexborHTMLParser, url: str, image_url: str) -> str | N
     target = urls.join(url, image_url)
     for img in tree.css("figure img"):
         if (src := _image_url(img)) and urls.join(url, src) == target:
-            caption = _closest(img, "figure").css_first("figcaption")
+            figure = _closest(img, "figure")  # always there: the image was found in one
+            caption = figure.css_first("figcaption") if figure is not None else None
             return (_text(caption) or None) if caption is not None else None
     return None
 
@@ -264,11 +286,11 @@ def _trafilatura(page: str, url: str) -> str | None:
 
 
 def _readability(page: str) -> str | None:
-    from readability import Document
+    from readability import Document  # type: ignore[import-untyped]
 
     try:
         summary = Document(page).summary(html_partial=True)
-    except Exception:  # readability raises bare Exceptions on pages it cannot read
+    except Exception:  # noqa: BLE001 -- readability raises bare Exceptions on pages it cannot read
         return None
     return summary if normalized_text(summary) else None
 

@@ -6,12 +6,12 @@ Pure functions over plain data (no I/O), so the decisions a pass makes are easy 
 from __future__ import annotations
 
 import hashlib
-import html
 import re
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TypeVar, cast
 
 from . import urls
+from .htmltokens import unescape
 from .model import ParsedEntry
 
 T = TypeVar("T")
@@ -23,10 +23,18 @@ def normalized_text(body: str | None) -> str:
 
     What does not change what a reader reads (markup, spacing, and with the markup every link
     target with its tracking parameters, every image URL with its proxy) never counts as an edit.
+
+    The result must never change for a given body: its hash is stored for every archived
+    article, and a different one would make every archived article look edited.
     """
     if not body:
         return ""
-    return _collapse(html.unescape(_TAG.sub(" ", body)))
+    # Every match of _TAG ends at a ">", so none lies past the last one; cutting the body there
+    # spares the scan from each later "<" to the end that made a body of "<" and no ">"
+    # quadratic (and changes no match).
+    end = body.rfind(">") + 1
+    text = _TAG.sub(" ", body) if end == len(body) else _TAG.sub(" ", body[:end]) + body[end:]
+    return _collapse(unescape(text))
 
 
 def _collapse(text: str) -> str:
@@ -64,11 +72,13 @@ def entry_key(entry: ParsedEntry) -> str:
     return "t:" + entry.title
 
 
-def order_new(items: list[T], now: int, entry: Callable[[T], ParsedEntry] = lambda e: e) -> list[T]:
-    """New entries (or items holding them) oldest first, for numbering. Feeds list newest first,
-    so among equal dates (or none) the one later in the document is the older."""
+def order_new(items: list[T], now: int, entry: Callable[[T], ParsedEntry] | None = None) -> list[T]:
+    """New entries (or items holding them: `entry` finds the entry in one) oldest first, for
+    numbering. Feeds list newest first, so among equal dates (or none) the one later in the
+    document is the older."""
     def key(pair: tuple[int, T]) -> tuple[int, int]:
-        published = entry(pair[1]).published
+        item = pair[1]
+        published = (entry(item) if entry is not None else cast(ParsedEntry, item)).published
         return (published if published is not None else now, -pair[0])
 
     return [item for _, item in sorted(enumerate(items), key=key)]

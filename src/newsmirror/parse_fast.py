@@ -19,11 +19,11 @@ import threading
 from typing import NamedTuple
 from urllib.parse import urlparse
 
-from feedparser.html import _cp1252
-from feedparser.mixin import _FeedParserMixin
-from feedparser.urls import _urljoin, make_safe_absolute_uri
-from feedparser.util import FeedParserDict
-from lxml import etree
+from feedparser.html import _cp1252  # type: ignore[import-untyped]
+from feedparser.mixin import _FeedParserMixin  # type: ignore[import-untyped]
+from feedparser.urls import _urljoin, make_safe_absolute_uri  # type: ignore[import-untyped]
+from feedparser.util import FeedParserDict  # type: ignore[import-untyped]
+from lxml import etree  # type: ignore[import-untyped]
 
 
 class Raw(NamedTuple):
@@ -32,6 +32,7 @@ class Raw(NamedTuple):
     feed: dict
     entries: list[dict]
     warning: str | None = None
+    xml_safe: bool = False  # every value holds only characters XML 1.0 allows (lxml's are)
 
 
 class _Decline(Exception):
@@ -74,6 +75,7 @@ _FORBIDDEN = frozenset({
     "tags", "image", "textinput", "source", "ttl"})
 _AMP_REF = re.compile("&([A-Za-z0-9_]+);")  # feedparser's repair of '&b;=2' in link query strings
 _C1 = re.compile("[\x80-\x9f]")
+_NON_CHARACTERS = {0xFFFE: None, 0xFFFF: None}
 # Absolute, lower-case scheme, a host, no white space, brackets or ';' (urllib's "params"), and no
 # empty query or fragment: urllib.parse.urljoin gives such a URL back as it is.
 _PLAIN_URL = re.compile(r"[a-z][a-z0-9+.-]*://[^/?#;\[\]\x00-\x20][^?#;\[\]\x00-\x20]*"
@@ -180,7 +182,7 @@ class _Walker:
             self.container(root, 1, self.feed)
         else:
             self.top(root)
-        return Raw(self.feed, self.entries)
+        return Raw(self.feed, self.entries, xml_safe=True)
 
     def _declarations(self) -> list[tuple[str, str]]:
         """Every prefix declaration in the document: the root's, exactly, when the text has no
@@ -188,13 +190,15 @@ class _Walker:
         declarations only ever make this module decline more)."""
         nsmap = self.root.nsmap
         source = self.source
-        utf8 = isinstance(source, bytes)
-        if source.count(b"xmlns" if utf8 else "xmlns") == len(nsmap):
-            return [(p, uri) for p, uri in nsmap.items() if p]
-        pattern = _XMLNS_UTF8 if utf8 else _XMLNS_TEXT
-        found = [(m[1], m[2] if m[2] is not None else m[3]) for m in pattern.finditer(source)]
-        if utf8:
-            found = [(p.decode("utf-8", "replace"), uri.decode("utf-8", "replace")) for p, uri in found]
+        if isinstance(source, bytes):
+            if source.count(b"xmlns") == len(nsmap):
+                return [(p, uri) for p, uri in nsmap.items() if p]
+            found = [(m[1].decode("utf-8", "replace"), (m[2] if m[2] is not None else m[3]).decode("utf-8", "replace"))
+                     for m in _XMLNS_UTF8.finditer(source)]
+        else:
+            if source.count("xmlns") == len(nsmap):
+                return [(p, uri) for p, uri in nsmap.items() if p]
+            found = [(m[1], m[2] if m[2] is not None else m[3]) for m in _XMLNS_TEXT.finditer(source)]
         if len(found) > 100 or any("&" in uri for _, uri in found):
             raise _Decline  # no feed needs a hundred namespaces; entities in a URI are not modelled
         return found
@@ -317,7 +321,8 @@ class _Walker:
         if value.isascii():
             return value
         try:
-            value = value.encode("iso-8859-1").decode("utf-8")
+            # Latin-1 text that is UTF-8 may spell U+FFFE or U+FFFF, which XML forbids.
+            value = value.encode("iso-8859-1").decode("utf-8").translate(_NON_CHARACTERS)
         except UnicodeError:
             pass
         return value.translate(_cp1252) if self.c1 and _C1.search(value) else value

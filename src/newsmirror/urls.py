@@ -10,12 +10,13 @@ import re
 from urllib.parse import quote
 
 import ada_url
+from ada_url.ada_adapter import ParseAttributes
 
 # Query parameters that only track the reader; removing them never changes the page.
 _TRACKING = re.compile(
     r"^(utm_[a-z_]+|fbclid|gclid|dclid|msclkid|mc_cid|mc_eid|igshid|yclid|_ga|_gl|"
     r"spm|isappinstalled|share_token|ref_src|cmpid|ocid|at_medium|at_campaign|at_custom\d*)$",
-    re.I,
+    re.IGNORECASE,
 )
 # Path spellings of an article's AMP or mobile copy, folded onto the article itself.
 _AMP_PATH = re.compile(r"(/amp(?=/|$)|\.amp(?=\.html?$|$)|/amp\.html$)")
@@ -42,13 +43,28 @@ def join(base: str, ref: str) -> str:
         return ref
 
 
-def _parts(url: str, *names: str) -> dict[str, str] | None:
+def _parts(url: str, *names: str) -> ParseAttributes | None:
     """Some components of a parsed URL, None when it does not parse (one call into ada, not
     one per component as through its URL object)."""
     try:
         return ada_url.parse_url(url, attributes=names)
     except ValueError:
         return None
+
+
+def http_url(base: str, ref: str) -> str | None:
+    """`ref` resolved against `base`, in WHATWG serialization, if that is an http(s) URL; None
+    for any other scheme (`javascript:`, `data:`, `mailto:`..., however spelled: the parser
+    drops tabs, line breaks and leading spaces as a browser does) and for what does not parse."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    try:
+        href = ada_url.join_url(base, ref) if base else ada_url.normalize_url(ref)
+    except ValueError:
+        return None
+    # A serialization starts with the scheme, lower-cased: one call into ada, not two.
+    return href if href.startswith(("http://", "https://")) else None
 
 
 def is_http(url: str) -> bool:
