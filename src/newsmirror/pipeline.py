@@ -397,26 +397,39 @@ class _Pass:
         work.pages -= sum(c.wants_page for c in go)
         numbered = list(zip(go, range(self.next_number(feed.id), -1, -1)))
         ready = [(c, n) for c, n in numbered if not c.wants_page]
-        await self.build(feed, [c for c, _ in ready if c.body is None], now)
-        stored = self.store_built(feed, ready, now, result)
-        outcomes = await asyncio.gather(*(self.store_paged(feed, c, n, now, result) for c, n in numbered if c.wants_page),
-                                        return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome  # after every page is settled: those done are stored
-            stored += outcome
+        done: set[int] = set()  # id() of the candidates stored (or listed as another feed's)
+        try:
+            await self.build(feed, [c for c, _ in ready if c.body is None], now)
+            stored = self.store_built(feed, ready, now, result, done)
+            outcomes = await asyncio.gather(*(self.store_paged(feed, c, n, now, result, done) for c, n in numbered
+                                              if c.wants_page), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome  # after every page is settled: those done are stored
+                stored += outcome
+        except BaseException:
+            # Over the feed's budget, a worker lost, the pass stopped: the entries taken but not
+            # stored wait for a later pass (by then the feed may no longer carry them).
+            self.store.add_waiting(_waiting_row(feed.id, c, now) for c in go if c.waiting is None and id(c) not in done)
+            raise
         return stored
 
-    async def store_paged(self, feed: FeedConfig, c: Candidate, number: int, now: int, result: FeedResult) -> int:
+    async def store_paged(self, feed: FeedConfig, c: Candidate, number: int, now: int, result: FeedResult,
+                          done: set[int]) -> int:
         """Fetch the candidate's page, build it and store it under its number."""
         await self.build(feed, [c], now)
-        return self.store_built(feed, [(c, number)], now, result)
+        return self.store_built(feed, [(c, number)], now, result, done)
 
-    def store_built(self, feed: FeedConfig, pairs: list[tuple[Candidate, int]], now: int, result: FeedResult) -> int:
+    def store_built(self, feed: FeedConfig, pairs: list[tuple[Candidate, int]], now: int, result: FeedResult,
+                    done: set[int] | None = None) -> int:
         """Store built candidates under their numbers (and out of the waiting table) and start
-        writing their files; returns how many were stored."""
+        writing their files; returns how many were stored. `done` gains the id() of each
+        candidate stored, or listed as another feed's article."""
+        handled = [id(c) for c, _ in pairs]
         pairs = [(c, n) for c, n in pairs if self.unshared(feed, [c], now, result)]  # another feed may have stored it
         if not pairs:
+            if done is not None:
+                done.update(handled)
             return 0
         rows = []
         for c, number in pairs:
@@ -428,8 +441,10 @@ class _Pass:
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
                 "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
             })
-        done = [c.waiting for c, _ in pairs if c.waiting is not None]
-        return self.write_rows(self.store.add_entries(rows, done_waiting=done))
+        added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
+        if done is not None:
+            done.update(handled)
+        return self.write_rows(added)
 
     async def complete_waiting(self, feed: FeedConfig, carried: set[int] | None, result: FeedResult) -> int:
         """Complete the oldest entries waiting from earlier passes, within what the feed may still

@@ -70,6 +70,9 @@ class Mirror:
     def feed(self, feed_id: str, url: str, **options: str) -> None:
         lines = [f'id = "{feed_id}"', f'url = "{url}"', *(f"{k} = {json.dumps(v)}" for k, v in options.items())]
         self.feeds.append("[[feeds]]\n" + "\n".join(lines) + "\n")
+        self.write()
+
+    def write(self) -> None:
         (self.root / "newsmirror.toml").write_text(self.head + "\n".join(self.feeds), encoding="utf-8")
 
     def run(self, *args: str, timeout: float = 120) -> Watched:
@@ -415,3 +418,33 @@ def test_script_links_are_written_nowhere(tmp_path, site):
                     assert not value or value.startswith(("http://", "https://", "/", "#", ".", "?")) \
                         or ":" not in value.split("/")[0], (path, name, value)
     passed(mirror, watched, "script links")
+
+
+def test_entries_taken_by_a_pass_that_overran_wait_for_the_next_one(tmp_path, site):
+    """A summary-only feed whose pages take longer to extract than its budget: the feed fails,
+    and the entries the pass had taken (those not stored yet) wait for the next pass, which
+    completes them, with the feed's text, even though the feed no longer carries them by then.
+    (They were lost: neither stored nor waiting, and gone from the feed.)"""
+    count = 100
+    mirror = Mirror(tmp_path, site, work=0.5)
+    page = "<html><body><article>" + "<p>文章页上的一个完整的句子。还有第二句话。</p>" * 8 + "</article></body></html>"
+    for i in range(count + 10):
+        site.add(f"/a/{i}.html", page, content_type="text/html; charset=utf-8")
+    url = site.add("/summaries.xml", rss(*(item(i, date(i), body=f"摘要{i}") for i in reversed(range(count))), title="摘要"))
+    mirror.feed("summaries", url)
+    first = mirror.run("run")
+    assert first.line("summaries") == "summaries: failed: took longer than 0.5 s to parse, extract and clean"
+    assert any(k.startswith("/a/") for k in site.hits)  # the entries were taken: their pages were asked for
+    passed(mirror, first, "overrun while building pages", then=False)
+    # An hour later the feed carries ten newer items only; the mirror's budget is back to normal.
+    site.add("/summaries.xml", rss(*(item(i, date(i)) for i in reversed(range(count, count + 10))), title="摘要"))
+    mirror.head = mirror.head.replace("work_seconds = 0.5", "work_seconds = 30")
+    mirror.write()
+    second = mirror.run("run", "--force")  # the failed feed backs off: asked for all the same
+    assert second.code == 0 and "in use" not in second.err
+    articles = mirror.articles("summaries")
+    titles = sorted(t for _, t, _, _ in articles.values())
+    assert titles == sorted(f"文章{i}" for i in range(count + 10)), second.out  # each once, none lost
+    by_title = {t: body for _, t, _, body in articles.values()}
+    assert all(f"摘要{i}" in by_title[f"文章{i}"] or "文章页上" in by_title[f"文章{i}"] for i in range(count))
+    assert query(mirror.root, "SELECT count(*) FROM waiting") == [(0,)]
