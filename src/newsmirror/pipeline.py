@@ -46,7 +46,7 @@ from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
 from .render import feeds as republish
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
-from .store import SEARCH_DB, EntryRow, FeedState, Store, StoreError, WaitingRow
+from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, StoreError, WaitingRow
 from .workers import Budget, OverBudget, WorkerDied, Workers
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -176,7 +176,7 @@ def restore_state(archive: Archive, store: Store) -> str | None:
 def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> int:
     """Add the articles a pass wrote (entry ids) to the search index, or build it whole when
     it is missing or asked; the articles are streamed from the archive, oldest first."""
-    if not written and not rebuild and (archive.state_dir / SEARCH_DB).exists():
+    if not written and not rebuild and _index_complete(archive):
         return 0  # nothing new: not even opening the index (its fold table costs a tenth of a second)
     from .search import Doc, SearchIndex  # opencc: loaded only when something is indexed
 
@@ -191,6 +191,23 @@ def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> in
             return search.rebuild(_docs(store.all_entries(), Doc))
     finally:
         store.close()
+
+
+def _index_complete(archive: Archive) -> bool:
+    """Whether the search index holds a document for every article, by a count with plain SQLite
+    (cheap): a pass killed after writing its articles but before indexing them left it short, and
+    the passes after it that had nothing new never looked."""
+    try:
+        counts = []
+        for name, table in ((SEARCH_DB, "docs"), (DB_NAME, "entries")):
+            db = sqlite3.connect(f"file:{archive.state_dir / name}?mode=ro", uri=True)
+            try:
+                counts.append(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            finally:
+                db.close()
+    except sqlite3.Error:  # missing, or not what it should be: `index` builds it again
+        return False
+    return counts[0] >= counts[1]
 
 
 def _docs(rows: Iterable[EntryRow], doc: type) -> Iterator:
