@@ -163,14 +163,18 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
 def restore_state(archive: Archive, store: Store) -> str | None:
     """A missing state (archive.db deleted, `.newsmirror/` lost with a cold CI cache) in a folder
     that holds articles is rebuilt from the files first, as `reindex` does: a pass on an empty
-    state would archive every article a second time under new numbers."""
-    if store.has_entries() or not archive.has_articles():
+    state would archive every article a second time under new numbers. So is a state whose
+    rebuild did not finish (killed half-way: some feeds read back, others not)."""
+    incomplete = store.incomplete()
+    if not incomplete and (store.has_entries() or not archive.has_articles()):
         return None
     from .reindex import reindex  # reindex uses this module's index()
 
+    store.rebuilding()
     report = reindex(archive, store)
-    return (f"state missing: rebuilt from {sum(report.articles.values())} article files "
-            "(as `newsmirror reindex` does)")
+    store.rebuilt()
+    return (f"state {'incomplete' if incomplete else 'missing'}: rebuilt from {sum(report.articles.values())} "
+            "article files (as `newsmirror reindex` does)")
 
 
 def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> int:

@@ -232,6 +232,51 @@ def test_a_lost_search_index_is_built_again_by_search(tmp_path, site):
     assert found.code == 0 and "1 result" in found.out, found.out + found.err
 
 
+KILLED_WHILE_RESTORING = textwrap.dedent("""
+    import os, signal, sys
+    from newsmirror.store import Store
+    from newsmirror.cli import main
+
+    add_entries, calls = Store.add_entries, []
+
+    def add_then_die(self, rows, pending=True, done_waiting=()):
+        calls.append(pending)
+        if calls.count(False) == 2:  # one feed read back from its files, the next not yet
+            os.kill(os.getpid(), signal.SIGKILL)
+        return add_entries(self, rows, pending, done_waiting)
+
+    Store.add_entries = add_then_die
+    sys.argv = ["newsmirror", "--archive", sys.argv[1], "run"]
+    main()
+""")
+
+
+def test_a_pass_killed_while_it_rebuilds_a_lost_state_is_rebuilt_again_not_archived_twice(tmp_path, site):
+    """archive.db lost, and the pass that rebuilds it from the files killed half-way (one feed read
+    back, the other not): the next pass finishes the rebuild. (It took the half state for whole
+    and archived the other feed's items a second time, under new numbers.)"""
+    for name in ("a", "b"):
+        site.add(f"/{name}.xml", rss(*(item(f"{name}{i}", date(i), guid=f"{name}{i}") for i in range(3)), title=name))
+    root = tmp_path / "m"
+    root.mkdir()
+    (root / "newsmirror.toml").write_text("".join(f'[[feeds]]\nid = "{n}"\nurl = "{site.url(f"/{n}.xml")}"\n'
+                                                  for n in ("a", "b")), encoding="utf-8")
+    env = environment(tmp_path / "env")
+    assert watch(root, "run", env=env, timeout=30).code == 0
+    archived = {f: set(Archive(root).numbers_on_disk(f)) for f in ("a", "b")}
+    assert archived == {"a": {1048574, 1048573, 1048572}, "b": {1048574, 1048573, 1048572}}
+    for path in (root / ".newsmirror").glob("archive.db*"):
+        path.unlink()
+    killed = subprocess.run([sys.executable, "-c", KILLED_WHILE_RESTORING, str(root)], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert killed.returncode == -9, killed.stderr
+    after = watch(root, "run", env=env, timeout=30)
+    assert after.code == 0, after.err
+    assert {f: set(Archive(root).numbers_on_disk(f)) for f in ("a", "b")} == archived, after.out
+    assert state_numbers(root) == archived
+    assert watch(root, "run", env=env, timeout=30).out.count("unchanged") == 2
+
+
 # --- the lock ----------------------------------------------------------------------------------
 
 HOLD = textwrap.dedent("""
