@@ -38,7 +38,8 @@ class Watched:
     pids: set[int] = field(default_factory=set)  # every descendant seen (workers)
 
     def figures(self) -> str:
-        return f"{self.seconds:.2f} s, peak tree RSS {self.peak_rss / MiB:.0f} MiB, PSS {self.peak_pss / MiB:.0f} MiB"
+        return (f"{self.seconds:.2f} s, peak tree RSS {self.peak_rss / MiB:.0f} MiB, PSS {self.peak_pss / MiB:.0f} MiB, "
+                f"{len(self.pids)} worker{'s' if len(self.pids) != 1 else ''}")
 
     def line(self, feed_id: str) -> str:
         """The line `run` printed for this feed."""

@@ -347,6 +347,56 @@ def test_a_live_holder_is_named_in_the_message(tmp_path, site):
     assert watch(root, "run", env=env, timeout=30).code == 0  # once it is gone
 
 
+def test_a_pass_that_lost_the_take_over_of_a_stale_lock_waits_for_the_winner_not_the_leftover(tmp_path, monkeypatch):
+    """Two passes find the same stale lock (its holder dead, a leftover child holding it): one
+    takes it over, the other, with --wait, gets the lock once the first is done, and while it
+    waits names the holder there is. (It kept trying the old file, which the leftover holds for
+    good: it waited its whole --wait, then named the dead pid.)"""
+    from newsmirror import archive as archive_module
+    from newsmirror.archive import ArchiveLocked
+
+    root = tmp_path / "m"
+    (root / ".newsmirror").mkdir(parents=True)
+    lock = root / ".newsmirror" / "lock"
+    holder = subprocess.run([sys.executable, "-c", HOLD, str(lock), "leftover"], timeout=10)
+    assert holder.returncode == 0
+    leftover = _lock_holders(lock)
+    dead = int(re.search(r"pid (\d+)", lock.read_text()).group(1))
+    second_looked, first_holds = threading.Event(), threading.Event()
+    alive_really = archive_module._alive
+
+    def alive_in_order(pid: int) -> bool:  # the second pass looks first, then waits for the first to take over
+        if threading.current_thread().name == "second" and not second_looked.is_set():
+            second_looked.set()
+            assert first_holds.wait(10)
+        return alive_really(pid)
+
+    monkeypatch.setattr(archive_module, "_alive", alive_in_order)
+    outcome: dict[str, object] = {}
+
+    def second() -> None:
+        try:
+            with Archive(root).lock(wait=5):
+                outcome["held"] = lock.read_text()
+        except ArchiveLocked as exc:
+            outcome["error"] = str(exc)
+
+    thread = threading.Thread(target=second, name="second")
+    try:
+        thread.start()
+        assert second_looked.wait(10)
+        with Archive(root).lock():  # the first pass takes the stale lock over...
+            first_holds.set()
+            time.sleep(0.5)  # ...and holds it a while
+        thread.join(10)
+    finally:
+        for pid in leftover:
+            os.kill(pid, 9)
+        wait_gone(leftover)
+    assert outcome.get("held", "").startswith(f"newsmirror pid {os.getpid()} since"), outcome
+    assert str(dead) not in str(outcome)
+
+
 def _lock_holders(lock: Path) -> list[int]:
     """Pids of the processes that have `lock` open (from /proc)."""
     target = os.stat(lock)
