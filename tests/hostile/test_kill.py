@@ -14,6 +14,7 @@ import fcntl
 import os
 import random
 import re
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -23,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from hostile_support import alive, environment, query, start, state_numbers, tree, wait_gone, watch
 from newsmirror.archive import Archive
@@ -160,8 +162,6 @@ def agree(root: Path, sources: Feeds) -> None:
         assert numbers == sorted(on_disk)[:300], feed_id  # newest (smallest number) first
     assert query(root, "SELECT count(*) FROM unwritten") == [(0,)]
     assert query(root, "SELECT count(*) FROM waiting") == [(0,)]
-    import sqlite3
-
     search = sqlite3.connect(f"file:{root / '.newsmirror' / 'search.db'}?mode=ro", uri=True)
     try:
         indexed = sorted(search.execute("SELECT feed_id, number FROM docs"))
@@ -169,6 +169,10 @@ def agree(root: Path, sources: Feeds) -> None:
         search.close()
     assert indexed == sorted(query(root, "SELECT feed_id, number FROM entries")), "the search index misses articles"
     assert not [p for p in root.rglob(".nm-tmp-*")], "temporary files left"
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert all(f"源{feed_id}" in readme for feed_id in sources.ids)
+    for path in (root / "feeds").glob("*.xml"):
+        etree.fromstring(path.read_bytes())  # whole documents, never half-written ones
 
 
 def test_a_pooled_pass_killed_at_random_moments_loses_and_duplicates_nothing(tmp_path, site):
