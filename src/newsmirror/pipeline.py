@@ -229,6 +229,7 @@ class _Pass:
         self.force = force
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
+        self.carried_waiting: dict[str, set[int]] = {}  # ...and the waiting entries it lists (those it added too)
         self._feeds = {f.id: f for f in config.feeds}
         self.states = store.feeds()  # read once; saved together at the end of the pass
         self.unsaved: set[str] = set()
@@ -361,8 +362,8 @@ class _Pass:
                 if prepared.warning:
                     result.notes.append(prepared.warning)
                 self.carried[feed.id] = set(prepared.carried)
-                carried_waiting = set(prepared.carried_waiting)
-                self.store.add_waiting(_waiting_row(feed.id, c, job.now) for c in prepared.backlog)
+                carried_waiting = self.carried_waiting[feed.id] = set(prepared.carried_waiting)
+                self.wait(feed.id, (_waiting_row(feed.id, c, job.now) for c in prepared.backlog))
                 work.items -= len(prepared.new)
                 result.new = await self.store_new(feed, prepared.new, job.now, result)
                 result.updated += await self.store_changed(feed, prepared.changed, job.now)
@@ -412,7 +413,7 @@ class _Pass:
         new = self.unshared(feed, new, now, result)  # before building: no page fetched for a shared article
         work = self.budget(feed)
         go, wait = within_pages(new, work.pages)
-        self.store.add_waiting(_waiting_row(feed.id, c, now) for c in wait if c.waiting is None)
+        self.wait(feed.id, (_waiting_row(feed.id, c, now) for c in wait if c.waiting is None))
         if not go:
             return 0
         work.pages -= sum(c.wants_page for c in go)
@@ -431,9 +432,17 @@ class _Pass:
         except BaseException:
             # Over the feed's budget, a worker lost, the pass stopped: the entries taken but not
             # stored wait for a later pass (by then the feed may no longer carry them).
-            self.store.add_waiting(_waiting_row(feed.id, c, now) for c in go if c.waiting is None and id(c) not in done)
+            self.wait(feed.id, (_waiting_row(feed.id, c, now) for c in go if c.waiting is None and id(c) not in done))
             raise
         return stored
+
+    def wait(self, feed_id: str, rows: Iterable[dict]) -> None:
+        """Keep entries for a later pass. Those of the document read in this pass are carried by
+        it: completed later in this same pass, they are not taken for entries it dropped (which
+        are written with the feed's text, without their page)."""
+        ids = self.store.add_waiting(rows)
+        if feed_id in self.carried_waiting:
+            self.carried_waiting[feed_id].update(ids)
 
     async def store_paged(self, feed: FeedConfig, c: Candidate, number: int, now: int, result: FeedResult,
                           done: set[int]) -> int:

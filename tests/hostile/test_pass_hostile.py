@@ -371,7 +371,8 @@ def test_control_characters_and_wrong_types_cost_only_what_they_spoil(mirror, si
         content_type="application/feed+json"))
     watched = mirror.run("run")
     assert watched.line("json-nul") == "json-nul: 1 new"
-    assert watched.line("xml-nul").startswith("xml-nul: 1 new")  # with what the lenient reader says it recovered from
+    assert watched.line("xml-nul").startswith("xml-nul: 1 new (<unknown>:1:")  # what the lenient reader recovered from
+    assert "not well-formed" in watched.line("xml-nul")
     assert watched.line("json-items") == "json-items: unchanged (skipped: items is not a list)"
     assert watched.line("json-attachments") == "json-attachments: 2 new (skipped: attachments is not a list)"
     for feed_id, mark in (("json-nul", "甲"), ("xml-nul", "乙")):
@@ -448,3 +449,26 @@ def test_entries_taken_by_a_pass_that_overran_wait_for_the_next_one(tmp_path, si
     by_title = {t: body for _, t, _, body in articles.values()}
     assert all(f"摘要{i}" in by_title[f"文章{i}"] or "文章页上" in by_title[f"文章{i}"] for i in range(count))
     assert query(mirror.root, "SELECT count(*) FROM waiting") == [(0,)]
+
+
+def test_items_over_max_pages_wait_for_their_pages_and_new_items_behind_waiting_ones_get_theirs(tmp_path, site):
+    """150 summary-only items, 100 pages a pass: 100 are built from their pages, 50 wait for the
+    next pass, which builds them from their pages too; so does an item the feed adds meanwhile,
+    queued behind them. (The 50, and any new item queued behind waiting ones, were taken for
+    items the feed no longer carried: archived at once with their summary, never from their page.)"""
+    mirror = Mirror(tmp_path, site, work=30)
+    page = "<html><body><article>{mark}" + "<p>文章页上的一个完整的句子。还有第二句话。</p>" * 8 + "</article></body></html>"
+    for i in range(151):
+        site.add(f"/a/{i}.html", page.format(mark=f"<p>编号{i}。</p>"), content_type="text/html; charset=utf-8")
+    url = site.add("/summaries.xml", rss(*(item(i, date(i), body=f"摘要{i}") for i in reversed(range(150))), title="摘要"))
+    mirror.feed("summaries", url)
+    first = mirror.run("run")
+    assert first.line("summaries") == ("summaries: 100 new (50 waiting for the next passes: over 1,000 new items or "
+                                       "100 pages a pass)")
+    passed(mirror, first, "150 summaries, pass 1", budget=TIMEOUT + 30, then=False)
+    site.add("/summaries.xml", rss(*(item(i, date(i), body=f"摘要{i}") for i in reversed(range(151))), title="摘要"))
+    second = mirror.run("run")
+    assert second.code == 0 and second.line("summaries") == "summaries: 51 new"
+    articles = mirror.articles("summaries")
+    assert sorted(t for _, t, _, _ in articles.values()) == sorted(f"文章{i}" for i in range(151))
+    assert all(f"编号{title[2:]}。" in body for _, title, _, body in articles.values())  # each from its page

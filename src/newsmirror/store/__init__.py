@@ -257,15 +257,17 @@ class Store:
 
     # --- entries waiting for a later pass ----------------------------------------------------
 
-    def add_waiting(self, rows: Iterable[dict]) -> int:
-        """Keep entries for a later pass (oldest first); each dict holds WaitingRow's columns but `id`."""
+    def add_waiting(self, rows: Iterable[dict]) -> list[int]:
+        """Keep entries for a later pass (oldest first); each dict holds WaitingRow's columns but
+        `id`. Returns their ids."""
         columns = [c for c in WaitingRow.__slots__ if c != "id"]
         values = [[r[c] for c in columns] for r in rows]
+        ids = []
         if values:
+            sql = f"INSERT INTO waiting ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             with self.transaction():
-                self.db.executemany(f"INSERT INTO waiting ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                                    values)
-        return len(values)
+                ids = [self.db.execute(sql, v).lastrowid for v in values]
+        return ids
 
     def waiting(self, feed_id: str, limit: int) -> list[WaitingRow]:
         """A feed's waiting entries, oldest first."""
