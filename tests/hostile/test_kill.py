@@ -185,6 +185,42 @@ def test_a_small_pass_killed_at_random_moments_loses_and_duplicates_nothing(tmp_
     kill_repeatedly(tmp_path, site, feeds=2, summaries=1, kills=8, seed=7, spread=(0.2, 2.2))
 
 
+def test_a_worker_killed_mid_pass_fails_its_feed_alone(tmp_path, site):
+    """A worker SIGKILLed from outside (the OOM killer picks the biggest process) in the middle of
+    a pass: the feed whose job it ran fails with a line saying so, the pass and the other feeds go
+    on, and a later pass archives what that feed had, once."""
+    root = tmp_path / "m"
+    root.mkdir()
+    env = environment(tmp_path / "env")
+    sources = Feeds(site, 20, 6)
+    (root / "newsmirror.toml").write_text(sources.config(), encoding="utf-8")
+    rng = random.Random(11)
+    killed = 0
+    for k in range(5):
+        sources.reveal(4 + (k + 1) * (ITEMS - 4) // 5)
+        proc = start(root, "run", env=env)
+        started, moment, victim = time.monotonic(), rng.uniform(0.9, 2.5), None
+        while proc.poll() is None:
+            workers = tree(proc.pid)[1:]
+            if victim is None and workers and time.monotonic() - started > moment:
+                victim = rng.choice(workers)
+                victim.kill()
+                killed += 1
+            time.sleep(0.01)
+        out, err = proc.communicate()
+        assert proc.returncode == 0 and "Traceback" not in err, err
+        lines = {line.split(": ", 1)[0]: line for line in out.splitlines() if line[:1] == "f"}
+        assert sorted(lines) == sources.ids, out
+        failed = [line for line in lines.values() if ": failed: " in line]
+        assert len(failed) <= 1, out  # the feed whose job the worker had, if it had one
+        assert all("a worker process ended in the middle of" in line for line in lines.values()
+                   if ": failed: " in line or ": deferred: " in line), out
+    assert killed >= 4
+    final = watch(root, "run", "--force", env=env, timeout=60)  # the feeds that failed back off: asked anyway
+    assert final.code == 0 and ": failed: " not in final.out, final.out
+    agree(root, sources)
+
+
 KILLED_BEFORE_INDEXING = textwrap.dedent("""
     import os, signal, sys
     from newsmirror import pipeline
