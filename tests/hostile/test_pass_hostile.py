@@ -16,6 +16,7 @@ import functools
 import gzip
 import html
 import json
+import os
 import re
 import struct
 import threading
@@ -177,6 +178,28 @@ def test_a_feed_that_takes_too_long_is_killed_at_its_deadline(tmp_path, site):
     assert watched.pids, "no worker was started"
     passed(mirror, watched, "cpu hog")
     assert "hog: deferred:" in mirror.run("run").out  # it failed: it backs off
+
+
+def test_jobs_that_waited_for_a_worker_past_their_feeds_deadline_cost_no_worker():
+    """Five jobs of one feed on one worker, a budget that lasts for two: the one running at the
+    deadline is killed with its worker; the ones still waiting fail without being sent to a worker.
+    (Each was sent to a new worker, which was killed at once: a fork and a kill per page left.)"""
+    import asyncio
+
+    from newsmirror.workers import Budget, OverBudget, Workers
+
+    async def five() -> list[object]:
+        budget = Budget(0.5)
+        return await asyncio.gather(*(workers.run(time.sleep, 0.3, budget=budget) for _ in range(5)),
+                                    return_exceptions=True)
+
+    workers = Workers(processes=1)
+    try:
+        outcomes = asyncio.run(five())
+    finally:
+        workers.close()
+    assert outcomes[0] is None and all(isinstance(o, OverBudget) for o in outcomes[2:]), outcomes
+    assert workers.started <= 2, workers.started  # the first, and the one that replaced the killed one
 
 
 # --- entity expansion --------------------------------------------------------------------------
@@ -436,6 +459,9 @@ def test_entries_taken_by_a_pass_that_overran_wait_for_the_next_one(tmp_path, si
     first = mirror.run("run")
     assert first.line("summaries") == "summaries: failed: took longer than 0.5 s to parse, extract and clean"
     assert any(k.startswith("/a/") for k in site.hits)  # the entries were taken: their pages were asked for
+    # Only the jobs running at the deadline cost their workers; the others, which waited for a
+    # worker meanwhile, are not sent to one (each was: a worker started, then killed at once).
+    assert len(first.pids) <= 2 * (os.cpu_count() or 1), first.figures()
     passed(mirror, first, "overrun while building pages", then=False)
     # An hour later the feed carries ten newer items only; the mirror's budget is back to normal.
     site.add("/summaries.xml", rss(*(item(i, date(i)) for i in reversed(range(count, count + 10))), title="摘要"))
