@@ -17,6 +17,7 @@ from pathlib import Path
 from . import git, urls
 from .archive import Archive
 from .config import FEED_ID
+from .clean import clean
 from .identity import content_hash
 from .pipeline import index
 from .render.markdown import read_article
@@ -73,7 +74,10 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             if parsed is None:
                 report.skipped.append(f"{path.relative_to(archive.root)} (not in the house format)")
                 continue
-            published, title, link, body = parsed
+            published, title, link, raw_body = parsed
+            # Files of the original mirror (or of anyone with push access) were never sanitized
+            # here: the site and the feeds out show the body as HTML, so it is cleaned like a feed's.
+            body = clean(raw_body)
             from_page = body.startswith("<div><i>")  # the header block of an article built from its page
             rows.append({
                 "feed_id": feed_id, "number": number, "guid": None, "link": link,
