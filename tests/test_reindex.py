@@ -102,3 +102,24 @@ def test_reindex_reads_back_escaped_titles_links_and_wrapped_bodies(tmp_path, si
     assert (row.title, row.link, row.body) == (title, f"{site.base}/a/1.html?q=](x))", body)
     assert "f: unchanged" in newsmirror("--archive", archive, "run").out
     assert path.read_bytes() == before
+
+
+def test_a_file_holding_a_script_is_read_back_sanitized(tmp_path):
+    """A repository of the original mirror was never sanitized by newsmirror: what the site and
+    the feeds out show from it is."""
+    from newsmirror import config as configuration
+
+    archive = Archive(tmp_path / "m")
+    (archive.root / "articles/voa").mkdir(parents=True)
+    configuration.add_feed(archive.config_path, "voa", "https://www.voachinese.com/feed", "美国之音")
+    (archive.root / "articles/voa/1048574.md").write_text(
+        "<!--1715117943000-->\n[标题](https://www.voachinese.com/a/1.html)\n------\n\n"
+        '<p onclick="alert(1)">正文<script>alert(2)</script><a href="javascript:alert(3)">链接</a></p>\n', encoding="utf-8")
+    assert newsmirror("--archive", archive.root, "reindex").code == 0
+    store = Store(archive.state_dir)
+    try:
+        (row,) = store.entries("voa")
+    finally:
+        store.close()
+    assert "正文" in row.body and "链接" in row.body
+    assert "alert" not in row.body and "onclick" not in row.body and "javascript" not in row.body

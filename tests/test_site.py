@@ -18,14 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
 from newsmirror.render.markdown import read_article
+from browser import chromium
 from support import item, newsmirror, rss
 
 HOUR = 3600 * 1000
@@ -88,16 +87,8 @@ def mirror(tmp_path: Path, site) -> Path:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    options.set_capability("goog:loggingPrefs", {"performance": "ALL"})  # every request, file:// included
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--no-proxy-server", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-                # Nothing may leave the machine: any other host fails to resolve at once.
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium(tmp_path_factory.mktemp("chromium"),
+                      capabilities={"goog:loggingPrefs": {"performance": "ALL"}})  # every request, file:// included
     driver.set_window_size(1024, 900)
     yield driver
     driver.quit()

@@ -117,7 +117,7 @@ class Archive:
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / "lock"
-        fh = open(path, "a+", encoding="utf-8")
+        fh: IO[str] = open(path, "a+", encoding="utf-8")
         try:
             deadline = time.monotonic() + wait
             while not _try_lock(fh):

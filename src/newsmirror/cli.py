@@ -14,25 +14,38 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 from rich.table import Table
 
-from . import __version__, config as configuration, urls
+from . import __version__, config as configuration, failures, urls
 from . import archive as files
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import iso
-from .store import Store, StoreError
+from .store import Store
 
 if TYPE_CHECKING:
     from .history import Version
     from .pipeline import FeedResult
     from .store import EntryRow
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+class _Commands(TyperGroup):
+    """Every command: a failure of this machine (a full disk, a read-only folder, a damaged
+    state database) is one line saying what to do, and exit status 1, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except failures.LOCAL_ERRORS as exc:
+            err.print(f"newsmirror: {failures.advice(exc, _state.current or _archive(None).root)}", markup=False)
+            raise typer.Exit(1) from None
+
+
+app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, rich_markup_mode=None,
                   help="Mirror and archive news feeds as Markdown files, ready to publish.")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -43,6 +56,7 @@ ArchiveOption = Annotated[Optional[Path], typer.Option(
 
 class _State:
     archive: Path | None = None
+    current: Path | None = None  # the mirror folder the command works on, for error messages
 
 
 _state = _State()
@@ -50,6 +64,7 @@ _state = _State()
 
 def _archive(local: Path | None) -> Archive:
     path = local or _state.archive or Path(os.environ.get("NEWSMIRROR_ARCHIVE") or "archive")
+    _state.current = path
     return Archive(path)
 
 
@@ -84,11 +99,9 @@ def _load(archive: Archive) -> Config:
 
 
 def _store(archive: Archive) -> Store:
+    """The state database (a damaged one is reported by _Commands, with the fix)."""
     archive.prepare()
-    try:
-        return Store(archive.state_dir)
-    except StoreError as exc:
-        raise _fail(str(exc), 1) from None
+    return Store(archive.state_dir)
 
 
 def _version(value: bool) -> None:
@@ -363,14 +376,16 @@ def run(
             report = run_pass(arch, config, feed or (), on_result=on_result, force=force)
     except ArchiveLocked as exc:
         raise _fail(str(exc), 1) from None
-    except StoreError as exc:
-        raise _fail(str(exc), 1) from None
+    for note in report.notes:
+        out.print(note, markup=False)
     out.print(report.total(), markup=False)
     if report.indexed:
         out.print(f"search index: {report.indexed} articles in {report.index_seconds:.2f} s", markup=False)
+    for problem in report.problems:  # this machine's failures: what was stored is kept for the next pass
+        err.print(f"newsmirror: {problem}", markup=False)
     if config.publish.remotes:
         _publish(arch, config.publish, report.message())
-    if strict and report.failed:
+    if report.problems or (strict and report.failed):
         raise typer.Exit(1)
 
 
@@ -632,18 +647,22 @@ def serve(
 @app.command()
 def reindex(archive: ArchiveOption = None) -> None:
     """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
-    from .reindex import reindex as rebuild
+    from .reindex import open_state, reindex as rebuild
 
     arch = _archive(archive)
     _load(arch)
-    store = _store(arch)
+    arch.prepare()
     try:
         with arch.lock():
-            report = rebuild(arch, store)
+            store, moved = open_state(arch)
+            try:
+                report = rebuild(arch, store)
+            finally:
+                store.close()
     except ArchiveLocked as exc:
         raise _fail(str(exc), 1) from None
-    finally:
-        store.close()
+    if moved:
+        err.print(f"the state database was damaged: moved to {moved}; rebuilt from the files", markup=False)
     for feed_id, count in report.articles.items():
         out.print(f"{feed_id}: {count} articles", markup=False)
     for skipped in report.skipped:

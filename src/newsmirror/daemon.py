@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from . import config as configuration
+from . import config as configuration, failures
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import iso
@@ -23,6 +23,7 @@ from .schedule import due_at
 from .store import FeedState, Store
 
 MAX_SLEEP = 60.0  # seconds: wake up at least this often to read the configuration again
+MAX_BACKOFF = 1800.0  # seconds between attempts after passes that failed one after another
 
 
 def log_line(result: FeedResult, as_json: bool) -> str:
@@ -55,7 +56,7 @@ def run(archive: Archive, stop: threading.Event, say: Callable[[str], None], as_
         passes: int | None = None) -> int:
     """Run passes until `stop` is set (or `passes` passes ran); returns how many ran."""
     config: Config | None = None
-    done = 0
+    done = failed = 0
     while not stop.is_set() and (passes is None or done < passes):
         try:
             config = configuration.load(archive.config_path)
@@ -63,26 +64,49 @@ def run(archive: Archive, stop: threading.Event, say: Callable[[str], None], as_
             say(f"configuration error, keeping the previous one: {exc}")
             if config is None:
                 raise
-        store = Store(archive.state_dir)
         try:
-            states = store.feeds()
-        finally:
-            store.close()
-        due, next_due = due_feeds(config, states, now_ms())
-        if due:
-            try:
-                with archive.lock(wait=MAX_SLEEP):
-                    report = run_pass(archive, config, due, on_result=lambda r: say(log_line(r, as_json)), stop=stop)
-            except ArchiveLocked as exc:
-                say(str(exc))
-                continue
+            ran, next_due = _one_pass(archive, config, stop, say, as_json)
+        except Exception as exc:  # noqa: BLE001  a failed pass never ends the daemon: it logs and waits
+            failed += 1
+            pause = min(MAX_BACKOFF, MAX_SLEEP * 2 ** (failed - 1))
+            say(json.dumps({"time": iso(now_ms()), "error": failures.reason(exc), "retry_in": pause}) if as_json
+                else f"{iso(now_ms())} pass failed: {failures.reason(exc)}; trying again in {pause:.0f}s")
+            stop.wait(pause)
+            continue
+        failed = 0
+        if ran is None:
+            continue  # another process held the folder
+        if ran:
             done += 1
-            if not as_json:
-                say(f"{iso(now_ms())} pass: {report.total()} in {report.seconds:.1f}s")
-            if config.publish.remotes:
-                published = publish_locked(archive, config.publish, report.message())
-                say(json.dumps({"time": iso(now_ms()), "publish": published.pushed, "commit": published.commit})
-                    if as_json else f"{iso(now_ms())} publish: " + "; ".join(published.lines()))
             continue
         stop.wait(min(MAX_SLEEP, max(1.0, (next_due - now_ms()) / 1000)))
     return done
+
+
+def _one_pass(archive: Archive, config: Config, stop: threading.Event, say: Callable[[str], None],
+              as_json: bool) -> tuple[bool | None, int]:
+    """A pass over the feeds due now, and publishing: (True if one ran, False if none was due,
+    None if another process held the folder; ms when the next feed falls due)."""
+    store = Store(archive.state_dir)
+    try:
+        states = store.feeds()
+    finally:
+        store.close()
+    due, next_due = due_feeds(config, states, now_ms())
+    if not due:
+        return False, next_due
+    try:
+        with archive.lock(wait=MAX_SLEEP):
+            report = run_pass(archive, config, due, on_result=lambda r: say(log_line(r, as_json)), stop=stop)
+    except ArchiveLocked as exc:
+        say(str(exc))
+        return None, next_due
+    for line in report.notes + report.problems:
+        say(json.dumps({"time": iso(now_ms()), "note": line}, ensure_ascii=False) if as_json else f"{iso(now_ms())} {line}")
+    if not as_json:
+        say(f"{iso(now_ms())} pass: {report.total()} in {report.seconds:.1f}s")
+    if config.publish.remotes:
+        published = publish_locked(archive, config.publish, report.message())
+        say(json.dumps({"time": iso(now_ms()), "publish": published.pushed, "commit": published.commit})
+            if as_json else f"{iso(now_ms())} publish: " + "; ".join(published.lines()))
+    return True, next_due

@@ -27,7 +27,7 @@ from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import __version__
+from . import __version__, failures
 from . import archive as files
 from . import config as configuration
 from . import editions, urls
@@ -46,7 +46,7 @@ from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
 from .render import feeds as republish
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
-from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, StoreError, WaitingRow
+from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
 from .workers import Budget, OverBudget, WorkerDied, Workers
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -119,17 +119,6 @@ class PassReport:
         return message({r.feed_id: (r.new, r.updated) for r in self.results})
 
 
-# Failures of this machine, not of a feed: they never put a feed into back-off.
-LOCAL_ERRORS = (OSError, StoreError, sqlite3.Error)
-
-
-def local_reason(exc: BaseException) -> str:
-    """One line for a local failure (a full disk, a read-only folder, a damaged state database)."""
-    if isinstance(exc, OSError) and exc.strerror:
-        return f"{exc.filename}: {exc.strerror}" if exc.filename else exc.strerror
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
 def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
              on_result: Callable[[FeedResult], None] | None = None, force: bool = False,
              stop: threading.Event | None = None) -> PassReport:
@@ -156,7 +145,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     try:
         indexed = index(archive, work.written)
     except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
-        work.problems.append(f"search index: {local_reason(exc)}")
+        work.problems.append(f"search index: {failures.reason(exc)}")
     return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing, notes, work.problems)
 
 
@@ -179,9 +168,21 @@ def restore_state(archive: Archive, store: Store) -> str | None:
 
 def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> int:
     """Add the articles a pass wrote (entry ids) to the search index, or build it whole when
-    it is missing or asked; the articles are streamed from the archive, oldest first."""
+    it is missing, short, damaged or asked; the articles are streamed from the archive, oldest first."""
     if not written and not rebuild and _index_complete(archive):
         return 0  # nothing new: not even opening the index (its fold table costs a tenth of a second)
+    try:
+        return _index(archive, written, rebuild)
+    except Exception as exc:
+        if not failures.damaged(exc):
+            raise
+    # Derived data: a damaged index is thrown away and built again from the archive.
+    for suffix in ("", "-wal", "-shm"):
+        (archive.state_dir / (SEARCH_DB + suffix)).unlink(missing_ok=True)
+    return _index(archive, written, rebuild=True)
+
+
+def _index(archive: Archive, written: Sequence[int], rebuild: bool) -> int:
     from .search import Doc, SearchIndex  # opencc: loaded only when something is indexed
 
     store = Store(archive.state_dir)
@@ -258,7 +259,7 @@ class _Pass:
                     for feed in await self.recheck(feeds):
                         self.write_feed(feed, force=True)  # a removed marker to show
                 except Exception as exc:  # noqa: BLE001  a step of its own
-                    self.problems.append(f"takedown checks: {local_reason(exc)}")
+                    self.problems.append(f"takedown checks: {failures.reason(exc)}")
         # The finishing steps, each contained: one that fails is reported, the others still run.
         self.step("feed states", self.flush)
         self.step("articles", self.write_pending)
@@ -279,7 +280,7 @@ class _Pass:
         try:
             fn(*args)
         except Exception as exc:  # noqa: BLE001
-            self.problems.append(f"{name}: {local_reason(exc)}")
+            self.problems.append(f"{name}: {failures.reason(exc)}")
 
     # --- feed state --------------------------------------------------------------------------
 
@@ -305,9 +306,9 @@ class _Pass:
             await self._feed(feed, result)
         except (OverBudget, WorkerDied) as exc:  # what the feed sent: the feed fails, and backs off
             self._failed(feed, self.state(feed.id), FetchError(str(exc)), result)
-        except LOCAL_ERRORS as exc:  # this machine's failure: no back-off, reported for the pass
-            result.status, result.error = "failed", f"local error: {local_reason(exc)}"
-            self.problems.append(f"{feed.id}: {local_reason(exc)}")
+        except failures.LOCAL_ERRORS as exc:  # this machine's failure: no back-off, reported for the pass
+            result.status, result.error = "failed", f"local error: {failures.reason(exc)}"
+            self.problems.append(f"{feed.id}: {failures.reason(exc)}")
         except Exception as exc:  # noqa: BLE001  one feed's surprise must not stop the others: record it
             result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
             self._failed(feed, self.state(feed.id), FetchError(result.error), result)
@@ -398,7 +399,12 @@ class _Pass:
     def _moved(self, feed: FeedConfig, new_url: str, result: FeedResult) -> None:
         """A permanent redirect: the configuration follows the feed to its new address."""
         if self.config.path is not None:
-            configuration.set_feed_key(self.config.path, feed.id, "url", new_url)
+            try:
+                configuration.set_feed_key(self.config.path, feed.id, "url", new_url)
+            except configuration.ConfigError:  # an address the configuration would refuse: keep the old one
+                result.notes.append(f"moved permanently to {new_url}, an address the configuration refuses;"
+                                    " configuration left as it is")
+                return
             result.notes.append(f"moved permanently to {new_url}; configuration updated")
         else:
             result.notes.append(f"moved permanently to {new_url}")
@@ -618,7 +624,7 @@ class _Pass:
         removed = await asyncio.gather(*(self.recheck_one(by_id[r.feed_id], r, now) for r in rows),
                                        return_exceptions=True)
         for outcome in removed:
-            if isinstance(outcome, LOCAL_ERRORS):
+            if isinstance(outcome, failures.LOCAL_ERRORS):
                 raise outcome
         # A page that overran its feed's budget is checked again on a later pass.
         return [by_id[i] for i in sorted({r.feed_id for r, gone in zip(rows, removed) if gone is True})]
@@ -695,7 +701,8 @@ class _Pass:
     async def settle(self) -> dict[str, str]:
         """Wait for the files being written, mark their articles written; feed id -> the error
         of an article that could not be written (a full disk): it stays pending for the next pass."""
-        done, errors = [], {}
+        done: list[int] = []
+        errors: dict[str, str] = {}
         for rows, future in self.inflight:
             for row, exc in zip(rows, future.result()):
                 if exc is None:
@@ -710,7 +717,7 @@ class _Pass:
             try:
                 await task
             except Exception as exc:  # noqa: BLE001  a full disk, or a worker lost
-                errors.setdefault(name, f"cannot write feeds/{name}.*: {local_reason(exc)}")
+                errors.setdefault(name, f"cannot write feeds/{name}.*: {failures.reason(exc)}")
         self.rendering.clear()
         if errors:
             self.problems.extend(f"{name}: {error}" for name, error in errors.items())

@@ -179,7 +179,7 @@ def cut(body: str, limit: int) -> str:
     room = limit - min(_CUT_ROOM, limit // 2)
     kept = 0
     stack: list[str] = []
-    best = (0, ())  # (pieces kept, elements open there)
+    best: tuple[int, tuple[str, ...]] = (0, ())  # (pieces kept, elements open there)
     pieces = split(body)
     for i, piece in enumerate(pieces):
         kept += len(piece.encode("utf-8"))

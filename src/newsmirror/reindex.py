@@ -10,14 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import re
+import sqlite3
+import time
+from pathlib import Path
 
 from . import git, urls
 from .archive import Archive
 from .config import FEED_ID
+from .clean import clean
 from .identity import content_hash
 from .pipeline import index
 from .render.markdown import read_article
-from .store import Store
+from .store import DB_NAME, SEARCH_DB, Store, StoreError
 
 
 @dataclass
@@ -27,10 +31,35 @@ class ReindexReport:
     revisions: int = 0  # earlier versions read back from git history
 
 
+def open_state(archive: Archive) -> tuple[Store, Path | None]:
+    """The state database to rebuild, and where a damaged one was moved (None when it was
+    sound). Whatever the damage, reindex can run: the files are the record, and the broken
+    database is kept aside rather than deleted."""
+    try:
+        store = Store(archive.state_dir)
+    except StoreError:
+        pass
+    else:
+        try:
+            if store.sound():
+                return store, None
+        except sqlite3.DatabaseError:
+            pass
+        store.close()
+    moved = archive.state_dir / f"{DB_NAME}.damaged-{time.strftime('%Y%m%d-%H%M%S')}"
+    (archive.state_dir / DB_NAME).replace(moved)
+    for suffix in ("-wal", "-shm"):
+        (archive.state_dir / (DB_NAME + suffix)).unlink(missing_ok=True)
+    return Store(archive.state_dir), moved
+
+
 def reindex(archive: Archive, store: Store) -> ReindexReport:
-    """Forget the database's entries and fetch state, then read them back from the files."""
+    """Forget the database's entries and fetch state, then read them back from the files (the
+    search index is built anew: derived data, and perhaps as damaged as the state was)."""
     report = ReindexReport()
     store.clear()
+    for suffix in ("", "-wal", "-shm"):
+        (archive.state_dir / (SEARCH_DB + suffix)).unlink(missing_ok=True)
     for feed_id in archive.feed_folders():
         if not FEED_ID.match(feed_id):
             report.skipped.append(f"articles/{feed_id}/ (not a valid feed id)")
@@ -45,7 +74,10 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             if parsed is None:
                 report.skipped.append(f"{path.relative_to(archive.root)} (not in the house format)")
                 continue
-            published, title, link, body = parsed
+            published, title, link, raw_body = parsed
+            # Files of the original mirror (or of anyone with push access) were never sanitized
+            # here: the site and the feeds out show the body as HTML, so it is cleaned like a feed's.
+            body = clean(raw_body)
             from_page = body.startswith("<div><i>")  # the header block of an article built from its page
             rows.append({
                 "feed_id": feed_id, "number": number, "guid": None, "link": link,

@@ -47,6 +47,7 @@ import opencc
 
 from .store import SEARCH_DB as DB_NAME
 from .store import immediate
+from .workers import die_with_parent
 
 SCHEME = 1  # bump when the schema or the tokens change: older indexes are then emptied on open
 
@@ -228,7 +229,8 @@ def _prepared(docs: Iterable[Doc]) -> Iterator[list[_Row]]:
     if len(head) < _POOL_MIN or cores < 2:
         yield from map(_prepare, _chunks(chain(head, it)))
         return
-    with ProcessPoolExecutor(cores, mp_context=_pool_context()) as pool:
+    # Its workers end with this process, whatever kills it (a leftover worker once held the archive).
+    with ProcessPoolExecutor(cores, mp_context=_pool_context(), initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
         ahead: deque[Future[list[_Row]]] = deque()
         for chunk in _chunks(chain(head, it)):
             ahead.append(pool.submit(_prepare, chunk))

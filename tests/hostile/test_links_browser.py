@@ -23,9 +23,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from selenium import webdriver
 from selenium.common.exceptions import ElementNotInteractableException, NoAlertPresentException
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -33,6 +31,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from newsmirror.archive import Archive
 from newsmirror.store import Store
 from newsmirror.web import create_app
+from browser import chromium
 from support import Site, item, newsmirror, rss
 
 MARK = "NMPWNED"
@@ -119,16 +118,9 @@ def hostile(tmp_path_factory) -> Iterator[tuple[Path, Site]]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = "/usr/bin/chromium"
-    options.set_capability("unhandledPromptBehavior", "ignore")  # an alert is looked for, not dismissed
-    options.add_experimental_option("prefs", {"download_restrictions": 3})  # feeds/*.atom would be saved
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
-                "--no-proxy-server", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"):
-        options.add_argument(arg)
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = chromium(tmp_path_factory.mktemp("chromium"),
+                      capabilities={"unhandledPromptBehavior": "ignore"},  # an alert is looked for, not dismissed
+                      prefs={"download_restrictions": 3})  # feeds/*.atom would be saved
     driver.set_page_load_timeout(10)
     yield driver
     driver.quit()

@@ -140,6 +140,11 @@ class Store:
     def close(self) -> None:
         self.db.close()
 
+    def sound(self) -> bool:
+        """Whether SQLite finds the whole file intact (reads every page: for `doctor` and
+        `reindex`, not for every pass)."""
+        return self.db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
