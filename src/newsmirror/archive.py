@@ -126,6 +126,10 @@ class Archive:
                     fh.close()
                     fh = fresh
                     break
+                if _replaced(path, fh):  # another pass took a stale lock over: the lock is the new file
+                    fh.close()
+                    fh = open(path, "a+", encoding="utf-8")
+                    continue
                 if time.monotonic() >= deadline:
                     fh.seek(0)
                     text = fh.read().strip() or "another process"
@@ -187,6 +191,14 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def _replaced(path: Path, fh: IO[str]) -> bool:
+    """Whether `path` is no longer the file `fh` has open (a stale lock was taken over)."""
+    try:
+        return os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino
+    except FileNotFoundError:
+        return True
 
 
 def _take_over(path: Path, fh: IO[str], holder: int) -> IO[str] | None:

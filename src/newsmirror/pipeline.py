@@ -18,6 +18,7 @@ import asyncio
 import functools
 import hashlib
 import json
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -45,7 +46,7 @@ from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
 from .render import feeds as republish
 from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
-from .store import SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
+from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
 from .workers import Budget, OverBudget, WorkerDied, Workers
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
@@ -151,20 +152,24 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
 def restore_state(archive: Archive, store: Store) -> str | None:
     """A missing state (archive.db deleted, `.newsmirror/` lost with a cold CI cache) in a folder
     that holds articles is rebuilt from the files first, as `reindex` does: a pass on an empty
-    state would archive every article a second time under new numbers."""
-    if store.has_entries() or not archive.has_articles():
+    state would archive every article a second time under new numbers. So is a state whose
+    rebuild did not finish (killed half-way: some feeds read back, others not)."""
+    incomplete = store.incomplete()
+    if not incomplete and (store.has_entries() or not archive.has_articles()):
         return None
     from .reindex import reindex  # reindex uses this module's index()
 
+    store.rebuilding()
     report = reindex(archive, store)
-    return (f"state missing: rebuilt from {sum(report.articles.values())} article files "
-            "(as `newsmirror reindex` does)")
+    store.rebuilt()
+    return (f"state {'incomplete' if incomplete else 'missing'}: rebuilt from {sum(report.articles.values())} "
+            "article files (as `newsmirror reindex` does)")
 
 
 def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> int:
     """Add the articles a pass wrote (entry ids) to the search index, or build it whole when
-    it is missing, damaged or asked; the articles are streamed from the archive, oldest first."""
-    if not written and not rebuild and (archive.state_dir / SEARCH_DB).exists():
+    it is missing, short, damaged or asked; the articles are streamed from the archive, oldest first."""
+    if not written and not rebuild and _index_complete(archive):
         return 0  # nothing new: not even opening the index (its fold table costs a tenth of a second)
     try:
         return _index(archive, written, rebuild)
@@ -193,6 +198,23 @@ def _index(archive: Archive, written: Sequence[int], rebuild: bool) -> int:
         store.close()
 
 
+def _index_complete(archive: Archive) -> bool:
+    """Whether the search index holds a document for every article, by a count with plain SQLite
+    (cheap): a pass killed after writing its articles but before indexing them left it short, and
+    the passes after it that had nothing new never looked."""
+    try:
+        counts = []
+        for name, table in ((SEARCH_DB, "docs"), (DB_NAME, "entries")):
+            db = sqlite3.connect(f"file:{archive.state_dir / name}?mode=ro", uri=True)
+            try:
+                counts.append(db.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            finally:
+                db.close()
+    except sqlite3.Error:  # missing, or not what it should be: `index` builds it again
+        return False
+    return counts[0] >= counts[1]
+
+
 def _docs(rows: Iterable[EntryRow], doc: type) -> Iterator:
     return (doc(r.feed_id, r.number, r.title, r.link, r.published, r.body) for r in rows)
 
@@ -208,6 +230,7 @@ class _Pass:
         self.force = force
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
+        self.carried_waiting: dict[str, set[int]] = {}  # ...and the waiting entries it lists (those it added too)
         self._feeds = {f.id: f for f in config.feeds}
         self.states = store.feeds()  # read once; saved together at the end of the pass
         self.unsaved: set[str] = set()
@@ -340,8 +363,8 @@ class _Pass:
                 if prepared.warning:
                     result.notes.append(prepared.warning)
                 self.carried[feed.id] = set(prepared.carried)
-                carried_waiting = set(prepared.carried_waiting)
-                self.store.add_waiting(_waiting_row(feed.id, c, job.now) for c in prepared.backlog)
+                carried_waiting = self.carried_waiting[feed.id] = set(prepared.carried_waiting)
+                self.wait(feed.id, (_waiting_row(feed.id, c, job.now) for c in prepared.backlog))
                 work.items -= len(prepared.new)
                 result.new = await self.store_new(feed, prepared.new, job.now, result)
                 result.updated += await self.store_changed(feed, prepared.changed, job.now)
@@ -396,32 +419,53 @@ class _Pass:
         new = self.unshared(feed, new, now, result)  # before building: no page fetched for a shared article
         work = self.budget(feed)
         go, wait = within_pages(new, work.pages)
-        self.store.add_waiting(_waiting_row(feed.id, c, now) for c in wait if c.waiting is None)
+        self.wait(feed.id, (_waiting_row(feed.id, c, now) for c in wait if c.waiting is None))
         if not go:
             return 0
         work.pages -= sum(c.wants_page for c in go)
         numbered = list(zip(go, range(self.next_number(feed.id), -1, -1)))
         ready = [(c, n) for c, n in numbered if not c.wants_page]
-        await self.build(feed, [c for c, _ in ready if c.body is None], now)
-        stored = self.store_built(feed, ready, now, result)
-        outcomes = await asyncio.gather(*(self.store_paged(feed, c, n, now, result) for c, n in numbered if c.wants_page),
-                                        return_exceptions=True)
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome  # after every page is settled: those done are stored
-            stored += outcome
+        done: set[int] = set()  # id() of the candidates stored (or listed as another feed's)
+        try:
+            await self.build(feed, [c for c, _ in ready if c.body is None], now)
+            stored = self.store_built(feed, ready, now, result, done)
+            outcomes = await asyncio.gather(*(self.store_paged(feed, c, n, now, result, done) for c, n in numbered
+                                              if c.wants_page), return_exceptions=True)
+            for outcome in outcomes:
+                if isinstance(outcome, BaseException):
+                    raise outcome  # after every page is settled: those done are stored
+                stored += outcome
+        except BaseException:
+            # Over the feed's budget, a worker lost, the pass stopped: the entries taken but not
+            # stored wait for a later pass (by then the feed may no longer carry them).
+            self.wait(feed.id, (_waiting_row(feed.id, c, now) for c in go if c.waiting is None and id(c) not in done))
+            raise
         return stored
 
-    async def store_paged(self, feed: FeedConfig, c: Candidate, number: int, now: int, result: FeedResult) -> int:
+    def wait(self, feed_id: str, rows: Iterable[dict]) -> None:
+        """Keep entries for a later pass. Those of the document read in this pass are carried by
+        it: completed later in this same pass, they are not taken for entries it dropped (which
+        are written with the feed's text, without their page)."""
+        ids = self.store.add_waiting(rows)
+        if feed_id in self.carried_waiting:
+            self.carried_waiting[feed_id].update(ids)
+
+    async def store_paged(self, feed: FeedConfig, c: Candidate, number: int, now: int, result: FeedResult,
+                          done: set[int]) -> int:
         """Fetch the candidate's page, build it and store it under its number."""
         await self.build(feed, [c], now)
-        return self.store_built(feed, [(c, number)], now, result)
+        return self.store_built(feed, [(c, number)], now, result, done)
 
-    def store_built(self, feed: FeedConfig, pairs: list[tuple[Candidate, int]], now: int, result: FeedResult) -> int:
+    def store_built(self, feed: FeedConfig, pairs: list[tuple[Candidate, int]], now: int, result: FeedResult,
+                    done: set[int] | None = None) -> int:
         """Store built candidates under their numbers (and out of the waiting table) and start
-        writing their files; returns how many were stored."""
+        writing their files; returns how many were stored. `done` gains the id() of each
+        candidate stored, or listed as another feed's article."""
+        handled = [id(c) for c, _ in pairs]
         pairs = [(c, n) for c, n in pairs if self.unshared(feed, [c], now, result)]  # another feed may have stored it
         if not pairs:
+            if done is not None:
+                done.update(handled)
             return 0
         rows = []
         for c, number in pairs:
@@ -433,8 +477,10 @@ class _Pass:
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
                 "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
             })
-        done = [c.waiting for c, _ in pairs if c.waiting is not None]
-        return self.write_rows(self.store.add_entries(rows, done_waiting=done))
+        added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
+        if done is not None:
+            done.update(handled)
+        return self.write_rows(added)
 
     async def complete_waiting(self, feed: FeedConfig, carried: set[int] | None, result: FeedResult) -> int:
         """Complete the oldest entries waiting from earlier passes, within what the feed may still

@@ -158,6 +158,9 @@ class Workers:
         if budget is not None and budget.remaining() <= 0:
             raise budget.exceeded()
         worker = await self._take()
+        if budget is not None and budget.remaining() <= 0:  # spent meanwhile, by the feed's other jobs
+            self._give_back(worker)  # not sent a job that can only be killed at once, and its worker with it
+            raise budget.exceeded()
         started = time.monotonic()
         call = asyncio.get_running_loop().run_in_executor(self._io, worker.call, fn, args)
         call.add_done_callback(_retrieved)  # a killed worker's call ends in WorkerDied nobody awaits

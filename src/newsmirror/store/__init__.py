@@ -19,6 +19,7 @@ from .migrations import MIGRATIONS
 
 DB_NAME = "archive.db"
 SEARCH_DB = "search.db"  # the search index (search.py), beside the archive: derived data
+REBUILDING = "rebuilding"  # beside them while the entries are being read back from the files
 
 
 @contextmanager
@@ -261,15 +262,17 @@ class Store:
 
     # --- entries waiting for a later pass ----------------------------------------------------
 
-    def add_waiting(self, rows: Iterable[dict]) -> int:
-        """Keep entries for a later pass (oldest first); each dict holds WaitingRow's columns but `id`."""
+    def add_waiting(self, rows: Iterable[dict]) -> list[int]:
+        """Keep entries for a later pass (oldest first); each dict holds WaitingRow's columns but
+        `id`. Returns their ids."""
         columns = [c for c in WaitingRow.__slots__ if c != "id"]
         values = [[r[c] for c in columns] for r in rows]
+        ids = []
         if values:
+            sql = f"INSERT INTO waiting ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             with self.transaction():
-                self.db.executemany(f"INSERT INTO waiting ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
-                                    values)
-        return len(values)
+                ids = [self.db.execute(sql, v).lastrowid for v in values]
+        return ids
 
     def waiting(self, feed_id: str, limit: int) -> list[WaitingRow]:
         """A feed's waiting entries, oldest first."""
@@ -481,3 +484,21 @@ class Store:
         with self.transaction():
             for table in ("revisions", "shared", "unwritten", "entries", "feeds"):
                 self.db.execute(f"DELETE FROM {table}")
+
+    def rebuilding(self) -> None:
+        """The entries are about to be read back from the files (cleared, then feed by feed): the
+        state counts as incomplete until `rebuilt()`, so that a rebuild killed half-way is done
+        again, never taken for a whole state whose missing feeds a pass would archive twice."""
+        self._rebuilding.touch()
+
+    def rebuilt(self) -> None:
+        """The entries are read back from every file: the state is whole again."""
+        self._rebuilding.unlink(missing_ok=True)
+
+    def incomplete(self) -> bool:
+        """Whether a rebuild from the files began (`rebuilding`) and did not finish."""
+        return self._rebuilding.exists()
+
+    @property
+    def _rebuilding(self) -> Path:
+        return self.path.with_name(REBUILDING)
