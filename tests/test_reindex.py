@@ -28,7 +28,7 @@ def test_reindex_adopts_original_layout_and_run_continues_numbering(tmp_path, si
 
     run = newsmirror("--archive", archive, "run")
     assert "voa: 1 new, 1 updated" in run.out  # items 1 and 2 are recognized by their links; 2 was edited
-    assert sorted(p.name for p in folder.iterdir()) == ["1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [".identity.jsonl", "1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
     assert "第2篇文章" in (folder / "1048573_文章2.md").read_text()  # rewritten in place, history kept
     assert newsmirror("--archive", archive, "history", "voa/1048573").out.count("\n") >= 2
     listing = (archive / "lists/美国之音.md").read_text(encoding="utf-8")
