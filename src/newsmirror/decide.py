@@ -6,8 +6,7 @@ one, applied the same way within one document and across passes:
 
 1. The same guid is the same entry.
 2. An entry without a guid is identified by its link (canonical form): it is the archived entry
-   with that link. Likewise an entry with a guid is the archived entry with its link that has no
-   guid (a feed that began to give guids); that entry takes the guid.
+   with that link. An entry with a guid is never taken for another by its link alone.
 3. Beyond that, two entries with different guids, whether or not their links are equal, are the
    same story only when both carry the same full body: identical text after white space is
    normalised, at least 300 characters without markup or white space (`identity.body_key`).
@@ -15,9 +14,9 @@ one, applied the same way within one document and across passes:
    all link to its home page keeps every item.
 4. Title and text identify only entries that have neither a guid nor a link.
 5. An article read back from a file without newsmirror's identity index (a repository of the
-   original mirror) has an unknown guid. When it is the only file of its feed with its link it is
-   identified by that link (rule 2); files sharing a link are `adopted` and told apart by title
-   and date (`adopted_keys`).
+   original mirror) has an unknown guid (`adopted`). When it is the only file of its feed with its
+   link it is the entry with that link (BY_LINK); files that share a link are told apart by title
+   and date (BY_TITLE). The entry it turns out to be gives it its guid (`adopted_keys`).
 
 Within one document the entries are taken oldest first, each against the archive and the entries
 taken before it, so that how a feed's entries are split into passes never changes which articles
@@ -70,7 +69,10 @@ def waiting_keys(row: WaitingRow) -> Keys:
 class _Known(Generic[T]):
     keys: Keys
     item: T
-    adopted: bool
+    adopted: int
+
+
+GUID_KNOWN, BY_LINK, BY_TITLE = 0, 1, 2  # EntryRow.adopted: what identifies an article whose guid is unknown
 
 
 @dataclass(slots=True)
@@ -80,21 +82,21 @@ class Catalog(Generic[T]):
 
     _guid: dict[str, _Known[T]] = field(default_factory=dict)
     _link: dict[str, _Known[T]] = field(default_factory=dict)  # the first known with the link
-    _guidless: dict[str, _Known[T]] = field(default_factory=dict)  # the first known without a guid, by link
-    _adopted: dict[tuple[str | None, str], list[_Known[T]]] = field(default_factory=dict)  # by link and title
+    _adopted_link: dict[str, _Known[T]] = field(default_factory=dict)  # BY_LINK, by link
+    _adopted_title: dict[tuple[str | None, str], list[_Known[T]]] = field(default_factory=dict)  # BY_TITLE
     _body: dict[str, _Known[T]] = field(default_factory=dict)
     _said: dict[str, _Known[T]] = field(default_factory=dict)  # entries with neither guid nor link
 
-    def add(self, k: Keys, item: T, adopted: bool = False) -> None:
+    def add(self, k: Keys, item: T, adopted: int = GUID_KNOWN) -> None:
         known = _Known(k, item, adopted)
-        if adopted:
-            self._adopted.setdefault((k.canonical, _title(k.title)), []).append(known)
+        if adopted == BY_TITLE:
+            self._adopted_title.setdefault((k.canonical, _title(k.title)), []).append(known)
         if k.guid:
             self._guid.setdefault(k.guid, known)
         if k.canonical:
             self._link.setdefault(k.canonical, known)
-            if not k.guid and not adopted:
-                self._guidless.setdefault(k.canonical, known)
+            if adopted == BY_LINK:
+                self._adopted_link.setdefault(k.canonical, known)
         if k.body:
             self._body.setdefault(k.body, known)
         if not k.guid and not k.canonical and not adopted:
@@ -104,14 +106,13 @@ class Catalog(Generic[T]):
         """(the known entry `k` is, whether that one takes `k`'s guid), or None: a new entry."""
         if k.guid and (hit := self._guid.get(k.guid)):
             return hit.item, False  # rule 1
-        if k.canonical:
-            if not k.guid and (hit := self._link.get(k.canonical)):
-                return hit.item, False  # rule 2
-            if k.guid and (hit := self._guidless.get(k.canonical)) and not hit.keys.guid:
-                return self._take(hit, k)  # rule 2, the other side
-        for known in self._adopted.get((k.canonical, _title(k.title)), ()):
+        if k.canonical and not k.guid and (hit := self._link.get(k.canonical)):
+            return hit.item, False  # rule 2
+        if k.canonical and (hit := self._adopted_link.get(k.canonical)) and hit.adopted:
+            return self._take(hit, k)  # rule 5, by link
+        for known in self._adopted_title.get((k.canonical, _title(k.title)), ()):
             if known.adopted and k.published in (None, known.keys.published):
-                return self._take(known, k)  # rule 5
+                return self._take(known, k)  # rule 5, by title and date
         if k.body and (hit := self._body.get(k.body)):
             return hit.item, False  # rule 3
         if not k.guid and not k.canonical and (hit := self._said.get(k.said)):
@@ -119,10 +120,10 @@ class Catalog(Generic[T]):
         return None
 
     def _take(self, known: _Known[T], k: Keys) -> tuple[T, bool]:
-        """A known entry without a guid takes `k`'s (and its body key when it had none)."""
+        """An adopted entry takes the guid of the entry it turned out to be (and its body key)."""
         if not k.guid:
             return known.item, False
-        known.adopted = False
+        known.adopted = GUID_KNOWN
         known.keys = Keys(k.guid, known.keys.canonical, known.keys.body or k.body, known.keys.said,
                           known.keys.title, known.keys.published)
         self._guid.setdefault(k.guid, known)
@@ -150,7 +151,7 @@ class Decision:
     verdict: Verdict
     row: EntryRow | None = None  # the archived entry it is (SAME, CHANGED, SEEN, SHARED)
     waiting: int | None = None  # the id of the waiting entry it is (WAITING)
-    learned: bool = False  # `row` had no guid and takes this entry's (and its body key)
+    learned: bool = False  # `row` was adopted and takes this entry's guid (and its body key)
 
 
 def decide(sightings: Sequence[Keys], rows: Iterable[EntryRow], waiting: Iterable[WaitingRow] = (),
@@ -215,12 +216,12 @@ class FileIdentity:
     indexed: bool = False  # the identity index holds it
 
 
-def adopted_keys(files: Sequence[FileIdentity]) -> dict[int, tuple[str | None, str | None, str | None, bool]]:
+def adopted_keys(files: Sequence[FileIdentity]) -> dict[int, tuple[str | None, str | None, str | None, int]]:
     """number -> (guid, body key, feed hash, adopted) for a feed's files read back by reindex.
 
     Files the identity index holds are what the state was. Others (a repository without the
-    index) have an unknown guid: a file whose link no other file of the feed has is identified by
-    its link (no guid: rule 2); files that share a link are adopted, told apart by title and date.
+    index) have an unknown guid: a file whose link no other such file of the feed has is
+    identified by its link (BY_LINK); files that share a link, or have none, by title and date.
     """
     count: dict[str | None, int] = {}
     for f in files:
@@ -229,7 +230,7 @@ def adopted_keys(files: Sequence[FileIdentity]) -> dict[int, tuple[str | None, s
     out = {}
     for f in files:
         if f.indexed:
-            out[f.number] = (f.guid, f.body, f.said, False)
+            out[f.number] = (f.guid, f.body, f.said, GUID_KNOWN)
         else:
-            out[f.number] = (None, None, None, f.canonical is None or count[f.canonical] > 1)
+            out[f.number] = (None, None, None, BY_LINK if f.canonical and count[f.canonical] == 1 else BY_TITLE)
     return out

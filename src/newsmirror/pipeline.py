@@ -477,7 +477,7 @@ class _Pass:
                 "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
                 "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
-                "body_key": c.body_key, "adopted": False,
+                "body_key": c.body_key, "adopted": 0,
             })
         added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
         if done is not None:

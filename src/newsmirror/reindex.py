@@ -89,7 +89,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
                 "source_hash": "" if from_page else content_hash(body),
                 "from_page": int(from_page), "partial": 0, "page_attempts": 0,
                 "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
-                "body_key": None, "adopted": False,
+                "body_key": None, "adopted": 0,
             })
         _identify(rows, identity_index.read(archive.feed_folder(feed_id)))
         store.add_entries(rows, pending=False)  # read from their files

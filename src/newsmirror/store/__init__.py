@@ -81,7 +81,7 @@ class EntryRow:
     revised_at: int | None = None  # when the current version was first seen (None: first_seen)
     checked_at: int | None = None  # last takedown check
     body_key: str | None = None  # identity.body_key of the feed's text: full-body twins are one story
-    adopted: bool = False  # read back from a file without the identity index: its guid is unknown
+    adopted: int = 0  # read back from a file without the identity index: its guid is unknown (decide.BY_LINK, BY_TITLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +113,7 @@ class Revision:
 
 
 _ENTRY_COLUMNS = ", ".join(EntryRow.__slots__)
-_OPTIONAL = {"body_key": None, "adopted": False}  # columns a new entry's dict may leave out
+_OPTIONAL = {"body_key": None, "adopted": 0}  # columns a new entry's dict may leave out
 
 
 def _columns(alias: str = "") -> str:
@@ -206,16 +206,15 @@ class Store:
                 f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND {where} IN (SELECT value FROM json_each(?))"
                 " ORDER BY number DESC", (feed_id, json.dumps(found)))]
 
-        links = {k.canonical for k in keys}
         found = [*rows("guid", (k.guid for k in keys)),
-                 *rows("guid IS NULL AND NOT adopted AND canonical", links),
                  # one entry a link names, for entries without a guid (a home page may name thousands)
                  *rows("id", (r[0] for r in self.db.execute(
                      "SELECT max(id) FROM entries WHERE feed_id = ? AND canonical IN (SELECT value FROM json_each(?))"
                      " GROUP BY canonical", (feed_id, json.dumps(sorted({k.canonical for k in keys if k.canonical and not k.guid})))))),
+                 *rows("adopted = 1 AND canonical", (k.canonical for k in keys)),
+                 *rows("adopted = 2 AND published", (k.published for k in keys)),
                  *rows("body_key", (k.body for k in keys)),
-                 *rows("guid IS NULL AND canonical IS NULL AND feed_hash", (k.said for k in keys if not k.guid and not k.canonical)),
-                 *rows("adopted AND published", (k.published for k in keys))]
+                 *rows("guid IS NULL AND canonical IS NULL AND feed_hash", (k.said for k in keys if not k.guid and not k.canonical))]
         unique = {r.id: r for r in found}
         return list(unique.values())
 
@@ -253,8 +252,8 @@ class Store:
                                          " ORDER BY id LIMIT 1", (value, feed_id))]
 
     def learn(self, rows: Iterable[tuple[int, str, str | None]]) -> None:
-        """(entry id, guid, body key): archived entries without a guid that a feed's entry turned
-        out to be (decide.py, rules 2 and 5) take its guid."""
+        """(entry id, guid, body key): adopted articles (guid unknown) that a feed's entry turned
+        out to be (decide.py, rule 5) take its guid."""
         rows = list(rows)
         if rows:
             with self.transaction():
