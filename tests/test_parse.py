@@ -8,7 +8,7 @@ import html
 import json
 import random
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -389,7 +389,7 @@ def test_a_bom_of_utf8_takes_the_fast_path_too():
 
 def test_dates_are_utc_milliseconds():
     published = read("rss20-voa.xml").entries[0].published
-    assert datetime.fromtimestamp(published / 1000, timezone.utc).isoformat() == "2024-05-07T21:14:35+00:00"
+    assert datetime.fromtimestamp(published / 1000, UTC).isoformat() == "2024-05-07T21:14:35+00:00"
 
 
 # --- the parse boundary: what a hostile feed can no longer do ------------------------------------

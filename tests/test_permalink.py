@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from support import newsmirror, rss
 
 from newsmirror.render.markdown import read_article
-from support import newsmirror, rss
 
 PAGE = ("<html><body><article>" + "".join(f"<p>页面正文第{i}段，这是一个完整的句子。</p>" for i in range(6))
         + "</article></body></html>")
