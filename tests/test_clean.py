@@ -28,6 +28,19 @@ def test_markup_the_sanitizer_keeps_is_written_exactly_as_received():
     assert clean(body, "https://voa.example/a", PROXY) == '<p>甲<br />乙&nbsp;丙 &amp; 丁 &#8220;引&#8221;</p><img src=\'https://images.weserv.nl?url=a.jpg\' width="100%">'
 
 
+@pytest.mark.parametrize(("body", "expected"), [
+    # nh3 closes the <p> before the <div>: the </p> it adds is not the source's </p> further on
+    ("<p>a<div>b</div><br/><a href='https://x.example/'>y</a>&amp;</p><p>c<br/>d</p>",
+     "<p>a</p><div>b</div><br/><a href='https://x.example/'>y</a>&amp;<p></p><p>c<br/>d</p>"),
+    ("<table><tr><td>a<td>b</table><br/><table><tr><td>c</td></tr></table><br/>",
+     "<table><tbody><tr><td>a</td><td>b</td></tr></tbody></table><br/><table><tbody><tr><td>c</td></tr></tbody></table><br/>"),
+    ("<ul><li>a<li>b</ul><i class=x>c</i><br /><li>d</li>",
+     "<ul><li>a</li><li>b</li></ul><i>c</i><br /><li>d</li>"),
+])
+def test_only_the_tags_the_sanitizer_changes_take_its_spelling(body, expected):
+    assert clean(body) == expected
+
+
 def test_golden_full_content_body_comes_through_byte_exact():
     feed = (FIXTURES / "golden/feedx/feed.xml").read_text(encoding="utf-8")
     body = feed.split("<![CDATA[", 1)[1].split("]]>", 1)[0]
@@ -132,6 +145,11 @@ def test_style_values_off_the_short_list_are_dropped(style):
     out = clean(f'<span style="{style}">x</span>')
     assert "expression" not in out and "url(" not in out and "important" not in out and "/*" not in out
     assert out in ("<span>x</span>", '<span style="font-weight:bold">x</span>')
+
+
+@pytest.mark.parametrize("style", ["", " ; ", "position: fixed", "color: expression(1)"])
+def test_a_style_that_says_nothing_allowed_is_no_attribute(style):
+    assert clean(f'<p style="{style}">x</p>') == "<p>x</p>"
 
 
 def test_style_values_on_the_short_list_are_written_as_received():

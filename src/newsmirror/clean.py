@@ -117,8 +117,8 @@ def safe_url(value: str) -> bool:
 
 def safe_style(value: str) -> str | None:
     """The declarations of a style attribute whose values are on the short list: the value as it
-    was when all are, None when none is."""
-    kept, dropped = [], False
+    was when all are, None (no attribute: `style=""` says nothing) when none is."""
+    kept, dropped = [], not value.strip(" \t\n\f\r;")
     for declaration in value.split(";"):
         if not declaration.strip():
             continue
@@ -347,57 +347,81 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
     """nh3's output in pieces, each replaced by its source piece wherever the two mean the same.
 
     nh3 only drops, rewrites or adds pieces (closing unclosed tags), never reorders them, so a
-    forward walk with a short look-ahead aligns the two in linear time. Alignment is by kind
-    and name (a tag nh3 stripped of an attribute is still the same tag); the source piece is
-    written back only when it means exactly what nh3 wrote. Equal spellings cost no parsing.
+    forward walk with a short look-ahead on both sides aligns the two in linear time. Where an
+    output piece is not the next source piece, either nh3 dropped the source pieces up to its
+    match, or nh3 added it: whichever of the two is nearer wins, so that a `</p>` nh3 adds before
+    a `<div>` is not matched with a `</p>` of the source further on, which made every piece in
+    between keep nh3's spelling. Alignment is by kind and name (a tag nh3 stripped of an
+    attribute is still the same tag); the source piece is written back only when it means
+    exactly what nh3 wrote. Equal spellings cost no parsing.
     """
-    places: dict[int, tuple] = {}
-    where: dict[tuple, deque[int]] = {}  # the look-ahead indexed by meaning, from `indexed` on
-    indexed = 0
-    n = len(before)
-
-    def place(k: int) -> tuple:
-        key = places.get(k)
-        if key is None:
-            p = before[k]
-            key = places[k] = _text_key(p) if is_text(p) else _tag_meaning(p)[0] if is_tag(p) else ("comment",)
-        return key
-
-    def find(wanted: tuple, i: int) -> int:
-        """The first k in [i, i + _LOOKAHEAD) whose piece means `wanted`, -1 if none: the next
-        few looked at, the rest found through an index, so that a body where nh3 added a piece
-        everywhere (a </p> to every unclosed <p>) is not scanned 256 pieces deep each time."""
-        nonlocal indexed
-        end = min(n, i + _LOOKAHEAD)
-        for k in range(i, min(end, i + 2)):
-            if place(k) == wanted:
-                return k
-        indexed = max(indexed, i)
-        while indexed < end:
-            where.setdefault(place(indexed), deque()).append(indexed)
-            indexed += 1
-        found = where.get(wanted)
-        while found and found[0] < i:
-            found.popleft()
-        return found[0] if found and found[0] < end else -1
-
+    pieces = _OUT_PIECE.findall(sanitized)
+    source = _Ahead(before, _source_key)
+    output = _Ahead(pieces, _output_key)
     out: list[str] = []
-    i = 0
-    for piece in _OUT_PIECE.findall(sanitized):
+    i, n = 0, len(before)
+    for j, piece in enumerate(pieces):
         if i < n and before[i] == piece:
             out.append(piece)
             i += 1
             continue
-        tag = is_tag(piece)
-        wanted = _tag_meaning(piece)[0] if tag else _text_key(piece)
-        k = find(wanted, i)
-        if k < 0:
+        k = source.find(output.key(j), i)
+        if k < 0 or (k > i and 0 < output.find(source.key(i), j + 1) - j < k - i):  # not in the source, or added by nh3
             out.append(piece)
             continue
-        same = (_tag_meaning(before[k])[1] == _tag_meaning(piece)[1]) if tag else "<" not in before[k]  # a browser reads no more into it
+        if is_tag(piece):
+            same = _tag_meaning(before[k])[1] == _tag_meaning(piece)[1]
+        else:
+            same = "<" not in before[k]  # a browser reads no more into it
         out.append(before[k] if same else piece)
         i = k + 1
     return out
+
+
+def _source_key(piece: str) -> tuple:
+    return _text_key(piece) if is_text(piece) else _tag_meaning(piece)[0] if is_tag(piece) else ("comment",)
+
+
+def _output_key(piece: str) -> tuple:
+    return _tag_meaning(piece)[0] if is_tag(piece) else _text_key(piece)
+
+
+class _Ahead:
+    """Where a piece of a given meaning next occurs in a list of pieces, at most _LOOKAHEAD
+    pieces on from a position that only moves forward. The next two are looked at, the rest
+    found through an index, so that a body where nh3 added a piece everywhere (a </p> to every
+    unclosed <p>) is not scanned 256 pieces deep each time."""
+
+    def __init__(self, pieces: list[str], meaning: Callable[[str], tuple]) -> None:
+        self.pieces, self.meaning = pieces, meaning
+        self.keys: list[tuple | None] = [None] * len(pieces) + [()]  # past the end: nothing
+        self.where: dict[tuple, deque[int]] = {}
+        self.indexed = 0
+
+    def key(self, k: int) -> tuple:
+        """The meaning of piece k."""
+        key = self.keys[k]
+        if key is None:
+            key = self.keys[k] = self.meaning(self.pieces[k])
+        return key
+
+    def find(self, wanted: tuple, i: int) -> int:
+        """The first k in [i, i + _LOOKAHEAD) whose piece means `wanted`, -1 if none."""
+        end = min(len(self.pieces), i + _LOOKAHEAD)
+        key = self.key
+        if i < end and key(i) == wanted:
+            return i
+        if i + 1 < end and key(i + 1) == wanted:
+            return i + 1
+        indexed, where = max(self.indexed, i), self.where
+        while indexed < end:
+            where.setdefault(key(indexed), deque()).append(indexed)
+            indexed += 1
+        self.indexed = indexed
+        found = where.get(wanted)
+        while found and found[0] < i:
+            found.popleft()
+        return found[0] if found and found[0] < end else -1
 
 
 _PRE = re.compile(r"<pre[\s/>]", re.IGNORECASE)
