@@ -265,15 +265,16 @@ def embed_links(pieces: list[str], base: str) -> list[str]:
     done = 0  # pieces before this one are in `out`
     start, outer, depth, url, title = -1, "", 0, None, ""
     for i in marks:
-        t = Tag.parse(pieces[i])
+        name, closing = tag_name(pieces[i]), pieces[i][1] == "/"
         if start < 0:
-            if t.closing or t.name not in EMBEDS:
+            if closing or name not in EMBEDS:
                 continue  # a <source> or <param> of no player, or a stray end tag: the sanitizer drops it
-            start, outer, depth, url, title = i, t.name, 0 if t.name == "embed" else 1, _embed_source(t, base), t.get("title") or ""
-        elif t.name == outer:
-            depth += -1 if t.closing else 1
-        elif not t.closing and url is None:
-            url = _embed_source(t, base)  # a <source>, <param> or inner <embed>
+            t = Tag.parse(pieces[i])
+            start, outer, depth, url, title = i, name, 0 if name == "embed" else 1, _embed_source(t, base), t.get("title") or ""
+        elif name == outer:
+            depth += -1 if closing else 1
+        elif not closing and url is None:
+            url = _embed_source(Tag.parse(pieces[i]), base)  # a <source>, <param> or inner <embed>
         if depth == 0:  # the end of the outermost one (an <embed> has no end tag)
             done = _replace(pieces, out, done, (start, i), base, url, outer, title)
             start = -1
@@ -358,7 +359,7 @@ _REWRITTEN = re.compile(r"<(?:a|img|source|noscript|picture)[\s/>]|</(?:noscript
 
 
 def _rewrite(pieces: list[str], base: str, rewrite_image: ImageRewriter) -> None:
-    """Step 1 and 2 in place: links, lazy images, picture sources, posters, trackers; a piece
+    """Step 1 and 2 in place: links, lazy images, picture sources, trackers; a piece
     that goes is replaced by ""."""
     picture_source: str | None = None
     last_image: str | None = None
