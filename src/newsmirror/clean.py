@@ -284,19 +284,23 @@ def embed_links(pieces: list[str], base: str) -> list[str]:
     return out
 
 
-def _embed_source(t: Tag, base: str, attribute: str = "src") -> str | None:
-    """The http(s) URL a player or one of its parts plays (or another attribute names), if any."""
+def _embed_source(t: Tag, base: str) -> str | None:
+    """The http(s) URL a player or one of its parts plays, if it names one."""
     if t.name == "param":
         refs = [t.get("value") if (t.get("name") or "").lower() in _MOVIE_PARAMS else None]
     else:  # lazy-loaded players keep theirs in data-src (src: about:blank)
-        refs = [t.get("data")] if t.name == "object" else [t.get(attribute), t.get("data-src")]
-    for ref in refs:
-        ref = (ref or "").strip()
-        if ref.startswith("//"):
-            ref = "https:" + ref  # a protocol-relative player: all of them are served over https too
-        if ref and urls.is_http(url := absolute(base, ref)):
-            return url
-    return None
+        refs = [t.get("data")] if t.name == "object" else [t.get("src"), t.get("data-src")]
+    return next((url for ref in refs if (url := _http_url(ref, base))), None)
+
+
+def _http_url(ref: str | None, base: str) -> str | None:
+    """`ref` made absolute, if that is an http(s) URL; protocol-relative is https (every player
+    host serves it)."""
+    ref = (ref or "").strip()
+    if ref.startswith("//"):
+        ref = "https:" + ref
+    url = absolute(base, ref) if ref else ""
+    return url if url and urls.is_http(url) else None
 
 
 def _replace(pieces: list[str], out: list[str], done: int, span: tuple[int, int], base: str, url: str | None,
@@ -317,7 +321,7 @@ def _replace(pieces: list[str], out: list[str], done: int, span: tuple[int, int]
 
 def _linked_beside(pieces: list[str], where: range, url: str, base: str) -> bool:
     """Whether a link among these pieces goes to `url` (a fallback the page gives, often in <noscript>)."""
-    return any(_is_start(pieces, k, "a") and _embed_source(Tag.parse(pieces[k]), base, "href") == url for k in where)
+    return any(_is_start(pieces, k, "a") and _http_url(Tag.parse(pieces[k]).get("href"), base) == url for k in where)
 
 
 def _is_blank(pieces: list[str], k: int) -> bool:
