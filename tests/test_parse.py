@@ -8,7 +8,7 @@ import html
 import json
 import random
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -170,6 +170,22 @@ def test_links_are_absolute_whatwg_and_guids_can_be_links():
     assert spaced.link == "https://rel.example.org/news/a%20b.html"
 
 
+@pytest.mark.parametrize("empty", ["<link></link>", "<link/>", "<link>  </link>", "<atom:link/>"])
+def test_an_empty_link_does_not_keep_a_permalink_guid_from_being_the_link(empty):
+    items = (f"<item><title>a</title>{empty}<guid>https://item.example/1</guid></item>"
+             f'<item><title>b</title>{empty}<guid isPermaLink="false">https://item.example/2</guid></item>')
+    data = f'<rss version="2.0" {NAMESPACES}><channel><title>c</title>{items}</channel></rss>'.encode()
+    for feed in (parse(data, URL, None, "UTC"), fallback(data)):
+        assert [e.link for e in feed.entries] == ["https://item.example/1", None]
+
+
+def test_a_json_feed_item_without_url_is_linked_by_an_http_id():
+    items = [{"id": "https://json.example.org/p/1"}, {"id": "tag:json.example.org,2024:2"},
+             {"id": "https://json.example.org/p/3", "url": "/posts/3"}]
+    feed = parse(json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}).encode(), URL)
+    assert [e.link for e in feed.entries] == ["https://json.example.org/p/1", None, "https://feeds.example.org/posts/3"]
+
+
 def test_xml_base_is_honoured():
     feed = read("xml-base.xml")
     assert feed.entries[0].link == "https://base.example.org/blog/2024/post.html"
@@ -311,7 +327,7 @@ def test_unusual_shapes_go_to_feedparser(name):
 ITEM_PARTS = [
     "<title>标题 {n}</title>", "<title></title>", "<title>A &lt;b&gt;bold&lt;/b&gt; move</title>",
     "<title>a<!-- c -->b</title>", "<title>don\u0092t</title>",
-    "<link>https://item.example/{n}</link>", "<link></link>", "<link> ../rel/{n}?a=1&amp;b=2 </link>",
+    "<link>https://item.example/{n}</link>", "<link></link>", "<link/>", "<link> ../rel/{n}?a=1&amp;b=2 </link>",
     '<atom:link rel="alternate" href="/alt/{n}"/>', '<atom:link rel="enclosure" type="image/png" href="/{n}.png"/>',
     "<guid>https://item.example/{n}</guid>", '<guid isPermaLink="false">id-{n}</guid>', "<guid>rel/{n}</guid>",
     "<description>Summary {n}</description>", "<description>5 &lt; 6 &amp;amp; 7</description>",
@@ -373,7 +389,7 @@ def test_a_bom_of_utf8_takes_the_fast_path_too():
 
 def test_dates_are_utc_milliseconds():
     published = read("rss20-voa.xml").entries[0].published
-    assert datetime.fromtimestamp(published / 1000, timezone.utc).isoformat() == "2024-05-07T21:14:35+00:00"
+    assert datetime.fromtimestamp(published / 1000, UTC).isoformat() == "2024-05-07T21:14:35+00:00"
 
 
 # --- the parse boundary: what a hostile feed can no longer do ------------------------------------

@@ -1,6 +1,8 @@
 """Cleaning an article body: absolute links, real images, rewritten image URLs, sanitizing.
 
 Order matters and is fixed here (Miniflux-style, sanitizer last):
+0. replace every player or embedded page (iframe, object, embed, video, audio) by a plain link
+   to its source (`embed_links`);
 1. resolve lazy-loading images and `srcset`, make links and images absolute, drop tracking pixels;
 2. rewrite image URLs (proxy, local copy or keep) through the `rewrite_image` callable;
 3. bound the nesting depth (htmltokens.bound_nesting), which nh3's time grows with;
@@ -14,6 +16,7 @@ Every step is linear in the body, whatever the body.
 from __future__ import annotations
 
 import functools
+import html
 import re
 from collections import deque
 from collections.abc import Callable
@@ -38,14 +41,12 @@ ALLOWED_TAGS = frozenset(
      "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h2", "h3", "h4", "h5", "h6", "hr", "i",
      "img", "ins", "kbd", "li", "mark", "ol", "p", "pre", "q", "rp", "rt", "ruby", "s", "samp", "small", "span",
      "strike", "strong", "sub", "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u",
-     "ul", "video", "audio"]
+     "ul"]
 )
 ALLOWED_ATTRIBUTES = {
     "*": {"style", "title", "lang", "dir"},
     "a": {"href"},
     "img": {"src", "alt", "width", "height"},
-    "video": {"src", "poster", "controls", "width", "height"},
-    "audio": {"src", "controls"},
     "td": {"colspan", "rowspan", "align"},
     "th": {"colspan", "rowspan", "align", "scope"},
     "ol": {"start", "type"},
@@ -57,7 +58,7 @@ ALLOWED_ATTRIBUTES = {
 ALLOWED_STYLES = frozenset({"color", "background-color", "text-align", "font-weight", "font-style", "text-decoration"})
 # The attributes above whose value is a URL: only http(s) ones, or paths relative to the article
 # (the local copies of images newsmirror writes), are ever written.
-URL_ATTRIBUTES = frozenset({"href", "src", "cite", "poster"})
+URL_ATTRIBUTES = frozenset({"href", "src", "cite"})
 URL_SCHEMES = frozenset({"http", "https"})
 # CSS named colours (CSS Color Module Level 4).
 NAMED_COLORS = frozenset(
@@ -117,8 +118,8 @@ def safe_url(value: str) -> bool:
 
 def safe_style(value: str) -> str | None:
     """The declarations of a style attribute whose values are on the short list: the value as it
-    was when all are, None when none is."""
-    kept, dropped = [], False
+    was when all are, None (no attribute: `style=""` says nothing) when none is."""
+    kept, dropped = [], not value.strip(" \t\n\f\r;")
     for declaration in value.split(";"):
         if not declaration.strip():
             continue
@@ -140,8 +141,8 @@ _CLEANER = nh3.Cleaner(
     url_schemes=set(URL_SCHEMES),
     link_rel=None,
     strip_comments=True,
-    clean_content_tags={"script", "style", "template", "iframe", "object", "embed", "form", "button",
-                        "select", "textarea", "svg", "math", "noembed", "noframes"},
+    clean_content_tags={"script", "style", "template", "iframe", "object", "embed", "video", "audio", "form",
+                        "button", "select", "textarea", "svg", "math", "noembed", "noframes"},
     filter_style_properties=set(ALLOWED_STYLES),
 )
 
@@ -159,7 +160,7 @@ _TRACKER_HOSTS = re.compile(
 _BLOCK = frozenset(["address", "article", "aside", "blockquote", "dd", "details", "div", "dl", "dt", "figcaption",
                     "figure", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "li", "main", "nav",
                     "ol", "p", "pre", "section", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul", "br",
-                    "img", "video", "audio"])
+                    "img"])
 
 # How far the source may run ahead of nh3's output: tokens nh3 dropped (a removed element's
 # contents, e.g. a <script> or a class-laden wrapper) lie in between.
@@ -223,13 +224,13 @@ def image_urls(body: str, base: str) -> list[str]:
         found.append(url)
         return url
 
-    _rewrite(split(body), base, note)
+    _rewrite(embed_links(split(body), base), base, note)
     return list(dict.fromkeys(found))
 
 
 def clean(body: str, base: str = "", rewrite_image: ImageRewriter = lambda u: u) -> str:
     """The article body sanitized, with absolute URLs and rewritten images, on one line."""
-    pieces = split(body)
+    pieces = embed_links(split(body), base)
     _rewrite(pieces, base, rewrite_image)
     before = [p for p in pieces if p]  # comments stay: nh3 drops them where a browser sees them end
     source = "".join(before)
@@ -238,6 +239,101 @@ def clean(body: str, base: str = "", rewrite_image: ImageRewriter = lambda u: u)
         source = "".join(before)
     sanitized = _CLEANER.clean(_for_sanitizer(before, source))
     return fold(before if sanitized == source else _restore(before, sanitized))
+
+
+# Players and embedded pages, and what each is called in the link that replaces it.
+EMBEDS = {"iframe": "视频", "object": "视频", "embed": "视频", "video": "视频", "audio": "音频"}
+_EMBED_PIECE = re.compile(r"</?(?:iframe|object|embed|video|audio|source|param)[\s/>]", re.IGNORECASE)
+_MOVIE_PARAMS = frozenset({"movie", "src", "url"})  # <object><param name="movie" value="..."> (Flash players)
+_BESIDE = 4  # pieces on either side of an embed where the page's own link to it would be
+
+
+def embed_links(pieces: list[str], base: str) -> list[str]:
+    """The pieces with every player or embedded page (iframe, object, embed, video, audio) and
+    its contents replaced by one plain link to its source, `<p><a href="URL">视频：TITLE</a></p>`
+    (音频 for audio; TITLE its title, else its URL's host), or by nothing when it has no http(s)
+    source. The sanitizer drops iframes, objects and embeds, and with them the only trace of a
+    video in the article. Video and audio elements, which run no code, get the same link rather
+    than a player: a player loads the media from the outlet as the article opens (for a reader
+    behind a block, from a blocked host, and telling it who reads), while a link loads nothing
+    until followed and works in every Markdown view, most of which drop players. A link to the
+    same source that the page already has beside the embed is not written twice."""
+    marks = [i for i, piece in enumerate(pieces) if _EMBED_PIECE.match(piece) and not isinstance(piece, RawText)]
+    if not marks:
+        return pieces
+    out: list[str] = []
+    done = 0  # pieces before this one are in `out`
+    start, outer, depth, url, title = -1, "", 0, None, ""
+    for i in marks:
+        name, closing = tag_name(pieces[i]), pieces[i][1] == "/"
+        if start < 0:
+            if closing or name not in EMBEDS:
+                continue  # a <source> or <param> of no player, or a stray end tag: the sanitizer drops it
+            t = Tag.parse(pieces[i])
+            start, outer, depth, url, title = i, name, 0 if name == "embed" else 1, _embed_source(t, base), t.get("title") or ""
+        elif name == outer:
+            depth += -1 if closing else 1
+        elif not closing and url is None:
+            url = _embed_source(Tag.parse(pieces[i]), base)  # a <source>, <param> or inner <embed>
+        if depth == 0:  # the end of the outermost one (an <embed> has no end tag)
+            done = _replace(pieces, out, done, (start, i), base, url, outer, title)
+            start = -1
+    if start >= 0:  # never closed: an iframe's text runs to the end; another element is its start tag
+        done = _replace(pieces, out, done, (start, len(pieces) - 1 if outer == "iframe" else start), base, url, outer, title)
+    out.extend(pieces[done:])
+    return out
+
+
+def _embed_source(t: Tag, base: str) -> str | None:
+    """The http(s) URL a player or one of its parts plays, if it names one."""
+    if t.name == "param":
+        refs = [t.get("value") if (t.get("name") or "").lower() in _MOVIE_PARAMS else None]
+    else:  # lazy-loaded players keep theirs in data-src (src: about:blank)
+        refs = [t.get("data")] if t.name == "object" else [t.get("src"), t.get("data-src")]
+    return next((url for ref in refs if (url := _http_url(ref, base))), None)
+
+
+def _http_url(ref: str | None, base: str) -> str | None:
+    """`ref` made absolute, if that is an http(s) URL; protocol-relative is https (every player
+    host serves it)."""
+    ref = (ref or "").strip()
+    if ref.startswith("//"):
+        ref = "https:" + ref
+    url = absolute(base, ref) if ref else ""
+    return url if url and urls.is_http(url) else None
+
+
+def _replace(pieces: list[str], out: list[str], done: int, span: tuple[int, int], base: str, url: str | None,
+             name: str, title: str) -> int:
+    """Write pieces[done:start] and the link that replaces pieces[start:end + 1] (`span`) to
+    `out`; the index of the first piece after them."""
+    start, end = span
+    out.extend(pieces[done:start])
+    if url and not _linked_beside(pieces, range(max(done, start - _BESIDE), start), url, base) \
+            and not _linked_beside(pieces, range(end + 1, min(len(pieces), end + 1 + _BESIDE)), url, base):
+        label = " ".join(title.split()) or urls.host(url)
+        link = [f'<a href="{html.escape(url)}">', html.escape(f"{EMBEDS[name]}：{label}", quote=False), "</a>"]
+        before, after = start - 1 - _is_blank(pieces, start - 1), end + 1 + _is_blank(pieces, end + 1)
+        alone = _is_start(pieces, before, "p") and _is_end(pieces, after, "p")  # <p><iframe></iframe></p>
+        out.extend(link if alone else ["<p>", *link, "</p>"])
+    return end + 1
+
+
+def _linked_beside(pieces: list[str], where: range, url: str, base: str) -> bool:
+    """Whether a link among these pieces goes to `url` (a fallback the page gives, often in <noscript>)."""
+    return any(_is_start(pieces, k, "a") and _http_url(Tag.parse(pieces[k]).get("href"), base) == url for k in where)
+
+
+def _is_blank(pieces: list[str], k: int) -> bool:
+    return 0 <= k < len(pieces) and pieces[k].isspace()
+
+
+def _is_start(pieces: list[str], k: int, name: str) -> bool:
+    return 0 <= k < len(pieces) and is_tag(pieces[k]) and pieces[k][1] != "/" and tag_name(pieces[k]) == name
+
+
+def _is_end(pieces: list[str], k: int, name: str) -> bool:
+    return 0 <= k < len(pieces) and is_tag(pieces[k]) and pieces[k][1] == "/" and tag_name(pieces[k]) == name
 
 
 # html5ever (nh3's parser) slows down with the square of the character references, or would-be
@@ -263,11 +359,11 @@ def _for_sanitizer(pieces: list[str], source: str) -> str:
 
 
 # The tags step 1 and 2 look at; every other piece is passed by with one C call.
-_REWRITTEN = re.compile(r"<(?:a|img|source|video|noscript|picture)[\s/>]|</(?:noscript|picture)[\s/>]", re.IGNORECASE)
+_REWRITTEN = re.compile(r"<(?:a|img|source|noscript|picture)[\s/>]|</(?:noscript|picture)[\s/>]", re.IGNORECASE)
 
 
 def _rewrite(pieces: list[str], base: str, rewrite_image: ImageRewriter) -> None:
-    """Step 1 and 2 in place: links, lazy images, picture sources, posters, trackers; a piece
+    """Step 1 and 2 in place: links, lazy images, picture sources, trackers; a piece
     that goes is replaced by ""."""
     picture_source: str | None = None
     last_image: str | None = None
@@ -307,8 +403,6 @@ def _rewrite(pieces: list[str], base: str, rewrite_image: ImageRewriter) -> None
             for name in [n for n in t.attrs if n in _LAZY]:
                 t.set(name, None)
             last_image = new
-        elif t.name == "video" and (poster := t.get("poster")):
-            t.set("poster", rewrite_image(absolute(base, poster)))
         pieces[i] = t.html()
 
 
@@ -347,57 +441,81 @@ def _restore(before: list[str], sanitized: str) -> list[str]:
     """nh3's output in pieces, each replaced by its source piece wherever the two mean the same.
 
     nh3 only drops, rewrites or adds pieces (closing unclosed tags), never reorders them, so a
-    forward walk with a short look-ahead aligns the two in linear time. Alignment is by kind
-    and name (a tag nh3 stripped of an attribute is still the same tag); the source piece is
-    written back only when it means exactly what nh3 wrote. Equal spellings cost no parsing.
+    forward walk with a short look-ahead on both sides aligns the two in linear time. Where an
+    output piece is not the next source piece, either nh3 dropped the source pieces up to its
+    match, or nh3 added it: whichever of the two is nearer wins, so that a `</p>` nh3 adds before
+    a `<div>` is not matched with a `</p>` of the source further on, which made every piece in
+    between keep nh3's spelling. Alignment is by kind and name (a tag nh3 stripped of an
+    attribute is still the same tag); the source piece is written back only when it means
+    exactly what nh3 wrote. Equal spellings cost no parsing.
     """
-    places: dict[int, tuple] = {}
-    where: dict[tuple, deque[int]] = {}  # the look-ahead indexed by meaning, from `indexed` on
-    indexed = 0
-    n = len(before)
-
-    def place(k: int) -> tuple:
-        key = places.get(k)
-        if key is None:
-            p = before[k]
-            key = places[k] = _text_key(p) if is_text(p) else _tag_meaning(p)[0] if is_tag(p) else ("comment",)
-        return key
-
-    def find(wanted: tuple, i: int) -> int:
-        """The first k in [i, i + _LOOKAHEAD) whose piece means `wanted`, -1 if none: the next
-        few looked at, the rest found through an index, so that a body where nh3 added a piece
-        everywhere (a </p> to every unclosed <p>) is not scanned 256 pieces deep each time."""
-        nonlocal indexed
-        end = min(n, i + _LOOKAHEAD)
-        for k in range(i, min(end, i + 2)):
-            if place(k) == wanted:
-                return k
-        indexed = max(indexed, i)
-        while indexed < end:
-            where.setdefault(place(indexed), deque()).append(indexed)
-            indexed += 1
-        found = where.get(wanted)
-        while found and found[0] < i:
-            found.popleft()
-        return found[0] if found and found[0] < end else -1
-
+    pieces = _OUT_PIECE.findall(sanitized)
+    source = _Ahead(before, _source_key)
+    output = _Ahead(pieces, _output_key)
     out: list[str] = []
-    i = 0
-    for piece in _OUT_PIECE.findall(sanitized):
+    i, n = 0, len(before)
+    for j, piece in enumerate(pieces):
         if i < n and before[i] == piece:
             out.append(piece)
             i += 1
             continue
-        tag = is_tag(piece)
-        wanted = _tag_meaning(piece)[0] if tag else _text_key(piece)
-        k = find(wanted, i)
-        if k < 0:
+        k = source.find(output.key(j), i)
+        if k < 0 or (k > i and 0 < output.find(source.key(i), j + 1) - j < k - i):  # not in the source, or added by nh3
             out.append(piece)
             continue
-        same = (_tag_meaning(before[k])[1] == _tag_meaning(piece)[1]) if tag else "<" not in before[k]  # a browser reads no more into it
+        if is_tag(piece):
+            same = _tag_meaning(before[k])[1] == _tag_meaning(piece)[1]
+        else:
+            same = "<" not in before[k]  # a browser reads no more into it
         out.append(before[k] if same else piece)
         i = k + 1
     return out
+
+
+def _source_key(piece: str) -> tuple:
+    return _text_key(piece) if is_text(piece) else _tag_meaning(piece)[0] if is_tag(piece) else ("comment",)
+
+
+def _output_key(piece: str) -> tuple:
+    return _tag_meaning(piece)[0] if is_tag(piece) else _text_key(piece)
+
+
+class _Ahead:
+    """Where a piece of a given meaning next occurs in a list of pieces, at most _LOOKAHEAD
+    pieces on from a position that only moves forward. The next two are looked at, the rest
+    found through an index, so that a body where nh3 added a piece everywhere (a </p> to every
+    unclosed <p>) is not scanned 256 pieces deep each time."""
+
+    def __init__(self, pieces: list[str], meaning: Callable[[str], tuple]) -> None:
+        self.pieces, self.meaning = pieces, meaning
+        self.keys: list[tuple | None] = [None] * len(pieces) + [()]  # past the end: nothing
+        self.where: dict[tuple, deque[int]] = {}
+        self.indexed = 0
+
+    def key(self, k: int) -> tuple:
+        """The meaning of piece k."""
+        key = self.keys[k]
+        if key is None:
+            key = self.keys[k] = self.meaning(self.pieces[k])
+        return key
+
+    def find(self, wanted: tuple, i: int) -> int:
+        """The first k in [i, i + _LOOKAHEAD) whose piece means `wanted`, -1 if none."""
+        end = min(len(self.pieces), i + _LOOKAHEAD)
+        key = self.key
+        if i < end and key(i) == wanted:
+            return i
+        if i + 1 < end and key(i + 1) == wanted:
+            return i + 1
+        indexed, where = max(self.indexed, i), self.where
+        while indexed < end:
+            where.setdefault(key(indexed), deque()).append(indexed)
+            indexed += 1
+        self.indexed = indexed
+        found = where.get(wanted)
+        while found and found[0] < i:
+            found.popleft()
+        return found[0] if found and found[0] < end else -1
 
 
 _PRE = re.compile(r"<pre[\s/>]", re.IGNORECASE)

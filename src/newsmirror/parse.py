@@ -66,6 +66,9 @@ _IMAGE_EXT = re.compile(r"\.(jpe?g|png|gif|webp|avif)(\?|$)", re.IGNORECASE)
 _DANGEROUS = re.compile(r"<(script|style|applet)\b[^>]*?(?:/>|>.*?(?:</\1\s*>|\Z)|\Z)", re.IGNORECASE | re.DOTALL)
 _DANGEROUS_HINT = re.compile("<(?:[sS](?:[cC][rR]|[tT][yY])|[aA][pP][pP])")  # case-sensitive: 3x faster scan
 _MISSING = object()
+# An empty link element (`<link></link>`, `<link/>`, `<atom:link/>`): feedparser takes it for a link
+# and so never lets a permalink guid after it be the link; such items were archived with none.
+_EMPTY_LINK = re.compile(r"<((?:[A-Za-z_][\w.-]*+:)?link)\s*+(?:/>|>\s*+</\1\s*+>)", re.IGNORECASE)
 _FEED_KEYS = frozenset({"title", "link", "subtitle", "updated"})  # what makes a version-less document a feed
 # Characters XML 1.0 forbids: one in a title made every later pass fail writing the feeds out.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
@@ -158,6 +161,7 @@ def _escape_references(document: str, names: set[str]) -> str:
 
 def _feedparser(text: str, url: str) -> Raw:
     """The reference reader, for every document parse_fast declines."""
+    text = without_empty_links(text)
     headers = {"content-type": "application/xml; charset=utf-8"}
     if url:
         headers["content-location"] = url
@@ -172,6 +176,12 @@ def _feedparser(text: str, url: str) -> Raw:
     if not d.get("version") and not d.entries and (_is_html(text) or not _FEED_KEYS.intersection(d.feed)):
         raise NotAFeed(_not_a_feed(text, d))
     return Raw(d.feed, d.entries, str(d.get("bozo_exception")) if d.get("bozo") else None)
+
+
+def without_empty_links(text: str) -> str:
+    """The document without empty link elements, which say nothing but keep a permalink guid
+    from being the link (parse_fast ignores them the same way)."""
+    return _EMPTY_LINK.sub("", text) if "link" in text else text
 
 
 def _is_html(text: str) -> bool:
@@ -370,13 +380,15 @@ class _JsonReader:
         return found
 
     def item(self, item: dict, base: str, timezone: str) -> ParsedEntry:
-        link = self.text(item, "url") or self.text(item, "external_url")
+        # An id that is an http(s) URL is the item's page when it names no other (as an RSS guid is).
+        guid = self.text(item, "id").strip()
+        link = self.text(item, "url") or self.text(item, "external_url") or (guid if urls.is_http(guid) else "")
         updated = parse_date(self.text(item, "date_modified"), timezone)
         published = parse_date(self.text(item, "date_published"), timezone)
         content = self.text(item, "content_html")
         return ParsedEntry(
             title=self.text(item, "title").strip(),
-            guid=self.text(item, "id").strip() or None,
+            guid=guid or None,
             link=urls.http_url(base, link) if link else None,
             published=updated if published is None else published,
             content=_defang(content) if content.strip() else _plain(self.text(item, "content_text")),

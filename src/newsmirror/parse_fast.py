@@ -501,8 +501,12 @@ class _Walker:
 
     def link(self, el: etree._Element, ctx: dict, entry: bool) -> None:
         """Atom's <link href> (the alternate HTML one is the link) or RSS's text link, with
-        feedparser's repair of query strings ('&b;=2'), which in entries also unescapes '&amp;'."""
+        feedparser's repair of query strings ('&b;=2'), which in entries also unescapes '&amp;'.
+        An empty link element is no link, so that a permalink guid after it is the link (the
+        feedparser path drops it from the document: parse.without_empty_links)."""
         attrs = self.attrs(el)
+        if not attrs and not len(el) and not (el.text or "").strip():
+            return
         attrs.setdefault("rel", "alternate")
         attrs.setdefault("type", "application/atom+xml" if attrs["rel"] == "self" else "text/html")
         attrs = self.href(attrs)

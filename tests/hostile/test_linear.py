@@ -64,6 +64,8 @@ PATTERNS: dict[str, Callable[[], str]] = {
     "unclosed-attribute-value": lambda: '<img alt="' + "x" * SIZE,
     "long-decimal-reference": lambda: "&#" + "1" * SIZE + ";",
     "counter-host": lambda: '<img src="https://' + "counter." * (SIZE // 8) + 'x-1/a.gif">',
+    "players": repeated('<video src=/v title=t><source src=/s>x</video><object><param name=movie value=/m><embed src=/e>'),
+    "player-beside-its-link": repeated('<iframe src="//y.example/e"></iframe><noscript><a href="//y.example/e">v</a>'),
     "date-then-spaces": lambda: "2024-05-07" + " " * SIZE + "x",
 }
 
