@@ -233,7 +233,7 @@ def test_a_page_that_cannot_be_had_leaves_a_partial_article_completed_later_in_p
     assert read_article(partial)[3] == "一句话摘要。"  # written wrapped in a <div>: one HTML block, never Markdown
     site.add("/a/7.html", PAGE, content_type="text/html")
     report = run(archive)
-    assert report.results[0].updated == 1
+    assert report.results[0].completed == 1 and report.results[0].line() == "f: nothing new, 1 completed"
     (number, (_, title, _, body)), = articles(archive, "f").items()
     assert number == 1048574 and title == "只有摘要"
     assert body.startswith("<div><i>Tue, 07 May 2024 21:39:03 GMT</i></div><img src=\"https://images.weserv.nl?url=gdb.voanews.com/p.jpg\"")

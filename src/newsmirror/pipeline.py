@@ -45,6 +45,7 @@ from .identity import same_title
 from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
 from .render import feeds as republish
 from .render import markdown
+from .revisions import FLIP, LIMIT, ReturnTo, Revise, VersionKey, decide, version_key
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
 from .workers import Budget, OverBudget, WorkerDied, Workers
@@ -55,6 +56,7 @@ PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
 DAY = 24 * 3600 * 1000
 RECHECK_MIN_AGE = 3600 * 1000  # an article is first re-checked an hour after it was archived...
 RECHECK_EVERY = 6 * 3600 * 1000  # ...and then at most every six hours
+REMOVED, REVISED = "removed", "revised"  # what re-checking an article's page found
 
 
 def now_ms() -> int:
@@ -68,10 +70,17 @@ class FeedResult:
     feed_id: str
     status: str = "unchanged"  # "new", "unchanged", "failed", "deferred"
     new: int = 0
-    updated: int = 0
+    revised: int = 0  # articles given a new revision (the feed's text or the page changed)
+    completed: int = 0  # partial articles completed from their page, in place
+    removed: int = 0  # articles found removed at the source
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def updated(self) -> int:
+        """Articles whose files were written again."""
+        return self.revised + self.completed
 
     @property
     def failing(self) -> bool:
@@ -84,10 +93,10 @@ class FeedResult:
         elif self.status == "deferred":
             text = f"{self.feed_id}: deferred: {self.error}"
         else:
-            parts = [f"{self.new} new" if self.new else "unchanged"]
-            if self.updated:
-                parts.append(f"{self.updated} updated")
-            text = f"{self.feed_id}: {', '.join(parts)}"
+            parts = [f"{n} {what}" for n, what in ((self.revised, "revised"), (self.completed, "completed"),
+                                                    (self.removed, "removed")) if n]
+            first = f"{self.new} new" if self.new else "nothing new" if parts else "unchanged"
+            text = f"{self.feed_id}: {', '.join([first, *parts])}"
         return text + "".join(f" ({n})" for n in self.notes)
 
 
@@ -109,8 +118,8 @@ class PassReport:
         return sum(r.new for r in self.results)
 
     def total(self) -> str:
-        return (f"{len(self.results)} feeds: {self.new} new articles, {sum(r.updated for r in self.results)} updated, "
-                f"{len(self.failed)} failed")
+        counts = ", ".join(f"{sum(getattr(r, what) for r in self.results)} {what}" for what in ("revised", "completed", "removed"))
+        return f"{len(self.results)} feeds: {self.new} new articles, {counts}, {len(self.failed)} failed"
 
     def message(self) -> str:
         """The commit message for what this pass changed."""
@@ -243,9 +252,11 @@ class _Pass:
         self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
+        self.rechecks: dict[str, list[EntryRow]] = {}  # per feed: recent articles it re-checks in this pass
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.step("articles", self.write_pending)  # what a killed pass stored but did not write
+        self.step("takedown checks", self.plan_rechecks, feeds)
         async with Fetcher(self.config.fetch) as self.fetcher:
             tasks = [asyncio.create_task(self.feed(f)) for f in feeds]
             watcher = asyncio.create_task(_cancel_when(stop, tasks)) if stop else None
@@ -254,12 +265,6 @@ class _Pass:
                 watcher.cancel()
             results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
                        for f, r in zip(feeds, done)]
-            if not (stop and stop.is_set()):
-                try:
-                    for feed in await self.recheck(feeds):
-                        self.write_feed(feed, force=True)  # a removed marker to show
-                except Exception as exc:  # noqa: BLE001  a step of its own
-                    self.problems.append(f"takedown checks: {failures.reason(exc)}")
         # The finishing steps, each contained: one that fails is reported, the others still run.
         self.step("feed states", self.flush)
         self.step("articles", self.write_pending)
@@ -312,6 +317,7 @@ class _Pass:
         except Exception as exc:  # noqa: BLE001  one feed's surprise must not stop the others: record it
             result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
             self._failed(feed, self.state(feed.id), FetchError(result.error), result)
+        await self.recheck(feed, result)  # after the feed: what it still lists is known
         result.seconds = time.monotonic() - started
         self.on_result(result)
         return result
@@ -367,14 +373,14 @@ class _Pass:
                 self.wait(feed.id, (_waiting_row(feed.id, c, job.now) for c in prepared.backlog))
                 work.items -= len(prepared.new)
                 result.new = await self.store_new(feed, prepared.new, job.now, result)
-                result.updated += await self.store_changed(feed, prepared.changed, job.now)
+                result.revised += await self.store_changed(feed, prepared.changed, job.now)
                 self.store.remember_feed_hashes(prepared.seen)
                 state = replace(state, title=prepared.title or state.title,
                                 min_interval=min_interval(prepared.ttl_minutes, response.headers.get("cache-control")))
             state = replace(state, etag=response.headers.get("etag"),
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
         result.new += await self.complete_waiting(feed, carried_waiting, result)
-        result.updated += await self.retry_partial(feed)
+        result.completed += await self.retry_partial(feed)
         if waiting := self.store.waiting_count(feed.id):
             result.notes.append(f"{waiting:,} waiting for the next passes: over {self.config.limits.max_items:,} "
                                 f"new items or {self.config.limits.max_pages:,} pages a pass")
@@ -536,8 +542,7 @@ class _Pass:
                 # was another: this build becomes the baseline later builds are compared with.
                 self.store.update_entry(row.id, feed_hash=c.feed_hash, source_hash=c.hash)
                 continue
-            self.store.revise(row, c.entry.title, c.body, c.hash, c.feed_hash, now)
-            revised += 1
+            revised += self.change(row, c.entry.title, c.body, c.hash, c.feed_hash, now)
         return revised
 
     def next_number(self, feed_id: str) -> int:
@@ -609,49 +614,63 @@ class _Pass:
 
     # --- takedowns -------------------------------------------------------------------------
 
-    async def recheck(self, feeds: list[FeedConfig]) -> list[FeedConfig]:
-        """Re-fetch recent articles' pages, within the pass's budget: a page that answers 404/410,
-        or that now redirects elsewhere while the feed no longer lists it, was removed at the
-        source; a page-built article whose page changed gets a new revision. Returns the feeds
-        whose list pages need rewriting."""
+    def plan_rechecks(self, feeds: list[FeedConfig]) -> None:
+        """Which recent articles each feed re-checks in this pass, least recently checked first,
+        within the pass's budget (`recheck`)."""
         days, budget = self.config.takedown_days, self.config.takedown_budget
         if not days or not budget or not feeds:
-            return []
+            return
         now = now_ms()
-        by_id = {f.id: f for f in feeds}
-        rows = self.store.to_recheck(list(by_id), since=now - int(days * DAY), older_than=now - RECHECK_MIN_AGE,
-                                     checked_before=now - RECHECK_EVERY, limit=budget)
-        removed = await asyncio.gather(*(self.recheck_one(by_id[r.feed_id], r, now) for r in rows),
-                                       return_exceptions=True)
-        for outcome in removed:
-            if isinstance(outcome, failures.LOCAL_ERRORS):
-                raise outcome
-        # A page that overran its feed's budget is checked again on a later pass.
-        return [by_id[i] for i in sorted({r.feed_id for r, gone in zip(rows, removed) if gone is True})]
+        for row in self.store.to_recheck([f.id for f in feeds], since=now - int(days * DAY),
+                                         older_than=now - RECHECK_MIN_AGE, checked_before=now - RECHECK_EVERY,
+                                         limit=budget):
+            self.rechecks.setdefault(row.feed_id, []).append(row)
 
-    async def recheck_one(self, feed: FeedConfig, row: EntryRow, now: int) -> bool:
-        """True when the article turned out removed at the source."""
+    async def recheck(self, feed: FeedConfig, result: FeedResult) -> None:
+        """Re-fetch the pages of the feed's recent articles planned for this pass: a page that
+        answers 404/410, or that now redirects elsewhere while the feed no longer lists it, was
+        removed at the source; a page-built article whose page changed may get a new revision.
+        Counted on the feed's line; a failure here is the pass's problem, not the feed's."""
+        rows = self.rechecks.pop(feed.id, [])
+        if not rows:
+            return
+        now = now_ms()
+        outcomes = await asyncio.gather(*(self.recheck_one(feed, r, now) for r in rows), return_exceptions=True)
+        # A page that overran its feed's budget is checked again on a later pass.
+        result.removed += outcomes.count(REMOVED)
+        result.revised += outcomes.count(REVISED)
+        try:
+            if local := next((o for o in outcomes if isinstance(o, failures.LOCAL_ERRORS)), None):
+                raise local
+            if REMOVED in outcomes:
+                self.write_feed(feed, force=True)  # a removed marker to show
+        except Exception as exc:  # noqa: BLE001  a step of its own
+            self.problems.append(f"takedown checks: {failures.reason(exc)}")
+
+    async def recheck_one(self, feed: FeedConfig, row: EntryRow, now: int) -> str | None:
+        """REMOVED when the article turned out removed at the source, REVISED when its page
+        gave it a new revision."""
         try:
             response = await self.fetcher.get(row.link, self.config.fetch.max_page_bytes, headers=feed.headers,
                                               proxy=feed.proxy, accept=PAGE_ACCEPT)
         except FetchError as exc:
             gone = exc.status in (404, 410)
             self.store.update_entry(row.id, checked_at=now, **({"removed_at": now} if gone else {}))
-            return gone
+            return REMOVED if gone else None
         elsewhere = urls.canonical(response.url) != row.canonical
         if elsewhere and feed.id in self.carried and row.id not in self.carried[feed.id]:
             self.store.update_entry(row.id, checked_at=now, removed_at=now)
-            return True
+            return REMOVED
         self.store.update_entry(row.id, checked_at=now)
-        if row.from_page and not elsewhere and _is_html(response):
-            await self.reextract(feed, row, response, now)
-        return False
+        if row.from_page and not elsewhere and _is_html(response) and await self.reextract(feed, row, response, now):
+            return REVISED
+        return None
 
-    async def reextract(self, feed: FeedConfig, row: EntryRow, response: Response, now: int) -> None:
-        """An edit made on the page of a page-built article becomes a revision."""
+    async def reextract(self, feed: FeedConfig, row: EntryRow, response: Response, now: int) -> bool:
+        """An edit made on the page of a page-built article may become a revision (True)."""
         page = await self.extracted(feed, response)
         if page is None:
-            return
+            return False
         entry = ParsedEntry(title=row.title, link=row.link, published=row.published)
         c = Candidate(entry, wants_page=False)
         c.body, base, c.from_page = compose(entry, page, feed.url, now)
@@ -660,7 +679,32 @@ class _Pass:
         if row.source_hash == "":
             self.store.update_entry(row.id, source_hash=digest)
         elif digest != row.source_hash:
-            self.store.revise(row, row.title, cleaned, digest, row.feed_hash, now)
+            return self.change(row, row.title, cleaned, digest, row.feed_hash, now)
+        return False
+
+    # --- revisions ---------------------------------------------------------------------------
+
+    def change(self, row: EntryRow, title: str, body: str, digest: str, feed_hash: str | None, now: int) -> bool:
+        """Apply the churn rules (revisions.decide) to a changed article: True when it got a
+        new revision. A change held back over the daily limit keeps the old feed hash, so that
+        it is compared again on a later pass (and archived once the day's revisions allow)."""
+        earlier = self.store.revisions(row.id)
+        versions = [*(VersionKey(version_key(r.title, r.body), r.replaced_at) for r in earlier),
+                    VersionKey(version_key(row.title, row.body))]
+        decision = decide(versions, version_key(title, body), now, self.config.revisions.max_per_day,
+                          self.store.suppressed(row.id).get(FLIP, 0))
+        if isinstance(decision, Revise):
+            self.store.revise(row, title, body, digest, feed_hash, now)
+            return True
+        if isinstance(decision, ReturnTo):
+            self.store.return_to(row, earlier[decision.index].id, title, body, digest, feed_hash, now)
+            reason = FLIP
+        else:
+            reason = decision.reason
+            if reason != LIMIT:
+                self.store.update_entry(row.id, feed_hash=feed_hash)
+        self.store.count_suppressed(row.id, reason, digest, now)
+        return False
 
     # --- files -------------------------------------------------------------------------------
 

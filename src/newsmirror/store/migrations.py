@@ -141,4 +141,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX waiting_canonical ON waiting (feed_id, canonical);
     CREATE INDEX waiting_feed_hash ON waiting (feed_id, feed_hash)
     """,
+    # 12 (meant to follow 11, reserved for a change landing at the same time; the list is
+    # positional, so it sits here until then): changes to an article that were not kept as
+    # revisions (revisions.py: volatile parts only, a flip back to a stored version, over the
+    # revisions a day), counted per article and reason for `history`. `last_hash` is the content
+    # hash of the last one: a change held back over the limit is compared again on later passes,
+    # and counted once.
+    """
+    CREATE TABLE suppressed (
+        entry_id  INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+        reason    TEXT NOT NULL,             -- "volatile", "flip" or "limit"
+        count     INTEGER NOT NULL,
+        last_at   INTEGER NOT NULL,          -- ms
+        last_hash TEXT NOT NULL,
+        PRIMARY KEY (entry_id, reason)
+    )
+    """,
 )
