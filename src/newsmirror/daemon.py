@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 
-from . import config as configuration, failures
+from . import config as configuration
+from . import failures
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import iso

@@ -15,8 +15,8 @@ from . import urls
 from .revisions import REASONS
 from .store import EntryRow, Store
 
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]|[^\W_]+|\s+|.", re.S)
-_BREAK = re.compile(r"</p\s*>|<br\s*/?>|</div\s*>|</h[1-6]\s*>|</li\s*>|</figcaption\s*>", re.I)
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]|[^\W_]+|\s+|.", re.DOTALL)
+_BREAK = re.compile(r"</p\s*>|<br\s*/?>|</div\s*>|</h[1-6]\s*>|</li\s*>|</figcaption\s*>", re.IGNORECASE)
 
 
 class NoSuchItem(LookupError):
