@@ -253,6 +253,7 @@ class _Pass:
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
         self.rechecks: dict[str, list[EntryRow]] = {}  # per feed: recent articles it re-checks in this pass
+        self.held: set[str] = set()  # feeds with a change held back over the revisions a day
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.step("articles", self.write_pending)  # what a killed pass stored but did not write
@@ -379,6 +380,8 @@ class _Pass:
                                 min_interval=min_interval(prepared.ttl_minutes, response.headers.get("cache-control")))
             state = replace(state, etag=response.headers.get("etag"),
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
+            if feed.id in self.held:  # read the same document again next pass: the change is compared again
+                state = replace(state, etag=None, last_modified=None, body_hash=None)
         result.new += await self.complete_waiting(feed, carried_waiting, result)
         result.completed += await self.retry_partial(feed)
         if waiting := self.store.waiting_count(feed.id):
@@ -686,8 +689,9 @@ class _Pass:
 
     def change(self, row: EntryRow, title: str, body: str, digest: str, feed_hash: str | None, now: int) -> bool:
         """Apply the churn rules (revisions.decide) to a changed article: True when it got a
-        new revision. A change held back over the daily limit keeps the old feed hash, so that
-        it is compared again on a later pass (and archived once the day's revisions allow)."""
+        new revision. A change held back over the daily limit keeps the old feed hash (and its
+        feed is read again next pass, 304 or not), so that it is compared again on later passes
+        and archived once the day's revisions allow."""
         earlier = self.store.revisions(row.id)
         versions = [*(VersionKey(version_key(r.title, r.body), r.replaced_at) for r in earlier),
                     VersionKey(version_key(row.title, row.body))]
@@ -701,7 +705,9 @@ class _Pass:
             reason = FLIP
         else:
             reason = decision.reason
-            if reason != LIMIT:
+            if reason == LIMIT:
+                self.held.add(row.feed_id)
+            else:
                 self.store.update_entry(row.id, feed_hash=feed_hash)
         self.store.count_suppressed(row.id, reason, digest, now)
         return False

@@ -34,9 +34,10 @@ _TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*)\b[^>]*>")
 
 # Counters and relative times. Each pattern starts at a word or at the first digit of a run
 # (the look-behinds) and its quantifiers are bounded, so a megabyte of digits stays linear.
-_NUMBER = r"(?<![\d,.])\d[\d,.]{0,15}\s{0,3}(?:[万萬千kKmM]\+?|\+)?"
+_NUMBER = r"(?<![\d,.])\d[\d,.]{0,15}\s{0,3}(?:(?:[万萬千kKmM]\+?|\+)\s{0,3})?"
+# A bare "次" is left alone: "第2次" (the second time) and "被捕3次" are what an article says.
 _COUNTED = (r"(?:次阅读|次閱讀|次浏览|次瀏覽|人阅读|人閱讀|人浏览|人瀏覽|条评论|條評論|阅读|閱讀|浏览|瀏覽|点击|點擊|评论|評論|"
-            r"点赞|點讚|次|views?|reads?|comments?|likes?|shares?)")
+            r"点赞|點讚|views?|reads?|comments?)")
 _COUNTER_WORD = (r"(?:阅读量|閱讀量|浏览量|瀏覽量|阅读数|閱讀數|浏览次数|瀏覽次數|点击量|點擊量|阅读|閱讀|浏览|瀏覽|点击|點擊|评论|評論|"
                  r"views|reads|comments)")
 _AGO = (r"(?<!\d)\d{1,4}\s{0,3}(?:秒钟|秒鐘|秒|分钟|分鐘|小时|小時|天|周|週|星期|个月|個月|年)前|刚刚|剛剛|just now|"
