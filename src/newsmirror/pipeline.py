@@ -21,7 +21,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
@@ -30,7 +30,7 @@ from pathlib import Path
 from . import __version__, failures
 from . import archive as files
 from . import config as configuration
-from . import editions, urls
+from . import decide, editions, identity_index, revisions, urls
 from .archive import FIRST_NUMBER, Archive
 from .clean import image_urls
 from .config import Config, FeedConfig
@@ -45,7 +45,7 @@ from .identity import same_title
 from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
 from .render import feeds as republish
 from .render import markdown
-from .revisions import FLIP, LIMIT, ReturnTo, Revise, VersionKey, decide, version_key
+from .revisions import FLIP, LIMIT, ReturnTo, Revise, Suppress, VersionKey, version_key
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
 from .workers import Budget, OverBudget, WorkerDied, Workers
@@ -370,6 +370,7 @@ class _Pass:
                 if prepared.warning:
                     result.notes.append(prepared.warning)
                 self.carried[feed.id] = set(prepared.carried)
+                self.learn(feed, prepared.learned)
                 carried_waiting = self.carried_waiting[feed.id] = set(prepared.carried_waiting)
                 self.wait(feed.id, (_waiting_row(feed.id, c, job.now) for c in prepared.backlog))
                 work.items -= len(prepared.new)
@@ -485,6 +486,7 @@ class _Pass:
                 "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
                 "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
+                "body_key": c.body_key, "adopted": 0,
             })
         added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
         if done is not None:
@@ -512,7 +514,8 @@ class _Pass:
             return new
         keep = []
         for c in new:
-            if other := self.store.find_elsewhere(feed.id, c.canonical, c.feed_hash):
+            k = decide.Keys(c.entry.guid, c.canonical, c.body_key, c.feed_hash or "")
+            if other := decide.elsewhere(k, self.store.elsewhere(feed.id, c.canonical, c.body_key)):
                 self.store.share(feed.id, other.id, now, done_waiting=c.waiting)
                 self.shared.add(feed.id)
                 result.notes.append(f"shares {other.feed_id}/{other.number}")
@@ -545,7 +548,7 @@ class _Pass:
                 # was another: this build becomes the baseline later builds are compared with.
                 self.store.update_entry(row.id, feed_hash=c.feed_hash, source_hash=c.hash)
                 continue
-            revised += self.change(row, c.entry.title, c.body, c.hash, c.feed_hash, now)
+            revised += self.change(row, c.entry.title, c.body, c.hash, c.feed_hash, now, c.body_key)
         return revised
 
     def next_number(self, feed_id: str) -> int:
@@ -687,30 +690,32 @@ class _Pass:
 
     # --- revisions ---------------------------------------------------------------------------
 
-    def change(self, row: EntryRow, title: str, body: str, digest: str, feed_hash: str | None, now: int) -> bool:
+    def change(self, row: EntryRow, title: str, body: str, digest: str, feed_hash: str | None, now: int,
+               body_key: str | None = None) -> bool:
         """Apply the churn rules (revisions.decide) to a changed article: True when it got a
         new revision. A change held back over the daily limit keeps the old feed hash (and its
         feed is read again next pass, 304 or not), so that it is compared again on later passes
-        and archived once the day's revisions allow."""
+        and archived once the day's revisions allow. `body_key`: of the feed's text, when it
+        told the change."""
         earlier = self.store.revisions(row.id)
         versions = [*(VersionKey(version_key(r.title, r.body), r.replaced_at) for r in earlier),
                     VersionKey(version_key(row.title, row.body))]
-        decision = decide(versions, version_key(title, body), now, self.config.revisions.max_per_day,
+        decision = revisions.decide(versions, version_key(title, body), now, self.config.revisions.max_per_day,
                           self.store.suppressed(row.id).get(FLIP, 0))
         if isinstance(decision, Revise):
             self.store.revise(row, title, body, digest, feed_hash, now)
-            return True
-        if isinstance(decision, ReturnTo):
+        elif isinstance(decision, ReturnTo):
             self.store.return_to(row, earlier[decision.index].id, title, body, digest, feed_hash, now)
-            reason = FLIP
+        elif decision.reason == LIMIT:
+            self.held.add(row.feed_id)
         else:
-            reason = decision.reason
-            if reason == LIMIT:
-                self.held.add(row.feed_id)
-            else:
-                self.store.update_entry(row.id, feed_hash=feed_hash)
-        self.store.count_suppressed(row.id, reason, digest, now)
-        return False
+            self.store.update_entry(row.id, feed_hash=feed_hash)
+        if not isinstance(decision, Suppress) and body_key is not None:
+            self.store.update_entry(row.id, body_key=body_key)  # twins are found by the body it has now
+        if not isinstance(decision, Revise):
+            reason = decision.reason if isinstance(decision, Suppress) else FLIP
+            self.store.count_suppressed(row.id, reason, digest, now)
+        return isinstance(decision, Revise)
 
     # --- files -------------------------------------------------------------------------------
 
@@ -753,6 +758,7 @@ class _Pass:
         of an article that could not be written (a full disk): it stays pending for the next pass."""
         done: list[int] = []
         errors: dict[str, str] = {}
+        settled = list(self.inflight)
         for rows, future in self.inflight:
             for row, exc in zip(rows, future.result()):
                 if exc is None:
@@ -762,6 +768,8 @@ class _Pass:
                 self.submitted.discard(row.id)
         self.inflight.clear()
         self.step("articles written", self.store.mark_written, done)
+        written = set(done)
+        self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
         self.written.extend(done)
         for name, task in self.rendering:
             try:
@@ -772,6 +780,22 @@ class _Pass:
         if errors:
             self.problems.extend(f"{name}: {error}" for name, error in errors.items())
         return errors
+
+    def learn(self, feed: FeedConfig, learned: list[tuple[EntryRow, str, str | None]]) -> None:
+        """Archived entries without a guid take the guid of the feed's entry they turned out to
+        be (decide.py), in the state and in the identity index."""
+        if learned:
+            self.store.learn((row.id, guid, body) for row, guid, body in learned)
+            identity_index.append(self.archive.feed_folder(feed.id),
+                                  [(row.number, guid, row.body_key or body, row.feed_hash) for row, guid, body in learned])
+
+    def index_identities(self, rows: list[EntryRow]) -> None:
+        """Append the identities of articles just written to their feeds' identity index."""
+        by_feed: dict[str, list[tuple[int, str | None, str | None, str | None]]] = defaultdict(list)
+        for row in rows:
+            by_feed[row.feed_id].append((row.number, row.guid, row.body_key, row.feed_hash))
+        for feed_id, lines in by_feed.items():
+            identity_index.append(self.archive.feed_folder(feed_id), lines)
 
     def list_title(self, feed: FeedConfig) -> str:
         return feed.title or self.state(feed.id).title or feed.id
@@ -850,7 +874,7 @@ def _waiting_row(feed_id: str, c: Candidate, now: int) -> dict:
     """A candidate as a row of the waiting table: the entry as the feed gave it (or as already
     cleaned, which cleans again to itself)."""
     entry = c.entry if c.body is None else replace(c.entry, content=c.body, summary=None)
-    return {"feed_id": feed_id, "guid": entry.guid, "canonical": c.canonical, "feed_hash": c.feed_hash,
+    return {"feed_id": feed_id, "guid": entry.guid, "canonical": c.canonical, "feed_hash": c.feed_hash, "body_key": c.body_key,
             "age": entry.published if entry.published is not None else now, "wants_page": int(c.wants_page),
             "entry": json.dumps(asdict(entry), ensure_ascii=False), "first_seen": now}
 
@@ -858,7 +882,7 @@ def _waiting_row(feed_id: str, c: Candidate, now: int) -> dict:
 def _from_waiting(row: WaitingRow, gone: bool) -> Candidate:
     """A waiting entry as a candidate again; one the feed no longer carries takes no page."""
     return Candidate(ParsedEntry(**json.loads(row.entry)), wants_page=bool(row.wants_page) and not gone,
-                     feed_hash=row.feed_hash, canonical=row.canonical, waiting=row.id)
+                     feed_hash=row.feed_hash, canonical=row.canonical, waiting=row.id, body_key=row.body_key)
 
 
 async def _none() -> None:

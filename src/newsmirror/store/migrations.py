@@ -141,12 +141,23 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX waiting_canonical ON waiting (feed_id, canonical);
     CREATE INDEX waiting_feed_hash ON waiting (feed_id, feed_hash)
     """,
-    # 12 (meant to follow 11, reserved for a change landing at the same time; the list is
-    # positional, so it sits here until then): changes to an article that were not kept as
-    # revisions (revisions.py: volatile parts only, a flip back to a stored version, over the
-    # revisions a day), counted per article and reason for `history`. `last_hash` is the content
-    # hash of the last one: a change held back over the limit is compared again on later passes,
-    # and counted once.
+    # 11: the identity rule (decide.py): two entries with different guids are one story only
+    # when both carry the same full body, so that key is kept; and articles read back from files
+    # without newsmirror's identity index have an unknown guid (`adopted`: 1 identified by their
+    # link, 2 by title and date), not a missing one.
+    # Rows stored before have no body key: they are twins of nothing.
+    """
+    ALTER TABLE entries ADD COLUMN body_key TEXT;
+    ALTER TABLE entries ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE waiting ADD COLUMN body_key TEXT;
+    CREATE INDEX entries_body_key ON entries (body_key) WHERE body_key IS NOT NULL;
+    CREATE INDEX entries_adopted ON entries (feed_id, published) WHERE adopted = 2;
+    CREATE INDEX waiting_body_key ON waiting (feed_id, body_key) WHERE body_key IS NOT NULL
+    """,
+    # 12: changes to an article that were not kept as revisions (revisions.py: volatile parts
+    # only, a flip back to a stored version, over the revisions a day), counted per article and
+    # reason for `history`. `last_hash` is the content hash of the last one: a change held back
+    # over the limit is compared again on later passes, and counted once.
     """
     CREATE TABLE suppressed (
         entry_id  INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
