@@ -157,6 +157,8 @@ def test_a_real_edit_beside_a_counter_change_is_a_revision(tmp_path, site):
     found = history(archive)
     assert len(found["versions"]) == 2 and found["suppressed"] == {"volatile": 0, "flip": 0, "limit": 0}
     assert "援助过境点必须" in article(archive)
+    (feed,) = json.loads(newsmirror("--archive", archive, "list", "--json").out)
+    assert (feed["articles"], feed["revised"], feed["removed"]) == (1, 1, 0)
 
 
 def test_a_flip_back_keeps_two_versions_and_shows_the_one_returned_to(tmp_path, site):
