@@ -61,7 +61,7 @@ def test_run_prints_a_line_per_feed_and_a_total_and_list_shows_state(tmp_path, s
     assert result.code == 0
     assert "good: 2 new" in result.out
     assert "gone: failed: HTTP 404 Not Found" in result.out
-    assert "2 feeds: 2 new articles, 0 updated, 1 failed" in result.out
+    assert "2 feeds: 2 new articles, 0 revised, 0 completed, 0 removed, 1 failed" in result.out
     assert newsmirror("--archive", archive, "run", "--strict").code == 1
     rows = json.loads(newsmirror("--archive", archive, "list", "--json").out)
     by_id = {r["id"]: r for r in rows}
@@ -97,7 +97,7 @@ def test_run_without_a_mirror_creates_one_with_the_default_feeds(tmp_path, monke
     assert result.code == 0
     assert "created one with the default feeds" in result.out
     assert (tmp_path / "archive/newsmirror.toml").exists()
-    assert "8 feeds: 0 new articles, 0 updated, 8 failed" in result.out
+    assert "8 feeds: 0 new articles, 0 revised, 0 completed, 0 removed, 8 failed" in result.out
     assert (tmp_path / "archive/README.md").read_text(encoding="utf-8").count("](lists/") == 8
 
 

@@ -9,7 +9,7 @@ def test_demo_mirrors_the_bundled_feeds(tmp_path):
     target = tmp_path / "demo"
     result = newsmirror("demo", target)
     assert result.code == 0, result.err
-    assert "3 feeds: 4 new articles, 0 updated, 0 failed" in result.out
+    assert "3 feeds: 4 new articles, 0 revised, 0 completed, 0 removed, 0 failed" in result.out
     assert f"README:   {target / 'README.md'}" in result.out
     page_built = (target / "articles/voa-site/1048574.md").read_text(encoding="utf-8")
     assert page_built.split("\n")[4].startswith("<div><i>Tue, 07 May 2024 21:14:35 GMT</i></div><img src=\"https://images.weserv.nl?url=gdb.voanews.com/")

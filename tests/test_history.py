@@ -27,7 +27,7 @@ def test_an_edit_at_the_source_becomes_a_revision_and_the_file_shows_the_latest(
     archive = mirror(tmp_path, site)
     site.add("/f.xml", rss(item(1, body=EDITED, title="停火谈判（更新）")))
     result = newsmirror("--archive", archive, "run")
-    assert "voa: unchanged, 1 updated" in result.out
+    assert "voa: nothing new, 1 revised" in result.out
     text = (archive / "articles/voa/1048574.md").read_text(encoding="utf-8")
     assert "范围非常有限" in text and "[停火谈判（更新）]" in text
     history = newsmirror("--archive", archive, "history", "voa/1048574")

@@ -12,7 +12,7 @@ import pytest
 
 from newsmirror import config as configuration
 from newsmirror.archive import Archive, ArchiveLocked
-from newsmirror.pipeline import run_pass
+from newsmirror.pipeline import FeedResult, run_pass
 from newsmirror.render.markdown import read_article
 from newsmirror.store import Store
 from support import item, newsmirror, rss
@@ -233,7 +233,7 @@ def test_a_page_that_cannot_be_had_leaves_a_partial_article_completed_later_in_p
     assert read_article(partial)[3] == "一句话摘要。"  # written wrapped in a <div>: one HTML block, never Markdown
     site.add("/a/7.html", PAGE, content_type="text/html")
     report = run(archive)
-    assert report.results[0].updated == 1
+    assert report.results[0].completed == 1 and report.results[0].line() == "f: nothing new, 1 completed"
     (number, (_, title, _, body)), = articles(archive, "f").items()
     assert number == 1048574 and title == "只有摘要"
     assert body.startswith("<div><i>Tue, 07 May 2024 21:39:03 GMT</i></div><img src=\"https://images.weserv.nl?url=gdb.voanews.com/p.jpg\"")
@@ -269,3 +269,10 @@ def test_a_full_disk_fails_the_feed_loses_nothing_and_the_next_pass_writes_it(tm
     monkeypatch.setattr(files, "write_bytes", real)
     assert run(archive).new == 0  # stored the first time: written now, not fetched as new
     assert sorted(articles(archive, "f")) == [1048573, 1048574]
+
+
+def test_a_feeds_line_says_what_the_pass_did():
+    assert FeedResult("voa", "new", new=2, revised=1, removed=1).line() == "voa: 2 new, 1 revised, 1 removed"
+    assert FeedResult("voa", revised=1).line() == "voa: nothing new, 1 revised"
+    assert FeedResult("voa", completed=2, removed=1).line() == "voa: nothing new, 2 completed, 1 removed"
+    assert FeedResult("voa").line() == "voa: unchanged"

@@ -31,7 +31,7 @@ def test_reindex_adopts_original_layout_and_run_continues_numbering(tmp_path, si
     assert result.code == 0 and "voa: 2 articles" in result.out
 
     run = newsmirror("--archive", archive, "run")
-    assert "voa: 1 new, 1 updated" in run.out  # items 1 and 2 are recognized by their links; 2 was edited
+    assert "voa: 1 new, 1 revised" in run.out  # items 1 and 2 are recognized by their links; 2 was edited
     assert sorted(p.name for p in folder.iterdir()) == [".identity.jsonl", "1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
     assert "第2篇文章" in (folder / "1048573_文章2.md").read_text()  # rewritten in place, history kept
     assert newsmirror("--archive", archive, "history", "voa/1048573").out.count("\n") >= 2

@@ -79,7 +79,7 @@ def mirror(tmp_path: Path, site) -> Path:
     with sqlite3.connect(archive / ".newsmirror/archive.db") as db:  # archived two hours ago: due for a takedown check
         db.execute("UPDATE entries SET first_seen = first_seen - ? WHERE feed_id = 'voa'", (2 * HOUR,))
     site.add("/voa.xml", voa(EDITED, "拉法停火谈判（更新）"))
-    assert "voa: unchanged, 1 updated" in newsmirror("--archive", archive, "run").out
+    assert "voa: nothing new, 1 revised" in newsmirror("--archive", archive, "run").out
     result = newsmirror("--archive", archive, "site")
     assert result.code == 0 and "site/index.html" in result.out
     return archive

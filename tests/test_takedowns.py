@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from support import item, newsmirror, rss
@@ -31,9 +32,12 @@ def test_a_page_that_now_answers_404_or_410_is_marked_removed(tmp_path, site):
     assert newsmirror("--archive", archive, "run").code == 0
     assert site.hits["/a/1.html"] == 0  # archived less than an hour ago: not re-checked yet
     age(archive, 2)
-    newsmirror("--archive", archive, "run")
+    assert "f: nothing new, 2 removed\n1 feeds: 0 new articles, 0 revised, 0 completed, 2 removed, 0 failed" in \
+        newsmirror("--archive", archive, "run").out
     listing = (archive / "lists/F.md").read_text(encoding="utf-8")
     assert "[已删除] [文章2]" in listing and "[已删除] [文章3]" in listing and "[已删除] [文章1]" not in listing
+    (row,) = json.loads(newsmirror("--archive", archive, "list", "--json").out)
+    assert (row["articles"], row["revised"], row["removed"]) == (3, 0, 2)
     assert (archive / "articles/f/1048573.md").exists()  # the archive keeps it
     assert "removed at the source" in newsmirror("--archive", archive, "history", "f/1048573").out
 
@@ -44,7 +48,7 @@ def test_a_page_redirected_elsewhere_and_dropped_by_the_feed_is_removed(tmp_path
     site.add("/a/2.html", b"", status=302, headers={"Location": "/"}, content_type="text/html")
     site.add("/", "<html><body>首页</body></html>", content_type="text/html")
     site.add("/f.xml", rss(item(1), item(9)))
-    newsmirror("--archive", archive, "run")
+    assert "f: 1 new, 1 removed" in newsmirror("--archive", archive, "run").out
     listing = (archive / "lists/F.md").read_text(encoding="utf-8")
     assert "[已删除] [文章2]" in listing and "[已删除] [文章1]" not in listing
 

@@ -309,7 +309,7 @@ def list_feeds(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     archive: ArchiveOption = None,
 ) -> None:
-    """Show every feed with its last attempt, last success, article count and last error."""
+    """Show every feed with its last attempt, last success, articles (revised, removed) and last error."""
     arch = _archive(archive)
     config = _load(arch)
     from .health import problems
@@ -317,14 +317,16 @@ def list_feeds(
 
     store = _store(arch)
     try:
-        states, counts, now = store.feeds(), store.counts(), now_ms()
+        states, counts, changes, now = store.feeds(), store.counts(), store.feed_changes(), now_ms()
         rows = []
         for f in config.feeds:
             s = states.get(f.id)
+            revised, removed = changes.get(f.id, (0, 0))
             rows.append({
                 "id": f.id, "title": f.title or (s.title if s else None), "url": f.url,
                 "last_attempt": iso(s.last_attempt) if s else None, "last_success": iso(s.last_success) if s else None,
                 "articles": counts.get(f.id, 0),
+                "revised": revised, "removed": removed,
                 "last_error": (s.disabled and f"disabled: {s.disabled}") or (s.last_error if s else None),
                 "problems": problems(s, store.published(f.id), now),
             })
@@ -334,13 +336,14 @@ def list_feeds(
         out.print(json.dumps(rows, ensure_ascii=False, indent=2), markup=False)
         return
     table = Table(box=None, pad_edge=False)
-    for column in ("", "id", "title", "articles", "last attempt", "last success", "last error / health"):
+    for column in ("", "id", "title", "articles", "revised", "removed", "last attempt", "last success",
+                   "last error / health"):
         table.add_column(column, overflow="fold")
     for r in rows:
         flag = "!" if r["problems"] else ""
         detail = "; ".join(r["problems"]) or r["last_error"] or ""
-        table.add_row(flag, r["id"], r["title"] or "", str(r["articles"]), _short(r["last_attempt"]),
-                      _short(r["last_success"]), detail, style="red" if flag else None)
+        table.add_row(flag, r["id"], r["title"] or "", str(r["articles"]), str(r["revised"]), str(r["removed"]),
+                      _short(r["last_attempt"]), _short(r["last_success"]), detail, style="red" if flag else None)
     Console(width=None if sys.stdout.isatty() else 200, highlight=False).print(table)
 
 
@@ -496,29 +499,45 @@ def doctor(archive: ArchiveOption = None) -> None:
         raise typer.Exit(1)
 
 
-def _versions(archive: Path | None, item: str) -> tuple[EntryRow, list[Version]]:
-    """The article ITEM names and its versions, oldest first; a usage error when there is none."""
-    from .history import NoSuchItem, resolve, versions
+def _versions(archive: Path | None, item: str) -> tuple[EntryRow, list[Version], dict[str, int]]:
+    """The article ITEM names, its versions (oldest first) and the changes not kept as versions
+    (by reason); a usage error when there is none."""
+    from .history import NoSuchItem, resolve, suppressed, versions
 
     arch = _archive(archive)
     _load(arch)
     store = _store(arch)
     try:
         row = resolve(store, item)
-        return row, versions(store, row)
+        return row, versions(store, row), suppressed(store, row)
     except NoSuchItem as exc:
         raise _fail(f"ITEM: {exc}") from None
     finally:
         store.close()
 
 
+_SUPPRESSED = {"volatile": "volatile (counters, relative times, boxes of links)",
+               "flip": "back to an earlier version", "limit": "over the revisions a day"}
+
+
 @app.command()
 def history(
     item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number (e.g. voa/1048574) or the article's link.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
     archive: ArchiveOption = None,
 ) -> None:
-    """List an article's versions: when each was first seen and how its size changed."""
-    row, found = _versions(archive, item)
+    """List an article's versions (when each was first seen, how its size changed) and the
+    changes not kept as versions."""
+    row, found, suppressed = _versions(archive, item)
+    if as_json:
+        out.print(json.dumps({
+            "feed": row.feed_id, "number": row.number, "link": row.link,
+            "removed_at": iso(row.removed_at) if row.removed_at else None,
+            "versions": [{"number": v.number, "seen_at": iso(v.seen_at), "title": v.title, "chars": len(v.text)}
+                         for v in found],
+            "suppressed": suppressed,
+        }, ensure_ascii=False, indent=2), markup=False)
+        return
     out.print(f"{row.feed_id}/{row.number} {row.link}", markup=False)
     if row.removed_at:
         out.print(f"removed at the source: {_short(iso(row.removed_at))} UTC", markup=False)
@@ -528,6 +547,9 @@ def history(
         change = "" if previous is None else f" ({size - previous:+,} chars)"
         out.print(f"{v.number:>3}  {_short(iso(v.seen_at))} UTC  {size:,} chars{change}  {v.title}", markup=False)
         previous = size
+    if any(suppressed.values()):
+        counts = ", ".join(f"{n:,} {_SUPPRESSED[reason]}" for reason, n in suppressed.items() if n)
+        out.print(f"changes not kept as versions: {counts}", markup=False)
 
 
 @app.command()
@@ -540,7 +562,7 @@ def diff(
     """Show what changed between two versions (by characters for Chinese, by words otherwise)."""
     from .history import diff as changes, plain, shorten
 
-    _, found = _versions(archive, item)
+    _, found, _ = _versions(archive, item)
     b = b or len(found)
     a = a or b - 1
     if a < 1 or not 1 <= b <= len(found) or a >= b:

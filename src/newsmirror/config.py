@@ -136,6 +136,14 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class RevisionSettings:
+    """How many edits of one article are kept (revisions.py): a page that changes on every
+    fetch must not add a version every pass."""
+
+    max_per_day: int = 4  # revisions stored per article in any 24 hours; later changes are counted only
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one mirror folder."""
 
@@ -144,6 +152,7 @@ class Config:
     images: ImageSettings = field(default_factory=ImageSettings)
     publish: PublishSettings = field(default_factory=PublishSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    revisions: RevisionSettings = field(default_factory=RevisionSettings)
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
     interval: float = 30.0
@@ -249,6 +258,11 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         f"# max_article_bytes = {2 * MiB}   # one article's stored body is cut beyond this",
         "# max_items = 1000          # new items taken from one feed",
         "# max_pages = 100           # article pages fetched for one feed",
+        "",
+        "[revisions]",
+        "# Edits of an article kept as revisions in any 24 hours; later changes are counted only",
+        "# (`newsmirror history` shows them). Counters, relative times and boxes of links never count.",
+        "# max_per_day = 4",
         "",
         "[images]",
         '# mode = "proxy"            # "proxy", "local" (copies under media/) or "keep"',
@@ -476,6 +490,7 @@ _RULES: dict[type, dict[str, Rule]] = {
         "work_seconds": _optional(_within(0.0, 24 * 3600.0, above=True)), "max_article_bytes": _BYTES,
         "max_items": _within(1, 1_000_000), "max_pages": _within(1, 100_000),
     },
+    RevisionSettings: {"max_per_day": _within(1, 1000)},
     ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers},
     PublishSettings: {
         "remotes": _each(_remote), "branch": _branch, "author_name": _identity, "author_email": _identity,

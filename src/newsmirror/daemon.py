@@ -30,7 +30,8 @@ def log_line(result: FeedResult, as_json: bool) -> str:
     """One log line per feed per pass."""
     if as_json:
         return json.dumps({"time": iso(now_ms()), "feed": result.feed_id, "status": result.status, "new": result.new,
-                           "updated": result.updated, "error": result.error, "notes": result.notes,
+                           "updated": result.updated, "revised": result.revised, "completed": result.completed,
+                           "removed": result.removed, "error": result.error, "notes": result.notes,
                            "seconds": round(result.seconds, 3)}, ensure_ascii=False)
     return f"{iso(now_ms())} {result.line()} [{result.seconds:.1f}s]"
 

@@ -12,10 +12,11 @@ import re
 from dataclasses import dataclass
 
 from . import urls
+from .revisions import REASONS
 from .store import EntryRow, Store
 
-_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]|[^\W_]+|\s+|.", re.S)
-_BREAK = re.compile(r"</p\s*>|<br\s*/?>|</div\s*>|</h[1-6]\s*>|</li\s*>|</figcaption\s*>", re.I)
+_TOKEN = re.compile(r"[\u3400-\u9fff\uf900-\ufaff\U00020000-\U0002ffff]|[^\W_]+|\s+|.", re.DOTALL)
+_BREAK = re.compile(r"</p\s*>|<br\s*/?>|</div\s*>|</h[1-6]\s*>|</li\s*>|</figcaption\s*>", re.IGNORECASE)
 
 
 class NoSuchItem(LookupError):
@@ -54,6 +55,12 @@ def versions(store: Store, row: EntryRow) -> list[Version]:
     earlier = store.revisions(row.id)
     found = [Version(i, r.seen_at, r.title, r.body) for i, r in enumerate(earlier, 1)]
     return [*found, Version(len(found) + 1, row.revised_at or row.first_seen, row.title, row.body)]
+
+
+def suppressed(store: Store, row: EntryRow) -> dict[str, int]:
+    """reason -> changes to the article not kept as versions (revisions.py), every reason listed."""
+    counts = store.suppressed(row.id)
+    return {reason: counts.get(reason, 0) for reason in REASONS}
 
 
 def tokens(text: str) -> list[str]:

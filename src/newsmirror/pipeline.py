@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass, field, replace
 
 from . import archive as files
 from . import config as configuration
-from . import decide, failures
+from . import decide, failures, revisions
 from .archive import FIRST_NUMBER, Archive
 from .clean import image_urls
 from .config import Config, FeedConfig
@@ -39,6 +39,7 @@ from .model import Extracted, ParsedEntry
 from .output import Output
 from .parse import NotAFeed
 from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
+from .revisions import FLIP, LIMIT, ReturnTo, Revise, Suppress, VersionKey, version_key
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
 from .takedowns import Takedowns
@@ -55,10 +56,17 @@ class FeedResult:
     feed_id: str
     status: str = "unchanged"  # "new", "unchanged", "failed", "deferred"
     new: int = 0
-    updated: int = 0
+    revised: int = 0  # articles given a new revision (the feed's text or the page changed)
+    completed: int = 0  # partial articles completed from their page, in place
+    removed: int = 0  # articles found removed at the source
     error: str | None = None
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    @property
+    def updated(self) -> int:
+        """Articles whose files were written again."""
+        return self.revised + self.completed
 
     @property
     def failing(self) -> bool:
@@ -71,10 +79,10 @@ class FeedResult:
         elif self.status == "deferred":
             text = f"{self.feed_id}: deferred: {self.error}"
         else:
-            parts = [f"{self.new} new" if self.new else "unchanged"]
-            if self.updated:
-                parts.append(f"{self.updated} updated")
-            text = f"{self.feed_id}: {', '.join(parts)}"
+            parts = [f"{n} {what}" for n, what in ((self.revised, "revised"), (self.completed, "completed"),
+                                                    (self.removed, "removed")) if n]
+            first = f"{self.new} new" if self.new else "nothing new" if parts else "unchanged"
+            text = f"{self.feed_id}: {', '.join([first, *parts])}"
         return text + "".join(f" ({n})" for n in self.notes)
 
 
@@ -96,8 +104,8 @@ class PassReport:
         return sum(r.new for r in self.results)
 
     def total(self) -> str:
-        return (f"{len(self.results)} feeds: {self.new} new articles, {sum(r.updated for r in self.results)} updated, "
-                f"{len(self.failed)} failed")
+        counts = ", ".join(f"{sum(getattr(r, what) for r in self.results)} {what}" for what in ("revised", "completed", "removed"))
+        return f"{len(self.results)} feeds: {self.new} new articles, {counts}, {len(self.failed)} failed"
 
     def message(self) -> str:
         """The commit message for what this pass changed."""
@@ -225,11 +233,16 @@ class _Pass:
         self.unsaved: set[str] = set()
         self.work: dict[str, _Work] = {}  # per feed: what it may still use in this pass
         self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
+        self.held: set[str] = set()  # feeds with a change held back over the revisions a day
         self.out = Output(archive, config, store, workers, self.state, self.save, self.step)
+        self.takedowns: Takedowns | None = None
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.step("articles", self.out.write_pending)  # what a killed pass stored but did not write
         async with Fetcher(self.config.fetch) as self.fetcher:
+            self.takedowns = Takedowns(self.config, self.store, self.workers, self.fetcher, self.carried,
+                                       self.extracted, lambda feed: self.budget(feed).time, self.change)
+            self.step("takedown checks", self.takedowns.plan, feeds)
             tasks = [asyncio.create_task(self.feed(f)) for f in feeds]
             watcher = asyncio.create_task(_cancel_when(stop, tasks)) if stop else None
             done = await asyncio.gather(*tasks, return_exceptions=True)
@@ -237,14 +250,6 @@ class _Pass:
                 watcher.cancel()
             results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
                        for f, r in zip(feeds, done)]
-            if not (stop and stop.is_set()):
-                try:
-                    takedowns = Takedowns(self.config, self.store, self.workers, self.fetcher, self.carried,
-                                          self.extracted, lambda feed: self.budget(feed).time)
-                    for feed in await takedowns.recheck(feeds):
-                        self.out.write_feed(feed, force=True)  # a removed marker to show
-                except Exception as exc:  # noqa: BLE001  a step of its own
-                    self.problems.append(f"takedown checks: {failures.reason(exc)}")
         # The finishing steps, each contained: one that fails is reported, the others still run.
         self.step("feed states", self.flush)
         self.step("articles", self.out.write_pending)
@@ -299,6 +304,7 @@ class _Pass:
         except Exception as exc:  # noqa: BLE001  one feed's surprise must not stop the others: record it
             result.status, result.error = "failed", f"internal error: {type(exc).__name__}: {exc}"
             self._failed(feed, self.state(feed.id), FetchError(result.error), result)
+        await self.recheck(feed, result)
         result.seconds = time.monotonic() - started
         self.on_result(result)
         return result
@@ -357,14 +363,16 @@ class _Pass:
                 self.wait(feed.id, (_waiting_row(feed.id, c, job.now) for c in prepared.backlog))
                 work.items -= len(prepared.new)
                 result.new = await self.store_new(feed, prepared.new, job.now, result)
-                result.updated += await self.store_changed(feed, prepared.changed, job.now)
+                result.revised += await self.store_changed(feed, prepared.changed, job.now)
                 self.store.remember_feed_hashes(prepared.seen)
                 state = replace(state, title=prepared.title or state.title,
                                 min_interval=min_interval(prepared.ttl_minutes, response.headers.get("cache-control")))
             state = replace(state, etag=response.headers.get("etag"),
                             last_modified=response.headers.get("last-modified"), body_hash=digest)
+            if feed.id in self.held:  # read the same document again next pass: the change is compared again
+                state = replace(state, etag=None, last_modified=None, body_hash=None)
         result.new += await self.complete_waiting(feed, carried_waiting, result)
-        result.updated += await self.retry_partial(feed)
+        result.completed += await self.retry_partial(feed)
         if waiting := self.store.waiting_count(feed.id):
             result.notes.append(f"{waiting:,} waiting for the next passes: over {self.config.limits.max_items:,} "
                                 f"new items or {self.config.limits.max_pages:,} pages a pass")
@@ -528,9 +536,7 @@ class _Pass:
                 # was another: this build becomes the baseline later builds are compared with.
                 self.store.update_entry(row.id, feed_hash=c.feed_hash, source_hash=c.hash)
                 continue
-            self.store.revise(row, c.entry.title, c.body, c.hash, c.feed_hash, now)
-            self.store.update_entry(row.id, body_key=c.body_key)  # twins are found by the body it has now
-            revised += 1
+            revised += self.change(row, c.entry.title, c.body, c.hash, c.feed_hash, now, c.body_key)
         return revised
 
     def next_number(self, feed_id: str) -> int:
@@ -599,6 +605,49 @@ class _Pass:
             else:
                 self.store.update_entry(row.id, page_attempts=row.page_attempts + 1)
         return sum(c.from_page for c in candidates)
+
+    async def recheck(self, feed: FeedConfig, result: FeedResult) -> None:
+        """The feed's takedown re-checks, after the feed (what it still lists is known), counted
+        on its line; a failure here is the pass's problem, not the feed's."""
+        if self.takedowns is None:
+            return
+        try:
+            removed, revised = await self.takedowns.recheck(feed)
+            result.removed += removed
+            result.revised += revised
+            if removed:
+                self.out.write_feed(feed, force=True)  # a removed marker to show
+        except Exception as exc:  # noqa: BLE001  a step of its own
+            self.problems.append(f"takedown checks: {failures.reason(exc)}")
+
+    # --- revisions ---------------------------------------------------------------------------
+
+    def change(self, row: EntryRow, title: str, body: str, digest: str, feed_hash: str | None, now: int,
+               body_key: str | None = None) -> bool:
+        """Apply the churn rules (revisions.decide) to a changed article: True when it got a
+        new revision. A change held back over the daily limit keeps the old feed hash (and its
+        feed is read again next pass, 304 or not), so that it is compared again on later passes
+        and archived once the day's revisions allow. `body_key`: of the feed's text, when it
+        told the change."""
+        earlier = self.store.revisions(row.id)
+        versions = [*(VersionKey(version_key(r.title, r.body), r.replaced_at) for r in earlier),
+                    VersionKey(version_key(row.title, row.body))]
+        decision = revisions.decide(versions, version_key(title, body), now, self.config.revisions.max_per_day,
+                          self.store.suppressed(row.id).get(FLIP, 0))
+        if isinstance(decision, Revise):
+            self.store.revise(row, title, body, digest, feed_hash, now)
+        elif isinstance(decision, ReturnTo):
+            self.store.return_to(row, earlier[decision.index].id, title, body, digest, feed_hash, now)
+        elif decision.reason == LIMIT:
+            self.held.add(row.feed_id)
+        else:
+            self.store.update_entry(row.id, feed_hash=feed_hash)
+        if not isinstance(decision, Suppress) and body_key is not None:
+            self.store.update_entry(row.id, body_key=body_key)  # twins are found by the body it has now
+        if not isinstance(decision, Revise):
+            reason = decision.reason if isinstance(decision, Suppress) else FLIP
+            self.store.count_suppressed(row.id, reason, digest, now)
+        return isinstance(decision, Revise)
 
 
 @dataclass(slots=True)

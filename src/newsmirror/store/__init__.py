@@ -396,6 +396,40 @@ class Store:
                             " WHERE id = ?", (title, body, source_hash, feed_hash, now, row.id))
             self._unwritten(row.id)
 
+    def return_to(self, row: EntryRow, revision_id: int, title: str, body: str, source_hash: str,
+                  feed_hash: str | None, now: int) -> None:
+        """Make current again the version that revision `revision_id` holds (revisions.ReturnTo):
+        that revision now holds the version it replaces, so each version is kept once, in the
+        order they were last current."""
+        with self.transaction():
+            self.db.execute("UPDATE revisions SET seen_at = ?, replaced_at = ?, title = ?, body = ? WHERE id = ?",
+                            (row.revised_at or row.first_seen, now, row.title, row.body, revision_id))
+            self.db.execute("UPDATE entries SET title = ?, body = ?, source_hash = ?, feed_hash = ?, revised_at = ?"
+                            " WHERE id = ?", (title, body, source_hash, feed_hash, now, row.id))
+            self._unwritten(row.id)
+
+    def count_suppressed(self, entry_id: int, reason: str, digest: str, now: int) -> None:
+        """Count a change not kept as a revision; one held back over the limit (compared again
+        on later passes) counts once."""
+        with self.transaction():
+            self.db.execute("INSERT INTO suppressed (entry_id, reason, count, last_at, last_hash) VALUES (?, ?, 1, ?, ?)"
+                            " ON CONFLICT (entry_id, reason) DO UPDATE SET"
+                            " count = count + (reason != 'limit' OR last_hash != excluded.last_hash),"
+                            " last_at = excluded.last_at, last_hash = excluded.last_hash",
+                            (entry_id, reason, now, digest))
+
+    def suppressed(self, entry_id: int) -> dict[str, int]:
+        """reason -> how many changes to this article were not kept as revisions."""
+        return dict(self.db.execute("SELECT reason, count FROM suppressed WHERE entry_id = ?", (entry_id,)).fetchall())
+
+    def feed_changes(self) -> dict[str, tuple[int, int]]:
+        """feed id -> (revisions stored, articles removed at the source), for `list`."""
+        revised = dict(self.db.execute("SELECT e.feed_id, count(*) FROM revisions r JOIN entries e ON e.id = r.entry_id"
+                                       " GROUP BY e.feed_id").fetchall())
+        removed = dict(self.db.execute("SELECT feed_id, count(*) FROM entries WHERE removed_at IS NOT NULL"
+                                       " GROUP BY feed_id").fetchall())
+        return {f: (revised.get(f, 0), removed.get(f, 0)) for f in revised.keys() | removed.keys()}
+
     def add_revisions(self, rows: Iterable[tuple[int, int, int, str, str]]) -> None:
         """(entry_id, seen_at, replaced_at, title, body): history read back from git by reindex."""
         with self.transaction():
@@ -492,7 +526,7 @@ class Store:
     def clear(self) -> None:
         """Forget every entry and fetch state (reindex starts from the files)."""
         with self.transaction():
-            for table in ("revisions", "shared", "unwritten", "entries", "feeds"):
+            for table in ("revisions", "suppressed", "shared", "unwritten", "entries", "feeds"):
                 self.db.execute(f"DELETE FROM {table}")
 
     def rebuilding(self) -> None:

@@ -154,4 +154,18 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_adopted ON entries (feed_id, published) WHERE adopted = 2;
     CREATE INDEX waiting_body_key ON waiting (feed_id, body_key) WHERE body_key IS NOT NULL
     """,
+    # 12: changes to an article that were not kept as revisions (revisions.py: volatile parts
+    # only, a flip back to a stored version, over the revisions a day), counted per article and
+    # reason for `history`. `last_hash` is the content hash of the last one: a change held back
+    # over the limit is compared again on later passes, and counted once.
+    """
+    CREATE TABLE suppressed (
+        entry_id  INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE,
+        reason    TEXT NOT NULL,             -- "volatile", "flip" or "limit"
+        count     INTEGER NOT NULL,
+        last_at   INTEGER NOT NULL,          -- ms
+        last_hash TEXT NOT NULL,
+        PRIMARY KEY (entry_id, reason)
+    )
+    """,
 )
