@@ -39,7 +39,7 @@ from .encoding import decode
 from .extract import extract
 from .fetch import Fetcher, FetchError, Response
 from .media import choose_proxies, localize
-from .model import Article, Extracted, ParsedEntry
+from .model import Article, Extracted, ParsedEntry, new_entry
 from .parse import NotAFeed
 from .identity import same_title
 from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
@@ -470,13 +470,10 @@ class _Pass:
         rows = []
         for c, number in pairs:
             e = c.entry
-            rows.append({
-                "feed_id": feed.id, "number": number, "guid": e.guid, "link": e.link or "",
-                "canonical": c.canonical, "title": e.title,
-                "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
-                "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
-                "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
-            })
+            rows.append(new_entry(  # built: body and hash are set
+                feed.id, number, guid=e.guid, link=e.link or "", canonical=c.canonical, title=e.title,
+                published=e.published if e.published is not None else now, first_seen=now, body=c.body,  # type: ignore[arg-type]
+                source_hash=c.hash, from_page=c.from_page, partial=c.partial, feed_hash=c.feed_hash))  # type: ignore[arg-type]
         added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
         if done is not None:
             done.update(handled)

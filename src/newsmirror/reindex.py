@@ -19,6 +19,7 @@ from .archive import Archive
 from .config import FEED_ID
 from .clean import clean
 from .identity import content_hash
+from .model import new_entry
 from .pipeline import index
 from .render.markdown import read_article
 from .store import DB_NAME, SEARCH_DB, Store, StoreError
@@ -79,17 +80,13 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             # here: the site and the feeds out show the body as HTML, so it is cleaned like a feed's.
             body = clean(raw_body)
             from_page = body.startswith("<div><i>")  # the header block of an article built from its page
-            rows.append({
-                "feed_id": feed_id, "number": number, "guid": None, "link": link,
-                "canonical": urls.canonical(link) if link else None, "title": title, "published": published,
-                "first_seen": published, "body": body,
+            rows.append(new_entry(
+                feed_id, number, title=title, link=link, canonical=urls.canonical(link) if link else None,
+                published=published, first_seen=published, body=body,
                 # A page-built body depends on the extractor that built it: unknown ("") until this
                 # newsmirror rebuilds it, so that another extractor's output never counts as an edit.
-                "source_hash": "" if from_page else content_hash(body),
-                "from_page": int(from_page), "partial": 0, "page_attempts": 0,
-                "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
-            })
-        store.add_entries(rows, pending=False)  # read from their files
+                source_hash="" if from_page else content_hash(body), from_page=from_page))
+        store.add_entries(rows, pending=False)  # type: ignore[arg-type]  # read from their files; NewEntry is a dict
         report.articles[feed_id] = len(rows)
     if git.is_repository(archive.root):
         try:
