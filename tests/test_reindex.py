@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
+
 from newsmirror.archive import Archive
 from newsmirror.store import Store
 from support import item, newsmirror, rss
@@ -28,7 +32,7 @@ def test_reindex_adopts_original_layout_and_run_continues_numbering(tmp_path, si
 
     run = newsmirror("--archive", archive, "run")
     assert "voa: 1 new, 1 updated" in run.out  # items 1 and 2 are recognized by their links; 2 was edited
-    assert sorted(p.name for p in folder.iterdir()) == ["1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [".identity.jsonl", "1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
     assert "第2篇文章" in (folder / "1048573_文章2.md").read_text()  # rewritten in place, history kept
     assert newsmirror("--archive", archive, "history", "voa/1048573").out.count("\n") >= 2
     listing = (archive / "lists/美国之音.md").read_text(encoding="utf-8")
@@ -123,3 +127,25 @@ def test_a_file_holding_a_script_is_read_back_sanitized(tmp_path):
         store.close()
     assert "正文" in row.body and "链接" in row.body
     assert "alert" not in row.body and "onclick" not in row.body and "javascript" not in row.body
+
+
+def home_page_feed(n: int) -> str:
+    """A feed whose items all link to its home page, each with its own guid, title and date."""
+    return rss(*(item(i, link="__BASE__/", guid=f"post-{i}", date=f"Tue, {7 + i:02d} May 2024 21:39:03 GMT")
+                 for i in range(n, 0, -1)))
+
+
+@pytest.mark.parametrize("index", [True, False], ids=["with the identity index", "original mirror (no index)"])
+def test_a_lost_state_rebuilt_by_reindex_decides_as_the_lost_one_did(tmp_path, site, index):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", home_page_feed(3)), "--id", "f", "--title", "F")
+    assert "f: 3 new" in newsmirror("--archive", archive, "run").out
+    folder = archive / "articles/f"
+    if not index:
+        (folder / ".identity.jsonl").unlink()
+    shutil.rmtree(archive / ".newsmirror")
+    assert "f: 3 articles" in newsmirror("--archive", archive, "reindex").out
+    site.add("/f.xml", home_page_feed(5))
+    assert "f: 2 new" in newsmirror("--archive", archive, "run").out  # nothing duplicated, nothing merged
+    assert len(list(folder.glob("*.md"))) == 5
+    assert "f: unchanged" in newsmirror("--archive", archive, "run", "--force").out

@@ -14,12 +14,13 @@ import sqlite3
 import time
 from pathlib import Path
 
-from . import git, urls
+from . import git, identity_index, urls
 from .archive import Archive
 from .config import FEED_ID
 from .clean import clean
+from .decide import FileIdentity, adopted_keys
 from .identity import content_hash
-from .model import new_entry
+from .model import NewEntry, new_entry
 from .pipeline import index
 from .render.markdown import read_article
 from .store import DB_NAME, SEARCH_DB, Store, StoreError
@@ -86,6 +87,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
                 # A page-built body depends on the extractor that built it: unknown ("") until this
                 # newsmirror rebuilds it, so that another extractor's output never counts as an edit.
                 source_hash="" if from_page else content_hash(body), from_page=from_page))
+        _identify(rows, identity_index.read(archive.feed_folder(feed_id)))
         store.add_entries(rows, pending=False)  # type: ignore[arg-type]  # read from their files; NewEntry is a dict
         report.articles[feed_id] = len(rows)
     if git.is_repository(archive.root):
@@ -95,6 +97,18 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             report.skipped.append(f"git history ({exc})")
     index(archive, (), rebuild=True)
     return report
+
+
+def _identify(rows: list[NewEntry], known: dict[int, identity_index.Line]) -> None:
+    """Give rows read back from files the identity the lost state had (the identity index), or
+    the rule for files without one (decide.adopted_keys)."""
+    files = [FileIdentity(r["number"], r["canonical"], *known.get(r["number"], (None, None, None)),
+                          indexed=r["number"] in known) for r in rows]
+    decided = adopted_keys(files)
+    for r in rows:
+        r["guid"], r["body_key"], said, r["adopted"] = decided[r["number"]]
+        if said is not None:
+            r["feed_hash"] = said  # what the feed said when the file was written, as the state had it
 
 
 def _revisions_from_git(archive: Archive, store: Store) -> int:
