@@ -3,9 +3,15 @@ any problem; the defaults; the [limits] table; edits that never leave a file tha
 
 from __future__ import annotations
 
+import resource
+import signal
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from support import newsmirror
 
 from newsmirror import config
 from newsmirror.config import ConfigError
@@ -167,6 +173,54 @@ def test_an_edit_that_would_not_load_is_not_written(tmp_path):
     with pytest.raises(ConfigError, match="only in case"):
         config.add_feed(path, "F", "https://example.org/feed", None)
     assert path.read_text(encoding="utf-8") == FEED
+
+
+MINE = "# my mirror, my comments\n" + "".join(
+    f'\n[[feeds]]\nid = "{n}"\ntitle = "源 {n}"\nurl = "https://example.com/{n}.xml"\n' for n in "abc")
+OPML = ('<?xml version="1.0"?><opml version="2.0"><body><outline text="D" xmlUrl="https://example.com/d.xml"/>'
+        "</body></opml>")
+
+
+@contextmanager
+def files_cut_at(size: int) -> Iterator[None]:
+    """In this process, a write past `size` bytes of a file fails (EFBIG), as on a full disk."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    default = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # the error, not the signal that kills
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, hard))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, default)
+
+
+@pytest.mark.parametrize("command", [["add", "https://example.com/new.xml", "--id", "new", "--title", "新"],
+                                     ["remove", "b"], ["import-opml", "feeds.opml"]])
+def test_an_edit_that_fails_halfway_leaves_the_file_as_it_was(tmp_path, monkeypatch, command):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "feeds.opml").write_text(OPML, encoding="utf-8")
+    path = tmp_path / "m/newsmirror.toml"
+    path.parent.mkdir()
+    path.write_text(MINE, encoding="utf-8")
+    with files_cut_at(len(MINE) // 2):
+        result = newsmirror("--archive", path.parent, *command)
+    assert result.code == 1 and "File too large" in result.err
+    assert path.read_text(encoding="utf-8") == MINE
+    assert sorted(p.name for p in path.parent.iterdir()) == ["newsmirror.toml"]  # no temporary file left
+    assert newsmirror("--archive", path.parent, *command).code == 0  # and it works with room to write
+
+
+def test_an_edit_keeps_the_file_s_mode_and_a_link_to_it(tmp_path):
+    real = tmp_path / "etc/newsmirror.toml"
+    real.parent.mkdir()
+    real.write_text(MINE, encoding="utf-8")
+    real.chmod(0o640)
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m/newsmirror.toml").symlink_to(real)
+    assert newsmirror("--archive", tmp_path / "m", "remove", "b").code == 0
+    assert (tmp_path / "m/newsmirror.toml").is_symlink()
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+    assert [f.id for f in config.load(real).feeds] == ["a", "c"]
 
 
 @pytest.mark.parametrize(("text", "cleaned"), [

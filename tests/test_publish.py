@@ -74,6 +74,36 @@ def test_each_pass_that_changed_files_commits_once_and_pushes_everywhere(tmp_pat
     assert len(git(one, "log", "--format=%s", "main").splitlines()) == 3
 
 
+def test_a_push_rejected_because_the_remote_moved_on_is_rebased_and_pushed_again(tmp_path, site, monkeypatch):
+    """Someone pushes between our fetch and our push: the remote refuses ours (not a fast
+    forward), and newsmirror fetches, rebases its commit onto theirs and pushes again."""
+    remote = bare(tmp_path, "remote")
+    archive = mirror(tmp_path, site, [remote])
+    newsmirror("--archive", archive, "run")
+    other = tmp_path / "other"
+    subprocess.run(["git", "clone", "-q", str(remote), str(other)], check=True)
+    fetches = []
+
+    def someone_pushes_right_after(root, remote, settings):
+        problem = integrate(root, remote, settings)
+        if not fetches:
+            (other / "NOTICE.md").write_text("mirror maintained by someone\n")
+            git(other, "add", "NOTICE.md")
+            git(other, "commit", "-qm", "a note")
+            git(other, "push", "-q", "origin", "main")
+        fetches.append(remote)
+        return problem
+
+    integrate = publishing.integrate
+    monkeypatch.setattr(publishing, "integrate", someone_pushes_right_after)
+    site.add("/f.xml", rss(item(2), item(1)))
+    assert f"push {remote}: ok" in newsmirror("--archive", archive, "run").out
+    assert fetches == [str(remote)] * 2  # before the push, and after it was refused
+    assert git(remote, "log", "--format=%s", "main").splitlines() == ["newsmirror: 1 new", "a note", "newsmirror: 1 new"]
+    assert git(archive, "rev-parse", "HEAD") == git(remote, "rev-parse", "main")
+    assert (archive / "NOTICE.md").read_text() == "mirror maintained by someone\n"
+
+
 def test_publish_on_demand_with_an_extra_remote(tmp_path, site):
     extra = bare(tmp_path, "extra")
     archive = mirror(tmp_path, site, [])

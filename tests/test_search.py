@@ -59,6 +59,17 @@ def test_traditional_and_simplified_find_each_other(index):
     assert found(index, "國務院") == [("rfa", 2)]
 
 
+def test_every_pair_of_the_script_table_folds_to_one_form():
+    pairs = search.script_pairs()  # the table the static site's search folds with, too
+    assert pairs["發"] == "发" and pairs["衞"] == "卫"  # OpenCC's standard pairs, and Hong Kong/Taiwan variants
+    assert pairs["麼"] == "么" and "么" not in pairs  # a Simplified form is never folded further (hk2s: 么 -> 幺)
+    assert pairs["薴"] == pairs["苧"] == "苎"  # a chain ends where it ends
+    for traditional, simplified in pairs.items():
+        assert search.fold(traditional) == search.fold(simplified) == simplified, (traditional, simplified)
+        # one length in UTF-16 too, so that the browser's offsets hold as Python's do
+        assert len(traditional.encode("utf-16-le")) == len(simplified.encode("utf-16-le")), (traditional, simplified)
+
+
 def test_latin_text_is_found_regardless_of_case_and_width(index):
     assert found(index, "commerce") == [("bbc", 3)]
     assert found(index, "ＡＩ chips") == [("bbc", 3)]

@@ -23,6 +23,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
+from newsmirror import search as server_search
 from newsmirror.render.markdown import read_article
 from browser import chromium
 from support import item, newsmirror, rss
@@ -230,6 +231,50 @@ def test_search_finds_one_and_two_characters_in_either_script(mirror, browser):
     assert search(browser, base, "删") == ["被删除的文章"]
     assert len(search(browser, base, "段")) == 123  # every article but the edited one
     assert search(browser, base, "没有这个词") == []
+
+
+def test_the_site_folds_scripts_with_the_table_of_the_server_search(mirror):
+    shipped = (mirror / "site/search/fold.js").read_text(encoding="utf-8")
+    pairs = list(json.loads(shipped.removeprefix("window.NM_FOLD = ").removesuffix(";\n")))  # code points, as search.js
+    assert dict(zip(pairs[::2], pairs[1::2])) == server_search.script_pairs()
+
+
+HEALTH = "<p>𠁞𠁞，公共卫生开支增加。</p>" * 8  # 𠁞 (Extension B) is the Traditional form of 𠀾
+
+
+@pytest.fixture
+def built_by_passes(tmp_path: Path, site) -> Path:
+    """A mirror with `site = true`, after two passes (the second brings a second article)."""
+    site.add("/f.xml", rss(item(1, title="公共卫生", body=HEALTH)))
+    archive = tmp_path / "m"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text(f'site = true\n\n[[feeds]]\nid = "f"\nurl = "{site.base}/f.xml"\n',
+                                             encoding="utf-8")
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert (archive / "site/articles/f/1048574.html").is_file()
+    site.add("/f.xml", rss(item(2, title="第二篇"), item(1, title="公共卫生", body=HEALTH)))
+    assert newsmirror("--archive", archive, "run").code == 0
+    return archive
+
+
+def test_site_true_builds_the_site_after_every_pass(built_by_passes):
+    feed_page = (built_by_passes / "site/feeds/f/index.html").read_text(encoding="utf-8")
+    assert "第二篇" in feed_page and "公共卫生" in feed_page
+    assert (built_by_passes / "site/articles/f/1048573.html").is_file()
+    assert (built_by_passes / "site/search/f/0.js").read_text(encoding="utf-8").count("第二篇") == 1
+
+
+def test_the_site_search_finds_variant_forms_and_characters_past_the_bmp(built_by_passes, browser):
+    """The browser folds as the server does: a Hong Kong variant form, and a pair past U+FFFF
+    (typed in the address: ChromeDriver types only the BMP), each highlighted where it is."""
+    base = (built_by_passes / "site").as_uri() + "/"
+    assert search(browser, base, "衞生") == ["公共卫生"]
+    assert browser.find_element(By.CSS_SELECTOR, "#results .snippet mark").text == "卫生"  # after two astral characters
+    browser.get(base + "search.html?q=" + urllib.parse.quote("𠀾"))
+    status = browser.find_element(By.ID, "status")
+    WebDriverWait(browser, 10).until(lambda d: status.text.startswith(("找到", "没有找到")))
+    assert [a.text for a in browser.find_elements(By.CSS_SELECTOR, "#results li > a")] == ["公共卫生"]
+    assert browser.find_element(By.CSS_SELECTOR, "#results .snippet mark").text == "𠁞"
 
 
 def test_pages_fit_a_phone_screen(mirror, browser):

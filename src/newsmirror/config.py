@@ -2,7 +2,8 @@
 
 Every key is checked here, at the edge, so that the rest of the code can trust its settings;
 a bad key or value is reported with its file and line (exit status 2 at the command line).
-Editing (`add`, `remove`) goes through tomlkit so that the user's comments survive.
+Editing (`add`, `remove`) goes through tomlkit so that the user's comments survive, and
+replaces the file whole: an edit that fails leaves it as it was.
 """
 
 from __future__ import annotations
@@ -10,7 +11,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+import os
 import re
+import secrets
+import stat
 import tomllib
 import types
 import typing
@@ -652,7 +656,7 @@ class _Reader:
 
 
 def write_default(path: Path) -> None:
-    path.write_text(default_text(), encoding="utf-8")
+    _replace(path, default_text())
 
 
 def add_feed(path: Path, feed_id: str, url: str, title: str | None) -> None:
@@ -681,7 +685,7 @@ def _feed_table(feed_id: str, url: str, title: str | None) -> str:
 def _write_checked(path: Path, text: str) -> None:
     """Write `text` only if it loads: an edit never leaves a mirror that every command refuses."""
     parse(text, path)
-    path.write_text(text, encoding="utf-8")
+    _replace(path, text)
 
 
 def remove_feed(path: Path, feed_id: str) -> bool:
@@ -691,7 +695,7 @@ def remove_feed(path: Path, feed_id: str) -> bool:
     for i, table in enumerate(feeds):
         if table.get("id") == feed_id:
             del feeds[i]
-            path.write_text(tomlkit.dumps(doc), encoding="utf-8")
+            _replace(path, tomlkit.dumps(doc))
             return True
     return False
 
@@ -704,3 +708,33 @@ def set_feed_key(path: Path, feed_id: str, key: str, value: Any) -> None:
         if t.get("id") == feed_id:
             t[key] = value
     _write_checked(path, tomlkit.dumps(doc))
+
+
+_TMP_PREFIX = ".nm-tmp-"  # as archive.py's files being written: git-ignored (archive imports this module)
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write the configuration whole or not at all: it is the user's only copy, and a full disk
+    or a kill in the middle of `add` must not leave half of it. A temporary file beside it,
+    fsync, rename; the file keeps its mode, and a symbolic link to it stays one."""
+    target = path.resolve()
+    try:
+        mode: int | None = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = None  # a new file: os.open's 0o666 under the umask, as write_text would
+    tmp = target.with_name(f"{_TMP_PREFIX}{os.getpid()}-{secrets.token_hex(4)}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+    try:
+        try:
+            view = memoryview(text.encode("utf-8"))
+            while view:
+                view = view[os.write(fd, view):]
+            if mode is not None:
+                os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -15,6 +15,9 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 DEFAULT_TIMEZONE = "Asia/Shanghai"
+# The days of list pages, the site and search results: the original mirror dated its lists in
+# UTC+8, whatever the feed's zone, and the readers it serves live there.
+UTC8 = timezone(timedelta(hours=8))
 
 # ISO 8601 and its relatives: 2024-05-07T21:14:35Z, 2018-09-18 14:38:10, 2018/9/18 14:38,
 # 2018年9月18日 14:38, with an optional fraction and an optional zone.
@@ -144,7 +147,7 @@ def iso(ms: int | None) -> str | None:
 
 def month_day_utc8(ms: int) -> str:
     """`M-D` of a date in UTC+8, as list pages show it (no leading zeros)."""
-    dt = datetime.fromtimestamp(ms / 1000, timezone(timedelta(hours=8)))
+    dt = datetime.fromtimestamp(ms / 1000, UTC8)
     return f"{dt.month}-{dt.day}"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from operator import attrgetter
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 T = TypeVar("T")
 
@@ -70,3 +70,41 @@ class Article:
     published: int
     body: str
     removed_at: int | None = None
+
+
+class NewEntry(TypedDict):
+    """An article as it is first stored: the columns of the archive's `entries` table but its id
+    (`store.EntryRow` without `id`). Built by `new_entry` alone, whether the article comes from a
+    feed (pipeline) or from its file (reindex)."""
+
+    feed_id: str
+    number: int
+    guid: str | None
+    link: str
+    canonical: str | None  # of its link
+    title: str
+    published: int  # ms since the epoch
+    first_seen: int
+    body: str  # cleaned
+    source_hash: str  # what counts as an edit ("" until known: see reindex)
+    from_page: bool
+    partial: bool
+    page_attempts: int
+    removed_at: int | None
+    feed_hash: str | None
+    revised_at: int | None
+    checked_at: int | None
+    body_key: str | None  # identity.body_key of the feed's text: full-body twins are one story
+    adopted: int  # decide.GUID_KNOWN (0), BY_LINK or BY_TITLE: what identifies it when its guid is unknown
+
+
+def new_entry(feed_id: str, number: int, *, title: str, link: str, canonical: str | None, published: int,
+              first_seen: int, body: str, source_hash: str, from_page: bool, partial: bool = False,
+              guid: str | None = None, feed_hash: str | None = None, body_key: str | None = None) -> NewEntry:
+    """A new article's record: never removed, revised or re-checked yet, its guid known (reindex
+    then decides otherwise for files: `decide.adopted_keys`); a partial one (its page could not
+    be had) has used one of its page attempts."""
+    return NewEntry(feed_id=feed_id, number=number, guid=guid, link=link, canonical=canonical, title=title,
+                    published=published, first_seen=first_seen, body=body, source_hash=source_hash,
+                    from_page=from_page, partial=partial, page_attempts=int(partial), removed_at=None,
+                    feed_hash=feed_hash, revised_at=None, checked_at=None, body_key=body_key, adopted=0)  # GUID_KNOWN

@@ -35,7 +35,7 @@ from .extract import extract
 from .fetch import PAGE_ACCEPT, Fetcher, FetchError, Response, is_html
 from .identity import same_title
 from .media import choose_proxies, localize
-from .model import Extracted, ParsedEntry
+from .model import Extracted, ParsedEntry, new_entry
 from .output import Output
 from .parse import NotAFeed
 from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
@@ -468,14 +468,12 @@ class _Pass:
         rows = []
         for c, number in pairs:
             e = c.entry
-            rows.append({
-                "feed_id": feed.id, "number": number, "guid": e.guid, "link": e.link or "",
-                "canonical": c.canonical, "title": e.title,
-                "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
-                "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
-                "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
-                "body_key": c.body_key, "adopted": 0,
-            })
+            assert c.body is not None and c.hash is not None  # built
+            rows.append(new_entry(
+                feed.id, number, guid=e.guid, link=e.link or "", canonical=c.canonical, title=e.title,
+                published=e.published if e.published is not None else now, first_seen=now, body=c.body,
+                source_hash=c.hash, from_page=c.from_page, partial=c.partial, feed_hash=c.feed_hash,
+                body_key=c.body_key))
         added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
         if done is not None:
             done.update(handled)

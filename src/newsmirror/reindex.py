@@ -20,6 +20,7 @@ from .config import FEED_ID
 from .clean import clean
 from .decide import FileIdentity, adopted_keys
 from .identity import content_hash
+from .model import NewEntry, new_entry
 from .pipeline import index
 from .render.markdown import read_article
 from .store import DB_NAME, SEARCH_DB, Store, StoreError
@@ -80,19 +81,14 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             # here: the site and the feeds out show the body as HTML, so it is cleaned like a feed's.
             body = clean(raw_body)
             from_page = body.startswith("<div><i>")  # the header block of an article built from its page
-            rows.append({
-                "feed_id": feed_id, "number": number, "guid": None, "link": link,
-                "canonical": urls.canonical(link) if link else None, "title": title, "published": published,
-                "first_seen": published, "body": body,
+            rows.append(new_entry(
+                feed_id, number, title=title, link=link, canonical=urls.canonical(link) if link else None,
+                published=published, first_seen=published, body=body,
                 # A page-built body depends on the extractor that built it: unknown ("") until this
                 # newsmirror rebuilds it, so that another extractor's output never counts as an edit.
-                "source_hash": "" if from_page else content_hash(body),
-                "from_page": int(from_page), "partial": 0, "page_attempts": 0,
-                "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
-                "body_key": None, "adopted": 0,
-            })
+                source_hash="" if from_page else content_hash(body), from_page=from_page))
         _identify(rows, identity_index.read(archive.feed_folder(feed_id)))
-        store.add_entries(rows, pending=False)  # read from their files
+        store.add_entries(rows, pending=False)  # type: ignore[arg-type]  # read from their files; NewEntry is a dict
         report.articles[feed_id] = len(rows)
     if git.is_repository(archive.root):
         try:
@@ -103,7 +99,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
     return report
 
 
-def _identify(rows: list[dict], known: dict[int, identity_index.Line]) -> None:
+def _identify(rows: list[NewEntry], known: dict[int, identity_index.Line]) -> None:
     """Give rows read back from files the identity the lost state had (the identity index), or
     the rule for files without one (decide.adopted_keys)."""
     files = [FileIdentity(r["number"], r["canonical"], *known.get(r["number"], (None, None, None)),

@@ -15,7 +15,7 @@ search may; `search` ranks the last-indexed `_WINDOW` matches and `_WINDOW` titl
 frequency, BM25-style) times a decay with age.
 
 Traditional and Simplified script, ASCII case and full-width forms are folded, character by
-character, before indexing and before querying (OpenCC `t2s` applied to single characters).
+character, before indexing and before querying (OpenCC applied to single characters).
 The fold keeps every character's offset, so a match found in the folded text is highlighted at
 the same place in the original text, which is stored unchanged.
 
@@ -38,13 +38,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import datetime, tzinfo
 from functools import cache
 from itertools import chain, islice
 from pathlib import Path
 
 import opencc
 
+from .dates import UTC8
 from .store import SEARCH_DB as DB_NAME
 from .store import immediate
 from .workers import die_with_parent
@@ -125,22 +126,55 @@ def html_text(body: str) -> str:
     return _BREAKS.sub("\n", _SPACES.sub(" ", html.unescape(text))).strip()
 
 
+# OpenCC's standard conversion, then its Taiwan and Hong Kong ones for the variant forms the
+# standard one leaves alone (衞, 枱, 粧...). CJK blocks: URO, Extension A, compatibility, B-H.
+_TO_SIMPLIFIED = ("t2s", "tw2s", "hk2s")
+_CJK = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x323B0))
+
+
+@cache
+def script_pairs() -> dict[str, str]:
+    """Traditional character -> Simplified character: the one table both searches fold with,
+    this index and the static site's (`render/site.py` ships it to the browser).
+
+    Single characters: OpenCC converts phrase by phrase, so a word may convert differently in
+    an article and alone in a query. One for one, and only where both have the same length in
+    UTF-16 (a browser's string offsets): a match found in the folded text is then at the same
+    place in the original, on both sides. A variant conversion never folds a form the standard
+    one produces (hk2s turns 么, the Simplified 麼, into 幺), and chains are followed to their
+    end (薴→苧→苎): folding once folds for good.
+    """
+    chars = [chr(c) for a, b in _CJK for c in range(a, b)]
+    standard, *variants = (opencc.OpenCC(name).convert("\n".join(chars)).split("\n") for name in _TO_SIMPLIFIED)
+    produced = {s for c, s in zip(chars, standard, strict=True) if s != c}
+    pairs: dict[str, str] = {}
+    for converted in (standard, *variants):
+        # strict: a pairing shifted by one would fold every character wrongly
+        for c, s in zip(chars, converted, strict=True):
+            if (s != c and len(s) == 1 and (c > "\uffff") == (s > "\uffff") and c not in pairs
+                    and (converted is standard or c not in produced)):
+                pairs[c] = s
+    return {c: end for c, s in pairs.items() if (end := _last(pairs, s)) != c}
+
+
+def _last(pairs: dict[str, str], s: str) -> str:
+    """Where the chain of folds from `s` ends (a cycle ends where it closes)."""
+    seen = {s}
+    while (s := pairs.get(s, s)) not in seen:
+        seen.add(s)
+    return s
+
+
 @cache
 def _fold_table() -> list[int | str]:
-    """One character for one character: Traditional to Simplified, lower case, half-width.
+    """One character for one character: Traditional to Simplified (`script_pairs`), lower case,
+    half-width.
 
-    OpenCC converts phrase by phrase, so a word may convert differently in an article and
-    alone in a query; converting single characters makes the fold the same in both places, and
-    keeps offsets so that matches map back onto the original text. ASCII punctuation moves to
-    the private use area: FTS5's `ascii` tokenizer splits tokens on it, and a `"` typed in a
-    query would end a quoted token. Text already in that area becomes U+FFFD, so that it never
-    looks like the title and feed marks.
+    ASCII punctuation moves to the private use area: FTS5's `ascii` tokenizer splits tokens on
+    it, and a `"` typed in a query would end a quoted token. Text already in that area becomes
+    U+FFFD, so that it never looks like the title and feed marks.
     """
-    cjk = [chr(c) for a, b in ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00), (0x20000, 0x323B0))
-           for c in range(a, b)]
-    simplified = opencc.OpenCC("t2s").convert("\n".join(cjk)).split("\n")
-    # strict: a pairing shifted by one would fold every character wrongly
-    changes = {ord(c): s for c, s in zip(cjk, simplified, strict=True) if s != c and len(s) == 1}
+    changes = {ord(c): s for c, s in script_pairs().items()}
     for c in range(0x10000):
         lower = chr(c).lower()
         if lower != chr(c) and len(lower) == 1:
@@ -523,10 +557,7 @@ def _find_all(haystack: str, needle: str, most: int = 64) -> Iterator[int]:
         at = haystack.find(needle, at + len(needle))
 
 
-_UTC8 = timezone(timedelta(hours=8))
-
-
-def format_hit(hit: Hit, *, tz: tzinfo = _UTC8, color: bool = False) -> str:
+def format_hit(hit: Hit, *, tz: tzinfo = UTC8, color: bool = False) -> str:
     """Three lines for a terminal: where and when, title; the snippet; the link."""
     when = datetime.fromtimestamp(hit.published / 1000, tz).strftime("%Y-%m-%d %H:%M")
     start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")

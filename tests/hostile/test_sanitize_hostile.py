@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import html
 import re
+from html.parser import HTMLParser
 
 import nh3
 from hypothesis import given, settings
@@ -99,3 +100,56 @@ BLOCKS = st.sampled_from([
 def test_a_sloppy_body_is_left_as_it_is(body):
     pieces = split(body)
     assert bound_nesting(pieces, built_depth(body) + 1) == pieces
+
+
+# What pages and feeds send to run code or leave the page: handlers, scripting schemes (also
+# spelled with tabs and entities), frames and embeds, lazy-loading attributes, relative URLs.
+HOSTILE = st.one_of(
+    TOKENS,
+    st.builds(lambda n, a: f"<{n}{a}>", st.sampled_from(NAMES + ["iframe", "embed", "base", "meta", "link", "picture",
+                                                               "source", "noscript", "template", "frame", "audio"]),
+              st.sampled_from([" onerror=alert(1)", ' onclick="x()"', " ONLOAD='x'", ' src="jav&#x09;ascript:x"',
+                               ' href="/relative/path"', " src=a.jpg", ' data-src="javascript:x"', ' srcset="a.jpg 1x"',
+                               ' srcset="javascript:x 2x"', ' data="data:text/html,x"', ' http-equiv="refresh"',
+                               ' content="0;url=javascript:x"', ' href="//other.example/x"', ' formaction="javascript:x"',
+                               ' xlink:href="javascript:x"', ' style="background:url(javascript:x)"', " href=#top"])),
+    st.text(max_size=8),
+)
+UNSAFE_TAGS = {"script", "style", "iframe", "frame", "embed", "object", "applet", "base", "meta", "link", "form", "svg",
+               "math", "template", "noscript"}
+
+
+class _Tags(HTMLParser):
+    """Every start tag of a document, with its attributes, as a browser's tokenizer reads them."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+    handle_startendtag = handle_starttag
+
+
+def _scheme(url: str) -> str | None:
+    """The scheme a browser reads in `url` (tabs and line breaks inside, control characters and
+    spaces around, do not count), lower case; None for a relative URL."""
+    m = re.match(r"([A-Za-z][A-Za-z0-9+.-]*):", re.sub(r"[\t\n\r]", "", url).strip("".join(map(chr, range(0x21)))))
+    return m.group(1).lower() if m else None
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(HOSTILE, max_size=80).map("".join))
+def test_any_body_comes_out_sanitized_idempotent_and_bounded(body):
+    out = clean(body)
+    for tag, attributes in _Tags(out).tags:
+        assert tag not in UNSAFE_TAGS, out
+        for name, value in attributes:
+            assert not name.startswith("on"), out  # no event handler
+            if name in ("href", "src", "cite", "poster", "srcset", "data", "action", "formaction", "xlink:href"):
+                assert _scheme(value or "") in (None, "http", "https"), out  # http(s), or relative
+    assert clean(out) == out  # cleaning again changes nothing: what is stored is what a re-check compares
+    assert len(out) <= 4 * len(body) + 64, out  # nothing a body says makes the output grow past a few times it

@@ -19,7 +19,7 @@ from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -31,6 +31,7 @@ from .. import archive as files
 from .. import editions, history
 from ..archive import Archive
 from ..config import Config
+from ..dates import UTC8
 from ..store import EntryRow, Store
 from .links import safe_link
 from .markdown import one_line
@@ -43,9 +44,7 @@ WRITERS = 4  # threads writing files
 DIFF_CONTEXT = 40  # characters kept at each end of an unchanged line in a diff
 SITE_TITLE = "新闻镜像"
 LANGS = {"original": "zh", "zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "zh-TW": "zh-Hant-TW", "zh-HK": "zh-Hant-HK"}
-UTC8 = timezone(timedelta(hours=8))  # the list pages' days, and the readers'
 ASSETS = ("site.css", "search.js", "icon.svg")
-CJK_RANGES = ((0x3400, 0x4DC0), (0x4E00, 0xA000), (0xF900, 0xFB00))
 
 T = TypeVar("T")
 
@@ -288,7 +287,8 @@ class _Build:
     def _search(self, feeds: list[_Feed], shards: list[tuple[str, int, int, int]]) -> None:
         data = {"feeds": {f.id: f.title for f in feeds},
                 "shards": sorted(shards, key=lambda s: s[2], reverse=True),
-                "marker": editions.converter(self.config.variant)(self.config.removed_marker).strip()}
+                "marker": editions.converter(self.config.variant)(self.config.removed_marker).strip(),
+                "utc8": UTC8.utcoffset(None) // timedelta(milliseconds=1)}  # the days search results show
         self._page("search.html", "search.html", data=data, total=sum(s[3] for s in shards))
         fold = _fold_pairs()
         self.pages.emit("search/fold.js", (fold,), lambda: f"window.NM_FOLD = {json.dumps(fold, ensure_ascii=False)};\n")
@@ -318,21 +318,12 @@ def _shard(feed: _Feed, k: int, rows: list[EntryRow]) -> str:
 
 
 def _fold_pairs() -> str:
-    """Traditional characters followed by their Simplified forms ("發发臺台..."), from OpenCC.
+    """`search.script_pairs` as one string, each Traditional character followed by its Simplified
+    form ("發发臺台..."): the browser's search folds with the table the server's search uses."""
+    # Imported only here: it loads OpenCC, which the rest of the build does not need.
+    from ..search import script_pairs
 
-    The search folds query and text through this map, so 發展 finds 发展 and the reverse. Only
-    one-to-one pairs of BMP characters: folding then keeps every offset, and a snippet cut at a
-    match in the folded text is cut at the same place in the original.
-    """
-    import opencc  # loaded only here: the rest of the build does not need it
-
-    chars = [chr(c) for start, end in CJK_RANGES for c in range(start, end)]
-    pairs: dict[str, str] = {}
-    for config in ("t2s", "tw2s", "hk2s"):  # one character per line: no phrase can match across
-        for char, folded in zip(chars, opencc.OpenCC(config).convert("\n".join(chars)).split("\n")):
-            if folded != char and len(folded) == 1 and ord(folded) < 0x10000:
-                pairs.setdefault(char, folded)
-    return "".join(t + s for t, s in pairs.items())
+    return "".join(t + s for t, s in script_pairs().items())
 
 
 def _local(ms: int) -> datetime:

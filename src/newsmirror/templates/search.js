@@ -1,7 +1,8 @@
 // Search without a server: the index is a set of <script> files (fetch() of local files is
 // refused on file://), loaded newest first when the reader searches, and matched in memory.
 // Each shard, search/<feed>/<k>.js, sets NM_INDEX["<feed>/<k>"] to [number, date, removed,
-// "title\n\ntext"] per article; search/fold.js sets NM_FOLD to Traditional/Simplified pairs.
+// "title\n\ntext"] per article; search/fold.js sets NM_FOLD to Traditional/Simplified pairs,
+// the table the server's search folds with (search.script_pairs).
 (function () {
   "use strict";
   var data = JSON.parse(document.getElementById("search-data").textContent);
@@ -39,11 +40,11 @@
   function loadFold() {
     return load("search/fold.js").then(function () {
       if (foldChar) return;
-      var pairs = window.NM_FOLD || "";
+      var pairs = Array.from(window.NM_FOLD || ""); // by code point: some pairs lie past U+FFFF
       foldChar = {};
       for (var i = 0; i + 1 < pairs.length; i += 2) foldChar[pairs[i]] = pairs[i + 1];
       var keys = Object.keys(foldChar).join("");
-      foldPattern = keys ? new RegExp("[" + keys + "]", "g") : null;
+      foldPattern = keys ? new RegExp("[" + keys + "]", "gu") : null;
     });
   }
 
@@ -57,7 +58,7 @@
   }
 
   function day(ms) {
-    return new Date(ms + 8 * 3600 * 1000).toISOString().slice(0, 10); // UTC+8, as the lists
+    return new Date(ms + data.utc8).toISOString().slice(0, 10); // UTC+8, as the lists (dates.UTC8)
   }
 
   function snippet(text, at, length) {

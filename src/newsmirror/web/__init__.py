@@ -10,7 +10,7 @@ rule: a source link only when it is http(s) (`safe_link`), every text escaped.
 from __future__ import annotations
 
 import html
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -19,12 +19,10 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from ..archive import Archive
-from ..dates import iso
+from ..dates import UTC8, iso
 from ..render.links import safe_link
 from ..render.site import SITE_DIR
 from ..search import Hit, SearchError, SearchIndex
-
-UTC8 = timezone(timedelta(hours=8))
 
 
 def create_app(archive: Archive) -> Starlette:
