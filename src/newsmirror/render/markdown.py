@@ -38,8 +38,8 @@ MAX_NESTING = 32  # parentheses nested deeper than this end a link destination i
 _UNESCAPE = re.compile(r"\\([\\\[\]`<&()])|" + BACKSLASH_REF)
 # A line in the shape newsmirror writes: no unescaped bracket in the title or the target, no
 # white space or control character in the target (its parentheses are checked apart: _balanced).
-_LINK_LINE = re.compile(r"\[((?:\\.|[^\[\]\\])*)\]\(((?:\\[^\s\x00-\x1f\x7f]|[^\[\]\\\s\x00-\x1f\x7f])*)\)", re.S)
-_ESCAPED = re.compile(r"\\.", re.S)
+_LINK_LINE = re.compile(r"\[((?:\\.|[^\[\]\\])*)\]\(((?:\\[^\s\x00-\x1f\x7f]|[^\[\]\\\s\x00-\x1f\x7f])*)\)", re.DOTALL)
+_ESCAPED = re.compile(r"\\.", re.DOTALL)
 # What would make a heading's text another block: an ATX heading, a quote, a list item, a rule,
 # a fence (a backtick is escaped anyway).
 _MARKER = re.compile(r"#{1,6}(?=\s|\Z)|>|[-+*](?=\s|\Z)|([-*_])(?:\s*\1){2,}\s*\Z|~~~|[0-9]{1,9}[.)](?=\s|\Z)")
@@ -53,7 +53,7 @@ _HTML_BLOCK = re.compile(
     r"</?(?:address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|dialog|dir|"
     r"div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|header|hr|html|iframe|legend|li|"
     r"link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|param|section|summary|table|tbody|td|tfoot|th|"
-    r"thead|title|tr|track|ul)(?:[ \t>]|/>|\Z)", re.I)
+    r"thead|title|tr|track|ul)(?:[ \t>]|/>|\Z)", re.IGNORECASE)
 # Wraps a body that opens no block (text, `<b>`, `<img>`...): newsmirror's own attribute (the
 # sanitizer drops data-*), so that reading back removes only the wrappers newsmirror added.
 WRAP_OPEN, WRAP_CLOSE = "<div data-newsmirror>", "</div>"
