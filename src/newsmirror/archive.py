@@ -36,6 +36,12 @@ WRITERS = 2  # threads writing files; each holds the GIL between its system call
 NAME_BYTES = 200  # a list file's name before ".md": file systems allow 255 bytes, and room is left for a suffix
 
 
+def article_number(name: str) -> int | None:
+    """The number an article file's name gives (`1048574.md`, `1048574_标题.md`), or None."""
+    m = _ARTICLE.fullmatch(name)
+    return int(m.group(1)) if m and int(m.group(1)) <= MAX_NUMBER else None
+
+
 class ArchiveLocked(Exception):
     """Another pass holds the folder."""
 

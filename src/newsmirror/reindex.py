@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import git, urls
-from .archive import FIRST_NUMBER, Archive
+from .archive import FIRST_NUMBER, Archive, article_number
 from .clean import clean
 from .config import FEED_ID
 from .identity import content_hash
@@ -144,11 +144,23 @@ def _skipped(archive: Archive, path: Path, reason: str) -> str:
     return f"{shown} ({reason})"
 
 
+def _article_of(archive: Archive, read: dict[str, tuple[str, int]], path: str) -> tuple[str, int] | None:
+    """(feed, number) of the article a path in git's history held: a file read, or by its number
+    a file since deleted (the original mirror renamed `<n>_<title>.md` files to `<n>.md`); never
+    a file that is there and was skipped."""
+    if path in read:
+        return read[path]
+    parts = path.split("/")
+    number = article_number(parts[-1]) if len(parts) == 3 and not (archive.root / path).exists() else None
+    return (parts[1], number) if number is not None else None
+
+
 def _revisions_from_git(archive: Archive, store: Store, read: dict[str, tuple[str, int]]) -> int:
     """Earlier versions of every article file read that git saw change, as revisions."""
     rows = []
     for path, versions in git.file_versions(archive.root, "articles").items():
-        entry = store.entry(*read[path]) if path in read else None
+        key = _article_of(archive, read, path)
+        entry = store.entry(*key) if key else None
         if entry is None:
             continue
         texts = [(when, a) for when, text in versions if (a := read_article(text)) is not None]
