@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from support import item, newsmirror, rss
+
 from newsmirror.archive import Archive
 from newsmirror.store import Store
-from support import item, newsmirror, rss
 
 ORIGINAL = "<!--{t}-->\n[{title}]({link})\n------\n\n{body}\n"
 
@@ -167,8 +168,8 @@ def test_every_file_reindex_skips_is_reported_and_a_skipped_story_is_not_archive
     assert "voa: 2 articles" in result.out
     assert result.err.splitlines() == [
         "skipped articles/README.md (not in a feed folder)",
-        "skipped articles/voa/1048574_文章2.md (article 1048574 is 1048574.md; its story is recorded as voa/1048572,"
-        " so the feed does not archive it again)",
+        ("skipped articles/voa/1048574_文章2.md (article 1048574 is 1048574.md; its story is recorded as voa/1048572,"
+         " so the feed does not archive it again)"),
         "skipped articles/voa/notes.txt (not named <n>.md or <n>_<title>.md)"]
 
     assert "voa: 1 new, 2 updated" in newsmirror("--archive", archive, "run").out  # article 4 only (1 and 3 edited)
