@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from support import item, newsmirror, rss
 
 
@@ -19,18 +20,46 @@ def run_feed(tmp_path, site, *docs: str, dedupe: str | None = None):
 
 
 def files(archive, feed="f"):
-    return sorted(p.name for p in (archive / "articles" / feed).iterdir())
+    return sorted(p.name for p in (archive / "articles" / feed).glob("*.md"))
 
 
-def test_a_guid_change_with_the_same_link_is_the_same_article(tmp_path, site):
-    archive, outs = run_feed(tmp_path, site, rss(item(1, guid="old-guid")), rss(item(1, guid="new-guid")))
+FULL = "".join(f"<p>第{i}段：这是一篇完整的文章，不是摘要，它的正文足够长，长到足以认出同一篇文章。</p>" for i in range(12))
+
+
+def test_a_guid_change_with_the_same_link_and_the_same_full_body_is_the_same_article(tmp_path, site):
+    archive, outs = run_feed(tmp_path, site, rss(item(1, guid="old-guid", body=FULL)), rss(item(1, guid="new-guid", body=FULL)))
     assert "f: unchanged" in outs[1] and files(archive) == ["1048574.md"]
 
 
-def test_same_title_and_body_under_a_new_guid_and_link_is_the_same_article(tmp_path, site):
-    archive, outs = run_feed(tmp_path, site, rss(item(1, guid="a", link="__BASE__/a/1.html")),
-                             rss(item(1, guid="b", link="__BASE__/moved/1.html")))
+def test_same_full_body_under_a_new_guid_and_link_is_the_same_article(tmp_path, site):
+    """A mirror with rotating domains, or an outlet reissuing an item under a new id."""
+    archive, outs = run_feed(tmp_path, site, rss(item(1, guid="a", link="__BASE__/a/1.html", body=FULL)),
+                             rss(item(1, guid="b", link="__BASE__/moved/1.html", body=FULL)))
     assert "f: unchanged" in outs[1] and files(archive) == ["1048574.md"]
+
+
+def test_two_guids_on_one_link_are_two_articles_in_one_pass_and_in_two(tmp_path, site):
+    a = item(1, guid="a", link="__BASE__/", title="甲")
+    b = item(2, guid="b", link="__BASE__/", title="乙")
+    one, _ = run_feed(tmp_path / "one", site, rss(b, a))
+    two, _ = run_feed(tmp_path / "two", site, rss(a), rss(b, a))
+    assert files(one) == files(two) == ["1048573.md", "1048574.md"]
+
+
+@pytest.mark.parametrize("full_text", ["auto", "always", "never"])
+@pytest.mark.parametrize("body", ["", None, "<p>本周的七张图。</p>"], ids=["empty", "missing", "same teaser"])
+def test_a_weekly_column_under_a_new_link_and_guid_is_archived(tmp_path, site, full_text, body):
+    def week(n: int) -> str:
+        text = item(n, title="七张图看一周大事", guid=f"week-{n}", body=body or "")
+        return text.replace("<description><![CDATA[]]></description>", "") if body is None else text
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(week(1))), "--id", "f", "--title", "F")
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text().replace('id = "f"', f'id = "f"\nfull_text = "{full_text}"'))
+    newsmirror("--archive", archive, "run")
+    site.add("/f.xml", rss(week(2), week(1)))
+    assert "f: 1 new" in newsmirror("--archive", archive, "run").out
+    assert files(archive) == ["1048573.md", "1048574.md"]
 
 
 def test_weekly_columns_with_one_title_stay_separate(tmp_path, site):

@@ -181,7 +181,7 @@ def test_a_stale_temporary_file_is_removed_and_never_seen_as_an_article(tmp_path
     folder.mkdir(parents=True)
     (folder / ".nm-tmp-abc").write_text("<!--1-->\n[half")
     run(archive)
-    assert sorted(p.name for p in folder.iterdir()) == ["1048574.md"]
+    assert sorted(p.name for p in folder.iterdir()) == [".identity.jsonl", "1048574.md"]
 
 
 def test_a_second_pass_on_the_same_folder_waits_or_says_why(tmp_path, site):

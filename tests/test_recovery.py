@@ -57,8 +57,9 @@ def corrupt(path: Path) -> None:
 
 
 def damaged_mirror(tmp_path: Path, site) -> Archive:
-    body = "".join(f"<p>第{i}段，这是一篇很长的文章，足够填满数据库的好几页。</p>" for i in range(200))
-    archive = mirror(tmp_path, site, ("f", rss(*(item(i, body=body) for i in range(1, 30)))))
+    def body(n: int) -> str:
+        return "".join(f"<p>第{n}篇第{i}段，这是一篇很长的文章，足够填满数据库的好几页。</p>" for i in range(200))
+    archive = mirror(tmp_path, site, ("f", rss(*(item(i, body=body(i)) for i in range(1, 30)))))
     run(archive)
     db = sqlite3.connect(archive.state_dir / "archive.db")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+
+import pytest
 from support import item, newsmirror, rss
 
 from newsmirror.archive import Archive
@@ -29,7 +32,7 @@ def test_reindex_adopts_original_layout_and_run_continues_numbering(tmp_path, si
 
     run = newsmirror("--archive", archive, "run")
     assert "voa: 1 new, 1 updated" in run.out  # items 1 and 2 are recognized by their links; 2 was edited
-    assert sorted(p.name for p in folder.iterdir()) == ["1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
+    assert sorted(p.name for p in folder.iterdir()) == [".identity.jsonl", "1048572.md", "1048573_文章2.md", "1048574.md", "notes.txt"]
     assert "第2篇文章" in (folder / "1048573_文章2.md").read_text()  # rewritten in place, history kept
     assert newsmirror("--archive", archive, "history", "voa/1048573").out.count("\n") >= 2
     listing = (archive / "lists/美国之音.md").read_text(encoding="utf-8")
@@ -126,6 +129,28 @@ def test_a_file_holding_a_script_is_read_back_sanitized(tmp_path):
     assert "alert" not in row.body and "onclick" not in row.body and "javascript" not in row.body
 
 
+def home_page_feed(n: int) -> str:
+    """A feed whose items all link to its home page, each with its own guid, title and date."""
+    return rss(*(item(i, link="__BASE__/", guid=f"post-{i}", date=f"Tue, {7 + i:02d} May 2024 21:39:03 GMT")
+                 for i in range(n, 0, -1)))
+
+
+@pytest.mark.parametrize("index", [True, False], ids=["with the identity index", "original mirror (no index)"])
+def test_a_lost_state_rebuilt_by_reindex_decides_as_the_lost_one_did(tmp_path, site, index):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", home_page_feed(3)), "--id", "f", "--title", "F")
+    assert "f: 3 new" in newsmirror("--archive", archive, "run").out
+    folder = archive / "articles/f"
+    if not index:
+        (folder / ".identity.jsonl").unlink()
+    shutil.rmtree(archive / ".newsmirror")
+    assert "f: 3 articles" in newsmirror("--archive", archive, "reindex").out
+    site.add("/f.xml", home_page_feed(5))
+    assert "f: 2 new" in newsmirror("--archive", archive, "run").out  # nothing duplicated, nothing merged
+    assert len(list(folder.glob("*.md"))) == 5
+    assert "f: unchanged" in newsmirror("--archive", archive, "run", "--force").out
+
+
 def test_a_title_with_line_breaks_is_adopted_and_its_story_not_archived_again(tmp_path, site):
     """Deutsche Welle's feed put line breaks in titles, and the original mirror wrote them as they were."""
     archive = tmp_path / "news"
@@ -145,7 +170,7 @@ def test_a_title_with_line_breaks_is_adopted_and_its_story_not_archived_again(tm
     assert (row.title, row.link) == ("德语媒体：北京的快速回应\n\n", f"{site.base}/a/1.html")  # as the file has it
 
     assert "1 feeds: 0 new articles, 1 updated" in newsmirror("--archive", archive, "run").out  # its body, edited
-    assert [p.name for p in folder.iterdir()] == ["1048574.md"]
+    assert [p.name for p in folder.iterdir() if p.name != ".identity.jsonl"] == ["1048574.md"]
     listing = (archive / "lists/德国之声.md").read_text(encoding="utf-8")
     assert "5-7 [德语媒体：北京的快速回应](/articles/dw/1048574.md)" in listing  # one line, as every title there
 
@@ -173,7 +198,7 @@ def test_every_file_reindex_skips_is_reported_and_a_skipped_story_is_not_archive
         "skipped articles/voa/notes.txt (not named <n>.md or <n>_<title>.md)"]
 
     assert "voa: 1 new, 2 updated" in newsmirror("--archive", archive, "run").out  # article 4 only (1 and 3 edited)
-    assert sorted(p.name for p in folder.iterdir()) == [
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".identity.jsonl") == [
         "1048571.md", "1048573_标题\n换行.md", "1048574.md", "1048574_文章2.md", "notes.txt"]
 
 

@@ -24,6 +24,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
+from . import identity_index
 from .config import CONFIG_NAME, windows_reserved
 
 STATE_DIR = ".newsmirror"
@@ -105,6 +106,8 @@ class Archive:
             if entry.name.startswith(_TMP_PREFIX):
                 if not entry.name.startswith(own):  # this process's own are being written right now
                     Path(entry.path).unlink(missing_ok=True)  # left by a killed pass
+                continue
+            if entry.name == identity_index.NAME:  # newsmirror's own, beside the articles
                 continue
             path = Path(entry.path)
             m = _ARTICLE.fullmatch(entry.name)

@@ -53,6 +53,20 @@ def content_hash(body: str | None) -> str:
     return hashlib.sha256(normalized_text(body).encode("utf-8")).hexdigest()[:32]
 
 
+FULL_BODY = 300  # characters of text, markup and white space left out: an article, not a teaser
+
+
+def body_key(text: str) -> str | None:
+    """The key of a full body (`text` as `normalized_text` gives it), None for a shorter one.
+
+    Two entries with different guids are one story only when both carry the same full body
+    (decide.py): a teaser, a title or an empty body is shared by too many different items.
+    """
+    if len(text) - text.count(" ") < FULL_BODY:  # normalized: white space is single spaces
+        return None
+    return hashlib.sha256(("body\n" + text).encode("utf-8")).hexdigest()[:32]
+
+
 def entry_hash(title: str, text: str) -> str:
     """What a feed said about an entry (its title and the `normalized_text` of its body): a
     change here is a possible edit, noticed without cleaning anything."""
@@ -61,15 +75,6 @@ def entry_hash(title: str, text: str) -> str:
 
 def same_title(a: str, b: str) -> bool:
     return _collapse(a) == _collapse(b)
-
-
-def entry_key(entry: ParsedEntry) -> str:
-    """The identity of an entry within one document: guid, else canonical link, else title."""
-    if entry.guid:
-        return "g:" + entry.guid
-    if entry.link:
-        return "l:" + urls.canonical(entry.link)
-    return "t:" + entry.title
 
 
 def order_new(items: list[T], now: int, entry: Callable[[T], ParsedEntry] | None = None) -> list[T]:
@@ -82,15 +87,3 @@ def order_new(items: list[T], now: int, entry: Callable[[T], ParsedEntry] | None
         return (published if published is not None else now, -pair[0])
 
     return [item for _, item in sorted(enumerate(items), key=key)]
-
-
-def unique(entries: tuple[ParsedEntry, ...] | list[ParsedEntry]) -> list[ParsedEntry]:
-    """The document's entries with repeats (same key) dropped, first one kept."""
-    seen: set[str] = set()
-    out = []
-    for e in entries:
-        key = entry_key(e)
-        if key not in seen:
-            seen.add(key)
-            out.append(e)
-    return out

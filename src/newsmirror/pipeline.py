@@ -21,7 +21,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
@@ -30,7 +30,7 @@ from pathlib import Path
 from . import __version__, failures
 from . import archive as files
 from . import config as configuration
-from . import editions, urls
+from . import decide, editions, identity_index, urls
 from .archive import FIRST_NUMBER, Archive
 from .clean import image_urls
 from .config import Config, FeedConfig
@@ -363,6 +363,7 @@ class _Pass:
                 if prepared.warning:
                     result.notes.append(prepared.warning)
                 self.carried[feed.id] = set(prepared.carried)
+                self.learn(feed, prepared.learned)
                 carried_waiting = self.carried_waiting[feed.id] = set(prepared.carried_waiting)
                 self.wait(feed.id, (_waiting_row(feed.id, c, job.now) for c in prepared.backlog))
                 work.items -= len(prepared.new)
@@ -476,6 +477,7 @@ class _Pass:
                 "published": e.published if e.published is not None else now, "first_seen": now, "body": c.body,
                 "source_hash": c.hash, "from_page": c.from_page, "partial": c.partial, "page_attempts": int(c.partial),
                 "removed_at": None, "feed_hash": c.feed_hash, "revised_at": None, "checked_at": None,
+                "body_key": c.body_key, "adopted": 0,
             })
         added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
         if done is not None:
@@ -503,7 +505,8 @@ class _Pass:
             return new
         keep = []
         for c in new:
-            if other := self.store.find_elsewhere(feed.id, c.canonical, c.feed_hash):
+            k = decide.Keys(c.entry.guid, c.canonical, c.body_key, c.feed_hash or "")
+            if other := decide.elsewhere(k, self.store.elsewhere(feed.id, c.canonical, c.body_key)):
                 self.store.share(feed.id, other.id, now, done_waiting=c.waiting)
                 self.shared.add(feed.id)
                 result.notes.append(f"shares {other.feed_id}/{other.number}")
@@ -537,6 +540,7 @@ class _Pass:
                 self.store.update_entry(row.id, feed_hash=c.feed_hash, source_hash=c.hash)
                 continue
             self.store.revise(row, c.entry.title, c.body, c.hash, c.feed_hash, now)
+            self.store.update_entry(row.id, body_key=c.body_key)  # twins are found by the body it has now
             revised += 1
         return revised
 
@@ -703,6 +707,7 @@ class _Pass:
         of an article that could not be written (a full disk): it stays pending for the next pass."""
         done: list[int] = []
         errors: dict[str, str] = {}
+        settled = list(self.inflight)
         for rows, future in self.inflight:
             for row, exc in zip(rows, future.result()):
                 if exc is None:
@@ -712,6 +717,8 @@ class _Pass:
                 self.submitted.discard(row.id)
         self.inflight.clear()
         self.step("articles written", self.store.mark_written, done)
+        written = set(done)
+        self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
         self.written.extend(done)
         for name, task in self.rendering:
             try:
@@ -722,6 +729,22 @@ class _Pass:
         if errors:
             self.problems.extend(f"{name}: {error}" for name, error in errors.items())
         return errors
+
+    def learn(self, feed: FeedConfig, learned: list[tuple[EntryRow, str, str | None]]) -> None:
+        """Archived entries without a guid take the guid of the feed's entry they turned out to
+        be (decide.py), in the state and in the identity index."""
+        if learned:
+            self.store.learn((row.id, guid, body) for row, guid, body in learned)
+            identity_index.append(self.archive.feed_folder(feed.id),
+                                  [(row.number, guid, row.body_key or body, row.feed_hash) for row, guid, body in learned])
+
+    def index_identities(self, rows: list[EntryRow]) -> None:
+        """Append the identities of articles just written to their feeds' identity index."""
+        by_feed: dict[str, list[tuple[int, str | None, str | None, str | None]]] = defaultdict(list)
+        for row in rows:
+            by_feed[row.feed_id].append((row.number, row.guid, row.body_key, row.feed_hash))
+        for feed_id, lines in by_feed.items():
+            identity_index.append(self.archive.feed_folder(feed_id), lines)
 
     def list_title(self, feed: FeedConfig) -> str:
         return feed.title or self.state(feed.id).title or feed.id
@@ -803,7 +826,7 @@ def _waiting_row(feed_id: str, c: Candidate, now: int) -> dict:
     """A candidate as a row of the waiting table: the entry as the feed gave it (or as already
     cleaned, which cleans again to itself)."""
     entry = c.entry if c.body is None else replace(c.entry, content=c.body, summary=None)
-    return {"feed_id": feed_id, "guid": entry.guid, "canonical": c.canonical, "feed_hash": c.feed_hash,
+    return {"feed_id": feed_id, "guid": entry.guid, "canonical": c.canonical, "feed_hash": c.feed_hash, "body_key": c.body_key,
             "age": entry.published if entry.published is not None else now, "wants_page": int(c.wants_page),
             "entry": json.dumps(asdict(entry), ensure_ascii=False), "first_seen": now}
 
@@ -811,7 +834,7 @@ def _waiting_row(feed_id: str, c: Candidate, now: int) -> dict:
 def _from_waiting(row: WaitingRow, gone: bool) -> Candidate:
     """A waiting entry as a candidate again; one the feed no longer carries takes no page."""
     return Candidate(ParsedEntry(**json.loads(row.entry)), wants_page=bool(row.wants_page) and not gone,
-                     feed_hash=row.feed_hash, canonical=row.canonical, waiting=row.id)
+                     feed_hash=row.feed_hash, canonical=row.canonical, waiting=row.id, body_key=row.body_key)
 
 
 async def _none() -> None:

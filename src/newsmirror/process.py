@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import urls
 from .clean import clean
 from .config import ImageSettings
 from .extract import header_block, needs_page
 from .htmltokens import is_tag, split, tag_name
-from .identity import content_hash, entry_hash, normalized_text, order_new, unique, visible_length
+from .decide import Verdict, decide, keys
+from .identity import content_hash, normalized_text, order_new, visible_length
 from .images import rewriter
 from .model import Extracted, ParsedEntry, pickled_by_fields
 from .parse import parse
@@ -56,6 +56,7 @@ class Candidate:
     from_page: bool = False
     partial: bool = False  # its page was wanted and could not be had
     waiting: int | None = None  # id of its row in the waiting table, when it waited for a later pass
+    body_key: str | None = None  # identity.body_key of the feed's text
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,42 +70,39 @@ class Prepared:
     backlog: list[Candidate] = field(default_factory=list)  # new, unbuilt, oldest first: to wait
     carried_waiting: list[int] = field(default_factory=list)  # ids of waiting entries the document carries
     warning: str | None = None  # what the parser skipped or recovered from
+    learned: list[tuple[EntryRow, str, str | None]] = field(default_factory=list)  # (archived entry, its guid, body key)
 
 
 _readonly: dict[Path, Store] = {}
 
 
 def prepare(job: FeedJob) -> Prepared:
-    """Parse a feed document and build its new entries (all but those waiting for a page)."""
+    """Parse a feed document, decide what each entry is (decide.py) and build its new entries
+    (all but those waiting for a page)."""
     parsed = parse(job.content, job.url, job.content_type, job.timezone)
     store = _readonly.get(job.state_dir) or _readonly.setdefault(job.state_dir, Store(job.state_dir, readonly=True))
-    new, changed, seen, carried, carried_waiting = [], [], [], [], []
-    entries = unique(parsed.entries)
+    new, changed, seen, carried, carried_waiting, learned = [], [], [], [], [], []
+    entries = order_new(list(parsed.entries), job.now)  # oldest first: the order of arrival
     texts = [normalized_text(raw(e)) for e in entries]
-    said_all = [entry_hash(e.title, text) for e, text in zip(entries, texts)]
-    keys = [(e.guid, urls.canonical(e.link) if e.link else None, said) for e, said in zip(entries, said_all)]
-    rows = store.find_many(job.feed_id, keys)
-    waiting = store.find_waiting(job.feed_id, [k for k, row in zip(keys, rows) if row is None])
-    waiting_of = iter(waiting)
-    for e, text, (_, canonical, said), row in zip(entries, texts, keys, rows):
-        if row is None:
-            if (waiting_id := next(waiting_of)) is not None:
-                carried_waiting.append(waiting_id)  # taken already, its turn comes
-            else:
-                new.append(Candidate(e, needs_page(e, job.full_text, text), said, canonical=canonical))
-            continue
-        carried.append(row.id)
-        if row.feed_id != job.feed_id:
-            continue  # another feed's article this feed shares: that feed's text is the archive's
-        if row.feed_hash is None and row.from_page:
-            # Read back by reindex (every run of a stateless CI runner): refetching every page
-            # to compare would cost a page per entry per run; remember what the feed says now.
-            seen.append((row.id, said))
-        elif row.feed_hash != said:
-            # An edit, or (feed_hash unknown, after reindex) a body to compare with its file.
-            # A page-built article is rebuilt from its page.
-            changed.append(Candidate(e, row.from_page, said, row))
-    new = order_new(new, job.now, lambda c: c.entry)
+    sightings = [keys(e, text) for e, text in zip(entries, texts)]
+    decisions = decide(sightings, store.known(job.feed_id, sightings), store.known_waiting(job.feed_id, sightings),
+                       store.shared_with(job.feed_id, sightings))
+    for e, text, k, d in zip(entries, texts, sightings, decisions):
+        if d.verdict is Verdict.NEW:
+            new.append(Candidate(e, needs_page(e, job.full_text, text), k.said, canonical=k.canonical, body_key=k.body))
+        elif d.verdict is Verdict.WAITING:
+            assert d.waiting is not None
+            carried_waiting.append(d.waiting)  # taken already, its turn comes
+        elif d.row is not None:
+            carried.append(d.row.id)
+            if d.learned:
+                assert k.guid is not None
+                learned.append((d.row, k.guid, k.body))
+            if d.verdict is Verdict.SEEN:
+                seen.append((d.row.id, k.said))
+            elif d.verdict is Verdict.CHANGED:
+                # A page-built article is rebuilt from its page.
+                changed.append(Candidate(e, d.row.from_page, k.said, d.row, body_key=k.body))
     # Older entries of the feed still wait: the new ones queue behind them.
     take = 0 if carried_waiting or store.has_waiting(job.feed_id) else job.max_items
     new, backlog = new[:take], new[take:]
@@ -116,7 +114,7 @@ def prepare(job: FeedJob) -> Prepared:
             # Built: the raw body need not travel back to the main process.
             c.body, c.hash, c.entry = body, digest, replace(c.entry, content=None, summary=None)
     return Prepared(parsed.title, parsed.ttl_minutes, new, changed, seen, carried, backlog, carried_waiting,
-                    parsed.warning)
+                    parsed.warning, learned)
 
 
 def within_pages(candidates: list[Candidate], pages: int) -> tuple[list[Candidate], list[Candidate]]:

@@ -14,10 +14,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import git, urls
+from . import git, identity_index, urls
 from .archive import FIRST_NUMBER, Archive, article_number
 from .clean import clean
 from .config import FEED_ID
+from .decide import FileIdentity, adopted_keys
 from .identity import content_hash
 from .pipeline import index
 from .render.markdown import read_article
@@ -96,6 +97,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
                 known.add(canonical)
                 reason += f"; its story is recorded as {feed_id}/{number}, so the feed does not archive it again"
             report.skipped.append(_skipped(archive, path, reason))
+        _identify(rows, identity_index.read(archive.feed_folder(feed_id)))
         store.add_entries(rows, pending=False)  # read from their files
     if not git.is_repository(archive.root):
         report.history = "not a git repository"
@@ -135,6 +137,7 @@ def _row(feed_id: str, number: int, parsed: tuple[int, str, str, str]) -> dict:
         "source_hash": "" if from_page else content_hash(body),
         "from_page": int(from_page), "partial": 0, "page_attempts": 0,
         "removed_at": None, "feed_hash": None, "revised_at": None, "checked_at": None,
+        "body_key": None, "adopted": 0,
     }
 
 
@@ -142,6 +145,18 @@ def _skipped(archive: Archive, path: Path, reason: str) -> str:
     """`path (reason)` on one line: a file name's control characters (line breaks) escaped."""
     shown = re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", path.relative_to(archive.root).as_posix())
     return f"{shown} ({reason})"
+
+
+def _identify(rows: list[dict], known: dict[int, identity_index.Line]) -> None:
+    """Give rows read back from files the identity the lost state had (the identity index), or
+    the rule for files without one (decide.adopted_keys)."""
+    files = [FileIdentity(r["number"], r["canonical"], *known.get(r["number"], (None, None, None)),
+                          indexed=r["number"] in known) for r in rows]
+    decided = adopted_keys(files)
+    for r in rows:
+        r["guid"], r["body_key"], said, r["adopted"] = decided[r["number"]]
+        if said is not None:
+            r["feed_hash"] = said  # what the feed said when the file was written, as the state had it
 
 
 def _article_of(archive: Archive, read: dict[str, tuple[str, int]], path: str) -> tuple[str, int] | None:

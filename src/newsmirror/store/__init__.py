@@ -13,9 +13,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..model import Article
 from .migrations import MIGRATIONS
+
+if TYPE_CHECKING:
+    from ..decide import Keys
 
 DB_NAME = "archive.db"
 SEARCH_DB = "search.db"  # the search index (search.py), beside the archive: derived data
@@ -76,6 +80,8 @@ class EntryRow:
     feed_hash: str | None = None  # what the feed said (title + raw body): edits show here first
     revised_at: int | None = None  # when the current version was first seen (None: first_seen)
     checked_at: int | None = None  # last takedown check
+    body_key: str | None = None  # identity.body_key of the feed's text: full-body twins are one story
+    adopted: int = 0  # read back from a file without the identity index: its guid is unknown (decide.BY_LINK, BY_TITLE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +97,7 @@ class WaitingRow:
     wants_page: bool
     entry: str  # JSON of the ParsedEntry's fields, as the feed gave them
     first_seen: int
+    body_key: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,7 @@ class Revision:
 
 
 _ENTRY_COLUMNS = ", ".join(EntryRow.__slots__)
+_OPTIONAL = {"body_key": None, "adopted": 0}  # columns a new entry's dict may leave out
 
 
 def _columns(alias: str = "") -> str:
@@ -186,51 +194,71 @@ class Store:
                               params).fetchone()
         return EntryRow(*row) if row else None
 
-    def find(self, feed_id: str, guid: str | None, canonical: str | None, feed_hash: str | None = None) -> EntryRow | None:
-        """The archived entry of this feed that is this one: same guid, else same canonical link,
-        else the same title and body (a feed that changed both its guids and its links)."""
-        return ((guid and self._one("feed_id = ? AND guid = ?", (feed_id, guid)))
-                or (canonical and self._one("feed_id = ? AND canonical = ?", (feed_id, canonical)))
-                or (feed_hash and self._one("feed_id = ? AND feed_hash = ?", (feed_id, feed_hash)))
-                or self._shared(feed_id, canonical, feed_hash))
+    def known(self, feed_id: str, keys: Sequence[Keys]) -> list[EntryRow]:
+        """The feed's archived entries that these keys could name under decide.py's identity
+        rule (by guid; without a guid, by link; full body; title and text; adopted files by
+        date), for `decide` to tell apart. A handful of indexed queries a document."""
+        def rows(where: str, values: Iterable[object]) -> list[EntryRow]:
+            found = sorted({v for v in values if v is not None}, key=str)
+            if not found:
+                return []
+            return [EntryRow(*r) for r in self.db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? AND {where} IN (SELECT value FROM json_each(?))"
+                " ORDER BY number DESC", (feed_id, json.dumps(found)))]
 
-    def _shared(self, feed_id: str, canonical: str | None, feed_hash: str | None) -> EntryRow | None:
-        """Another feed's article that this feed already lists (dedupe = "mirror")."""
-        for column, value in (("canonical", canonical), ("feed_hash", feed_hash)):
-            if value:
-                row = self.db.execute(f"SELECT {_columns('e.')} FROM shared s JOIN entries e"
-                                      f" ON e.id = s.entry_id WHERE s.feed_id = ? AND e.{column} = ? LIMIT 1",
-                                      (feed_id, value)).fetchone()
-                if row:
-                    return EntryRow(*row)
-        return None
+        found = [*rows("guid", (k.guid for k in keys)),
+                 # one entry a link names, for entries without a guid (a home page may name thousands)
+                 *rows("id", (r[0] for r in self.db.execute(
+                     "SELECT max(id) FROM entries WHERE feed_id = ? AND canonical IN (SELECT value FROM json_each(?))"
+                     " GROUP BY canonical", (feed_id, json.dumps(sorted({k.canonical for k in keys if k.canonical and not k.guid})))))),
+                 *rows("adopted = 1 AND canonical", (k.canonical for k in keys)),
+                 *rows("adopted = 2 AND published", (k.published for k in keys)),
+                 *rows("body_key", (k.body for k in keys)),
+                 *rows("guid IS NULL AND canonical IS NULL AND feed_hash", (k.said for k in keys if not k.guid and not k.canonical))]
+        unique = {r.id: r for r in found}
+        return list(unique.values())
 
-    def find_many(self, feed_id: str, keys: Sequence[tuple[str | None, str | None, str | None]]) -> list[EntryRow | None]:
-        """`find` for many (guid, canonical, feed_hash) at once: four queries a feed instead of
-        up to five an entry (a pool worker looks up every entry of every changed feed)."""
-        def index(column: str, values: set[str], shared: bool = False) -> dict[str, EntryRow]:
-            if not values:
-                return {}
-            source = ("shared s JOIN entries e ON e.id = s.entry_id WHERE s.feed_id = ?" if shared
-                      else "entries e WHERE e.feed_id = ?")
-            rows = self.db.execute(f"SELECT {_columns('e.')} FROM {source} AND e.{column} IN "
-                                   f"(SELECT value FROM json_each(?)) ORDER BY e.number", (feed_id, json.dumps(sorted(values))))
-            return {getattr(r, column): r for r in (EntryRow(*row) for row in rows)}  # the highest number wins
+    def known_waiting(self, feed_id: str, keys: Sequence[Keys]) -> list[WaitingRow]:
+        """The feed's waiting entries that these keys could name (see `known`)."""
+        if not keys or not self.has_waiting(feed_id):
+            return []
+        found: dict[int, WaitingRow] = {}
+        for column, values in (("guid", {k.guid for k in keys}), ("canonical", {k.canonical for k in keys}),
+                               ("body_key", {k.body for k in keys}), ("feed_hash", {k.said for k in keys})):
+            values.discard(None)
+            if values:
+                for r in self.db.execute(f"SELECT {', '.join(WaitingRow.__slots__)} FROM waiting WHERE feed_id = ?"
+                                         f" AND {column} IN (SELECT value FROM json_each(?))", (feed_id, json.dumps(sorted(values)))):
+                    found.setdefault(r[0], WaitingRow(*r))
+        return list(found.values())
 
-        guids = index("guid", {g for g, _, _ in keys if g})
-        links = index("canonical", {c for _, c, _ in keys if c})
-        hashes = index("feed_hash", {h for _, _, h in keys if h})
-        missing = [(c, h) for (g, c, h) in keys if not (guids.get(g) or links.get(c) or hashes.get(h))]
-        shared_links = index("canonical", {c for c, _ in missing if c}, shared=True)
-        shared_hashes = index("feed_hash", {h for _, h in missing if h}, shared=True)
-        return [guids.get(g) or links.get(c) or hashes.get(h) or shared_links.get(c) or shared_hashes.get(h)
-                for g, c, h in keys]
+    def shared_with(self, feed_id: str, keys: Sequence[Keys]) -> list[EntryRow]:
+        """Other feeds' articles this feed lists (dedupe = "mirror") that the keys could name:
+        by canonical link or full body."""
+        found: dict[int, EntryRow] = {}
+        for column, values in (("canonical", {k.canonical for k in keys}), ("body_key", {k.body for k in keys})):
+            values.discard(None)
+            if values:
+                for r in self.db.execute(f"SELECT {_columns('e.')} FROM shared s JOIN entries e ON e.id = s.entry_id"
+                                         f" WHERE s.feed_id = ? AND e.{column} IN (SELECT value FROM json_each(?))",
+                                         (feed_id, json.dumps(sorted(values)))):
+                    found.setdefault(r[0], EntryRow(*r))
+        return list(found.values())
 
-    def find_elsewhere(self, feed_id: str, canonical: str | None, feed_hash: str | None) -> EntryRow | None:
-        """The same article archived under another feed of the mirror (dedupe = "mirror")."""
-        return ((canonical and self._one("canonical = ? AND feed_id != ?", (canonical, feed_id)))
-                or (feed_hash and self._one("feed_hash = ? AND feed_id != ?", (feed_hash, feed_id)))
-                or None)
+    def elsewhere(self, feed_id: str, canonical: str | None, body_key: str | None) -> list[EntryRow]:
+        """Other feeds' articles with this canonical link or full body (dedupe = "mirror")."""
+        return [EntryRow(*r) for column, value in (("canonical", canonical), ("body_key", body_key)) if value
+                for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {column} = ? AND feed_id != ?"
+                                         " ORDER BY id LIMIT 1", (value, feed_id))]
+
+    def learn(self, rows: Iterable[tuple[int, str, str | None]]) -> None:
+        """(entry id, guid, body key): adopted articles (guid unknown) that a feed's entry turned
+        out to be (decide.py, rule 5) take its guid."""
+        rows = list(rows)
+        if rows:
+            with self.transaction():
+                self.db.executemany("UPDATE entries SET guid = ?, body_key = coalesce(body_key, ?), adopted = 0"
+                                    " WHERE id = ?", [(g, b, i) for i, g, b in rows])
 
     def entry(self, feed_id: str, number: int) -> EntryRow | None:
         return self._one("feed_id = ? AND number = ?", (feed_id, number))
@@ -251,7 +279,7 @@ class Store:
         added = []
         with self.transaction():
             for r in rows:
-                values = [r[c] for c in columns]
+                values = [r[c] if c in r else _OPTIONAL[c] for c in columns]
                 added.append(EntryRow(self.db.execute(sql, values).lastrowid, *values))
             if pending:
                 self.db.executemany("INSERT INTO unwritten (entry_id, feed_id) VALUES (?, ?)",
@@ -285,24 +313,6 @@ class Store:
 
     def waiting_count(self, feed_id: str) -> int:
         return self.db.execute("SELECT count(*) FROM waiting WHERE feed_id = ?", (feed_id,)).fetchone()[0]
-
-    def find_waiting(self, feed_id: str, keys: Sequence[tuple[str | None, str | None, str | None]]) -> list[int | None]:
-        """For each (guid, canonical, feed_hash): the id of the waiting entry it is, if any
-        (the identity rule of `find`: guid, else link, else title and text)."""
-        if not keys or not self.has_waiting(feed_id):
-            return [None] * len(keys)
-
-        def index(column: str, values: set[str]) -> dict[str, int]:
-            if not values:
-                return {}
-            rows = self.db.execute(f"SELECT {column}, id FROM waiting WHERE feed_id = ? AND {column} IN"
-                                   " (SELECT value FROM json_each(?))", (feed_id, json.dumps(sorted(values))))
-            return dict(rows.fetchall())
-
-        guids = index("guid", {g for g, _, _ in keys if g})
-        links = index("canonical", {c for _, c, _ in keys if c})
-        hashes = index("feed_hash", {h for _, _, h in keys if h})
-        return [guids.get(g or "") or links.get(c or "") or hashes.get(h or "") for g, c, h in keys]
 
     def update_entry(self, entry_id: int, pending: bool = False, **values: object) -> None:
         """Change an entry's columns; `pending` when its file is to be written again."""

@@ -141,4 +141,17 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX waiting_canonical ON waiting (feed_id, canonical);
     CREATE INDEX waiting_feed_hash ON waiting (feed_id, feed_hash)
     """,
+    # 11: the identity rule (decide.py): two entries with different guids are one story only
+    # when both carry the same full body, so that key is kept; and articles read back from files
+    # without newsmirror's identity index have an unknown guid (`adopted`: 1 identified by their
+    # link, 2 by title and date), not a missing one.
+    # Rows stored before have no body key: they are twins of nothing.
+    """
+    ALTER TABLE entries ADD COLUMN body_key TEXT;
+    ALTER TABLE entries ADD COLUMN adopted INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE waiting ADD COLUMN body_key TEXT;
+    CREATE INDEX entries_body_key ON entries (body_key) WHERE body_key IS NOT NULL;
+    CREATE INDEX entries_adopted ON entries (feed_id, published) WHERE adopted = 2;
+    CREATE INDEX waiting_body_key ON waiting (feed_id, body_key) WHERE body_key IS NOT NULL
+    """,
 )
