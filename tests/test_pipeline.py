@@ -152,12 +152,12 @@ def test_nothing_from_the_network_becomes_a_path(tmp_path, site):
 
 def _killed_pass(root: str) -> None:
     """A pass that dies right after storing its entries, before writing any file."""
-    import newsmirror.pipeline as pipeline
+    from newsmirror.output import Output
 
     def die(self, feed):
         os.kill(os.getpid(), signal.SIGKILL)
 
-    pipeline._Pass.write_feed = die
+    Output.write_feed = die
     run(Archive(Path(root)))
 
 

@@ -313,7 +313,7 @@ def list_feeds(
     arch = _archive(archive)
     config = _load(arch)
     from .health import problems
-    from .pipeline import now_ms
+    from .dates import now_ms
 
     store = _store(arch)
     try:

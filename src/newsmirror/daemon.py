@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 from collections.abc import Callable
 
-from . import config as configuration, failures
+from . import config as configuration
+from . import failures
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
-from .dates import iso
-from .pipeline import FeedResult, now_ms, run_pass
+from .dates import iso, now_ms
+from .pipeline import FeedResult, run_pass
 from .publish import publish_locked
 from .schedule import due_at
 from .store import FeedState, Store

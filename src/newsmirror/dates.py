@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -145,3 +146,8 @@ def month_day_utc8(ms: int) -> str:
     """`M-D` of a date in UTC+8, as list pages show it (no leading zeros)."""
     dt = datetime.fromtimestamp(ms / 1000, timezone(timedelta(hours=8)))
     return f"{dt.month}-{dt.day}"
+
+
+def now_ms() -> int:
+    """Now, in milliseconds since the epoch (the unit of every time in the state)."""
+    return int(time.time() * 1000)

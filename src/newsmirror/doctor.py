@@ -16,10 +16,11 @@ from dataclasses import dataclass
 from . import failures
 from .archive import Archive
 from .config import Config
+from .dates import now_ms
 from .fetch import Fetcher, FetchError
 from .health import problems
 from .parse import NotAFeed, parse
-from .pipeline import FEED_ACCEPT, now_ms
+from .pipeline import FEED_ACCEPT
 from .store import SEARCH_DB, Store
 
 MIN_FREE_BYTES = 1024**3  # below this a month of articles and images may not fit

@@ -245,3 +245,12 @@ def _reason(exc: BaseException) -> str:
         if needle in text:
             return reason
     return text.splitlines()[0][:200]
+
+
+PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"  # what an article page request accepts
+
+
+def is_html(response: Response) -> bool:
+    """Whether an answer may be an HTML page (no type, any text/* or *html*)."""
+    kind = response.content_type.split(";")[0].strip().lower()
+    return not kind or "html" in kind or kind.startswith("text/")

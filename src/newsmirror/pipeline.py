@@ -15,50 +15,37 @@ pages; the rest wait in the state, oldest first, for the next passes (never drop
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import json
 import sqlite3
 import threading
 import time
-from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
 
-from . import __version__, failures
 from . import archive as files
 from . import config as configuration
-from . import decide, editions, identity_index, urls
+from . import decide, failures
 from .archive import FIRST_NUMBER, Archive
 from .clean import image_urls
 from .config import Config, FeedConfig
-from .dates import iso
+from .dates import iso, now_ms
 from .encoding import decode
 from .extract import extract
-from .fetch import Fetcher, FetchError, Response
-from .media import choose_proxies, localize
-from .model import Article, Extracted, ParsedEntry
-from .parse import NotAFeed
+from .fetch import PAGE_ACCEPT, Fetcher, FetchError, Response, is_html
 from .identity import same_title
+from .media import choose_proxies, localize
+from .model import Extracted, ParsedEntry
+from .output import Output
+from .parse import NotAFeed
 from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
-from .render import feeds as republish
-from .render import markdown
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
+from .takedowns import Takedowns
 from .workers import Budget, OverBudget, WorkerDied, Workers
 
 FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
                "text/xml;q=0.9, */*;q=0.5")
-PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"
-DAY = 24 * 3600 * 1000
-RECHECK_MIN_AGE = 3600 * 1000  # an article is first re-checked an hour after it was archived...
-RECHECK_EVERY = 6 * 3600 * 1000  # ...and then at most every six hours
-
-
-def now_ms() -> int:
-    return int(time.time() * 1000)
 
 
 @dataclass(slots=True)
@@ -143,7 +130,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     indexing = time.monotonic()
     indexed = 0
     try:
-        indexed = index(archive, work.written)
+        indexed = index(archive, work.out.written)
     except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
         work.problems.append(f"search index: {failures.reason(exc)}")
     return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing, notes, work.problems)
@@ -183,7 +170,10 @@ def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> in
 
 
 def _index(archive: Archive, written: Sequence[int], rebuild: bool) -> int:
-    from .search import Doc, SearchIndex  # opencc: loaded only when something is indexed
+    from .search import (  # opencc: loaded only when something is indexed
+        Doc,
+        SearchIndex,
+    )
 
     store = Store(archive.state_dir)
     try:
@@ -231,21 +221,14 @@ class _Pass:
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
         self.carried_waiting: dict[str, set[int]] = {}  # ...and the waiting entries it lists (those it added too)
-        self._feeds = {f.id: f for f in config.feeds}
         self.states = store.feeds()  # read once; saved together at the end of the pass
         self.unsaved: set[str] = set()
-        self.written: list[int] = []  # ids of the entries written, for the search index
-        self.submitted: set[int] = set()  # entries whose files are being written...
-        self.inflight: list[tuple[list[EntryRow], Future]] = []  # ...and how that is going
-        self.rendering: list[tuple[str, asyncio.Task]] = []  # re-published feeds being written
         self.work: dict[str, _Work] = {}  # per feed: what it may still use in this pass
         self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
-        self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
-        self.feeds_out_changed = False
-        self.shared: set[str] = set()  # feeds that newly share another feed's article
+        self.out = Output(archive, config, store, workers, self.state, self.save, self.step)
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
-        self.step("articles", self.write_pending)  # what a killed pass stored but did not write
+        self.step("articles", self.out.write_pending)  # what a killed pass stored but did not write
         async with Fetcher(self.config.fetch) as self.fetcher:
             tasks = [asyncio.create_task(self.feed(f)) for f in feeds]
             watcher = asyncio.create_task(_cancel_when(stop, tasks)) if stop else None
@@ -256,15 +239,19 @@ class _Pass:
                        for f, r in zip(feeds, done)]
             if not (stop and stop.is_set()):
                 try:
-                    for feed in await self.recheck(feeds):
-                        self.write_feed(feed, force=True)  # a removed marker to show
+                    takedowns = Takedowns(self.config, self.store, self.workers, self.fetcher, self.carried,
+                                          self.extracted, lambda feed: self.budget(feed).time)
+                    for feed in await takedowns.recheck(feeds):
+                        self.out.write_feed(feed, force=True)  # a removed marker to show
                 except Exception as exc:  # noqa: BLE001  a step of its own
                     self.problems.append(f"takedown checks: {failures.reason(exc)}")
         # The finishing steps, each contained: one that fails is reported, the others still run.
         self.step("feed states", self.flush)
-        self.step("articles", self.write_pending)
-        self.step("README and feeds/all", self.write_readme)
-        for feed_id, error in (await self.settle()).items():
+        self.step("articles", self.out.write_pending)
+        self.step("README and feeds/all", self.out.write_readme)
+        errors = await self.out.settle()
+        self.problems.extend(f"{name}: {error}" for name, error in errors.items())
+        for feed_id, error in errors.items():
             result = next((r for r in results if r.feed_id == feed_id), None)
             if result is not None:
                 result.status, result.error = "failed", error
@@ -363,7 +350,9 @@ class _Pass:
                 if prepared.warning:
                     result.notes.append(prepared.warning)
                 self.carried[feed.id] = set(prepared.carried)
-                self.learn(feed, prepared.learned)
+                if prepared.learned:
+                    self.store.learn((row.id, guid, body) for row, guid, body in prepared.learned)
+                    self.out.learned(feed.id, prepared.learned)
                 carried_waiting = self.carried_waiting[feed.id] = set(prepared.carried_waiting)
                 self.wait(feed.id, (_waiting_row(feed.id, c, job.now) for c in prepared.backlog))
                 work.items -= len(prepared.new)
@@ -381,7 +370,7 @@ class _Pass:
                                 f"new items or {self.config.limits.max_pages:,} pages a pass")
         result.status = "new" if result.new else "unchanged"
         self.save(replace(state, last_success=now_ms(), last_error=None, errors=0, next_attempt=None))
-        self.write_feed(feed)
+        self.out.write_feed(feed)
 
     def _failed(self, feed: FeedConfig, state: FeedState, exc: FetchError, result: FeedResult) -> None:
         """Record the failure: 410 disables the feed, 429/503 wait as asked, others back off."""
@@ -395,7 +384,7 @@ class _Pass:
         else:
             state = replace(state, next_attempt=now + int(backoff(errors) * 1000))
         self.save(replace(state, last_error=str(exc), errors=errors))
-        self.write_feed(feed)
+        self.out.write_feed(feed)
 
     def _moved(self, feed: FeedConfig, new_url: str, result: FeedResult) -> None:
         """A permanent redirect: the configuration follows the feed to its new address."""
@@ -482,7 +471,7 @@ class _Pass:
         added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
         if done is not None:
             done.update(handled)
-        return self.write_rows(added)
+        return self.out.write_rows(added)
 
     async def complete_waiting(self, feed: FeedConfig, carried: set[int] | None, result: FeedResult) -> int:
         """Complete the oldest entries waiting from earlier passes, within what the feed may still
@@ -508,7 +497,7 @@ class _Pass:
             k = decide.Keys(c.entry.guid, c.canonical, c.body_key, c.feed_hash or "")
             if other := decide.elsewhere(k, self.store.elsewhere(feed.id, c.canonical, c.body_key)):
                 self.store.share(feed.id, other.id, now, done_waiting=c.waiting)
-                self.shared.add(feed.id)
+                self.out.shared.add(feed.id)
                 result.notes.append(f"shares {other.feed_id}/{other.number}")
             else:
                 keep.append(c)
@@ -587,7 +576,7 @@ class _Pass:
 
     async def extracted(self, feed: FeedConfig, response: Response) -> tuple[Extracted, str] | None:
         """The article a fetched page holds (extracted in a worker, on the feed's time budget)."""
-        if not _is_html(response):
+        if not is_html(response):
             return None
         text = decode(response.content, response.content_type, html=True)
         extracted = await self.workers.run(extract, text, response.url, feed.rules, budget=self.budget(feed).time)
@@ -610,207 +599,6 @@ class _Pass:
             else:
                 self.store.update_entry(row.id, page_attempts=row.page_attempts + 1)
         return sum(c.from_page for c in candidates)
-
-    # --- takedowns -------------------------------------------------------------------------
-
-    async def recheck(self, feeds: list[FeedConfig]) -> list[FeedConfig]:
-        """Re-fetch recent articles' pages, within the pass's budget: a page that answers 404/410,
-        or that now redirects elsewhere while the feed no longer lists it, was removed at the
-        source; a page-built article whose page changed gets a new revision. Returns the feeds
-        whose list pages need rewriting."""
-        days, budget = self.config.takedown_days, self.config.takedown_budget
-        if not days or not budget or not feeds:
-            return []
-        now = now_ms()
-        by_id = {f.id: f for f in feeds}
-        rows = self.store.to_recheck(list(by_id), since=now - int(days * DAY), older_than=now - RECHECK_MIN_AGE,
-                                     checked_before=now - RECHECK_EVERY, limit=budget)
-        removed = await asyncio.gather(*(self.recheck_one(by_id[r.feed_id], r, now) for r in rows),
-                                       return_exceptions=True)
-        for outcome in removed:
-            if isinstance(outcome, failures.LOCAL_ERRORS):
-                raise outcome
-        # A page that overran its feed's budget is checked again on a later pass.
-        return [by_id[i] for i in sorted({r.feed_id for r, gone in zip(rows, removed) if gone is True})]
-
-    async def recheck_one(self, feed: FeedConfig, row: EntryRow, now: int) -> bool:
-        """True when the article turned out removed at the source."""
-        try:
-            response = await self.fetcher.get(row.link, self.config.fetch.max_page_bytes, headers=feed.headers,
-                                              proxy=feed.proxy, accept=PAGE_ACCEPT)
-        except FetchError as exc:
-            gone = exc.status in (404, 410)
-            self.store.update_entry(row.id, checked_at=now, **({"removed_at": now} if gone else {}))
-            return gone
-        elsewhere = urls.canonical(response.url) != row.canonical
-        if elsewhere and feed.id in self.carried and row.id not in self.carried[feed.id]:
-            self.store.update_entry(row.id, checked_at=now, removed_at=now)
-            return True
-        self.store.update_entry(row.id, checked_at=now)
-        if row.from_page and not elsewhere and _is_html(response):
-            await self.reextract(feed, row, response, now)
-        return False
-
-    async def reextract(self, feed: FeedConfig, row: EntryRow, response: Response, now: int) -> None:
-        """An edit made on the page of a page-built article becomes a revision."""
-        page = await self.extracted(feed, response)
-        if page is None:
-            return
-        entry = ParsedEntry(title=row.title, link=row.link, published=row.published)
-        c = Candidate(entry, wants_page=False)
-        c.body, base, c.from_page = compose(entry, page, feed.url, now)
-        ((cleaned, digest),) = await self.workers.run(finish, [(c.body, base)], self.config.images_for(feed), None, None,
-                                                      self.config.limits.max_article_bytes, budget=self.budget(feed).time)
-        if row.source_hash == "":
-            self.store.update_entry(row.id, source_hash=digest)
-        elif digest != row.source_hash:
-            self.store.revise(row, row.title, cleaned, digest, row.feed_hash, now)
-
-    # --- files -------------------------------------------------------------------------------
-
-    def trees(self, feed: FeedConfig | None) -> list[tuple[Archive, str, str]]:
-        """(folder, script variant, root of absolute links) for the main tree and each edition."""
-        main = self.config.variant_for(feed) if feed else self.config.variant
-        return [(self.archive, main, "/"),
-                *((Archive(self.archive.root / e), e, f"/{e}/") for e in self.config.editions)]
-
-    def write_pending(self, feed_id: str | None = None) -> int:
-        """Start writing the articles stored but not yet written; returns how many.
-
-        The files are written on threads while the pass goes on (`settle` waits for them and
-        only then marks the articles written: an article is never marked before its file is).
-        """
-        return self.write_rows(self.store.pending(feed_id, besides=self.submitted))
-
-    def write_rows(self, rows: list[EntryRow]) -> int:
-        """Start writing these articles' files (see `write_pending`)."""
-        on_disk: dict[str, dict[int, Path]] = {}
-        groups = []
-        for row in rows:
-            if row.feed_id not in on_disk:
-                on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
-            out = []
-            for tree, variant, _ in self.trees(self._feeds.get(row.feed_id)):
-                # An adopted file keeps its name, "<n>_<title>.md" included.
-                path = (on_disk[row.feed_id].get(row.number) if tree is self.archive else None) \
-                    or tree.article_path(row.feed_id, row.number)
-                out.append((path, markdown.article(editions.article(_article(row), variant)).encode("utf-8")))
-            groups.append(out)
-            self.submitted.add(row.id)
-            self.unlisted[row.feed_id] += 1
-        if rows:
-            self.inflight.append((rows, files.write_later(groups)))
-        return len(rows)
-
-    async def settle(self) -> dict[str, str]:
-        """Wait for the files being written, mark their articles written; feed id -> the error
-        of an article that could not be written (a full disk): it stays pending for the next pass."""
-        done: list[int] = []
-        errors: dict[str, str] = {}
-        settled = list(self.inflight)
-        for rows, future in self.inflight:
-            for row, exc in zip(rows, future.result()):
-                if exc is None:
-                    done.append(row.id)
-                    continue
-                errors.setdefault(row.feed_id, f"cannot write articles/{row.feed_id}/{row.number}.md: {exc.strerror or exc}")
-                self.submitted.discard(row.id)
-        self.inflight.clear()
-        self.step("articles written", self.store.mark_written, done)
-        written = set(done)
-        self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
-        self.written.extend(done)
-        for name, task in self.rendering:
-            try:
-                await task
-            except Exception as exc:  # noqa: BLE001  a full disk, or a worker lost
-                errors.setdefault(name, f"cannot write feeds/{name}.*: {failures.reason(exc)}")
-        self.rendering.clear()
-        if errors:
-            self.problems.extend(f"{name}: {error}" for name, error in errors.items())
-        return errors
-
-    def learn(self, feed: FeedConfig, learned: list[tuple[EntryRow, str, str | None]]) -> None:
-        """Archived entries without a guid take the guid of the feed's entry they turned out to
-        be (decide.py), in the state and in the identity index."""
-        if learned:
-            self.store.learn((row.id, guid, body) for row, guid, body in learned)
-            identity_index.append(self.archive.feed_folder(feed.id),
-                                  [(row.number, guid, row.body_key or body, row.feed_hash) for row, guid, body in learned])
-
-    def index_identities(self, rows: list[EntryRow]) -> None:
-        """Append the identities of articles just written to their feeds' identity index."""
-        by_feed: dict[str, list[tuple[int, str | None, str | None, str | None]]] = defaultdict(list)
-        for row in rows:
-            by_feed[row.feed_id].append((row.number, row.guid, row.body_key, row.feed_hash))
-        for feed_id, lines in by_feed.items():
-            identity_index.append(self.archive.feed_folder(feed_id), lines)
-
-    def list_title(self, feed: FeedConfig) -> str:
-        return feed.title or self.state(feed.id).title or feed.id
-
-    @functools.cached_property
-    def lists(self) -> files.ListNames:
-        """List file names, from the titles known when first asked: no two feeds share one."""
-        return files.ListNames([(f.id, self.list_title(f), bool(f.title)) for f in self.config.feeds])
-
-    def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
-        """The feed's new articles, its list page (in every tree) and its re-published feeds.
-
-        Lists and feeds are rendered again only when an article was written, the feed now
-        shares another's article, an article was found removed (`force`), or what they are
-        rendered with changed (title, script, marker...): a pass with nothing new renders nothing.
-        """
-        self.write_pending(feed.id)
-        written = self.unlisted.pop(feed.id, 0)
-        title = self.list_title(feed)
-        name = self.lists.name(feed.id, title)
-        fingerprint = self.fingerprint(feed, title, name)
-        if not (force or written or feed.id in self.shared or self.state(feed.id).rendered != fingerprint
-                or not self.archive.list_path(name).exists()):
-            return
-        rows = self.store.list_lines(feed.id, markdown.LIST_SIZE)
-        for tree, variant, link_root in self.trees(feed):
-            convert = editions.converter(variant)
-            page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
-                                      convert(self.config.removed_marker), link_root)
-            files.write(tree.list_path(name), page)
-        if self.config.feeds_out and rows:
-            variant = self.config.variant_for(feed)
-            articles = [_article(r) for r in self.store.listed(feed.id, self.config.feeds_out)]
-            self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
-                                 [editions.article(a, variant) for a in articles])
-            self.feeds_out_changed = True
-        self.save(replace(self.state(feed.id), rendered=fingerprint))
-
-    def fingerprint(self, feed: FeedConfig, title: str, name: str) -> str:
-        """Everything besides the articles that a feed's list and re-published feeds depend on
-        (the list's name too: a name another feed gave up holds that feed's list until rendered)."""
-        c = self.config
-        settings = (__version__, title, name, feed.url, c.variant_for(feed), c.editions, c.removed_marker, c.feeds_out,
-                    c.publish.site_url, markdown.LIST_SIZE)
-        return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
-
-    def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
-        """Render and write a re-published feed in a pool worker; `settle` waits for it."""
-        self.rendering.append((name, asyncio.ensure_future(self.workers.run(
-            republish.write, self.archive.root / "feeds", name, title, link, articles, self.config.publish.site_url))))
-
-    def write_readme(self) -> None:
-        if self.config.feeds_out and (self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists()):
-            rows = [_article(r) for r in self.store.newest(self.config.feeds_out)]
-            if rows:
-                convert = editions.converter(self.config.variant)
-                self.write_feeds_out("all", convert("全部"), self.config.publish.site_url or "",
-                                     [editions.article(a, self.config.variant) for a in rows])
-        titles = [self.list_title(f) for f in self.config.feeds]
-        names = [self.lists.name(f.id, t) for f, t in zip(self.config.feeds, titles)]
-        for tree, variant, _ in self.trees(None):
-            convert = editions.converter(variant)
-            path = tree.root / "README.md"
-            # Only newsmirror's part is rewritten: an adopted repository's own text stays.
-            current = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
-            files.write(path, markdown.readme([convert(t) for t in titles], names, current))
 
 
 @dataclass(slots=True)
@@ -850,10 +638,3 @@ async def _cancel_when(stop: threading.Event, tasks: list[asyncio.Task]) -> None
         task.cancel()
 
 
-def _is_html(response: Response) -> bool:
-    kind = response.content_type.split(";")[0].strip().lower()
-    return not kind or "html" in kind or kind.startswith("text/")
-
-
-def _article(row: EntryRow) -> Article:
-    return Article(row.feed_id, row.number, row.title, row.link, row.published, row.body, row.removed_at)

@@ -1,0 +1,196 @@
+"""The files a pass writes: articles, list pages, README, re-published feeds and the identity
+index, in the main tree and in every edition.
+
+Articles are written on threads while the pass goes on (`write_pending`); `settle` waits for them
+and only then marks them written, so an article is never marked before its file is. Lists and
+re-published feeds are rendered again only when something they show changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import hashlib
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import replace
+from pathlib import Path
+
+from . import __version__, editions, failures, identity_index
+from . import archive as files
+from .archive import Archive
+from .config import Config, FeedConfig
+from .model import Article
+from .render import feeds as republish
+from .render import markdown
+from .store import EntryRow, FeedState, Store
+from .workers import Workers
+
+
+class Output:
+    """The files of one pass. `state` and `save` reach the pass's feed states (a list's
+    rendering is remembered there); `step` runs a step whose failure is reported, not raised."""
+
+    def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers,
+                 state: Callable[[str], FeedState], save: Callable[[FeedState], None],
+                 step: Callable[..., None]):
+        self.archive = archive
+        self.config = config
+        self.store = store
+        self.workers = workers
+        self.state = state
+        self.save = save
+        self.step = step
+        self._feeds = {f.id: f for f in config.feeds}
+        self.written: list[int] = []  # ids of the entries written, for the search index
+        self.submitted: set[int] = set()  # entries whose files are being written...
+        self.inflight: list[tuple[list[EntryRow], Future]] = []  # ...and how that is going
+        self.rendering: list[tuple[str, asyncio.Task]] = []  # re-published feeds being written
+        self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
+        self.feeds_out_changed = False
+        self.shared: set[str] = set()  # feeds that newly share another feed's article
+
+
+    def trees(self, feed: FeedConfig | None) -> list[tuple[Archive, str, str]]:
+        """(folder, script variant, root of absolute links) for the main tree and each edition."""
+        main = self.config.variant_for(feed) if feed else self.config.variant
+        return [(self.archive, main, "/"),
+                *((Archive(self.archive.root / e), e, f"/{e}/") for e in self.config.editions)]
+
+    def write_pending(self, feed_id: str | None = None) -> int:
+        """Start writing the articles stored but not yet written; returns how many.
+
+        The files are written on threads while the pass goes on (`settle` waits for them and
+        only then marks the articles written: an article is never marked before its file is).
+        """
+        return self.write_rows(self.store.pending(feed_id, besides=self.submitted))
+
+    def write_rows(self, rows: list[EntryRow]) -> int:
+        """Start writing these articles' files (see `write_pending`)."""
+        on_disk: dict[str, dict[int, Path]] = {}
+        groups = []
+        for row in rows:
+            if row.feed_id not in on_disk:
+                on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
+            out = []
+            for tree, variant, _ in self.trees(self._feeds.get(row.feed_id)):
+                # An adopted file keeps its name, "<n>_<title>.md" included.
+                path = (on_disk[row.feed_id].get(row.number) if tree is self.archive else None) \
+                    or tree.article_path(row.feed_id, row.number)
+                out.append((path, markdown.article(editions.article(article(row), variant)).encode("utf-8")))
+            groups.append(out)
+            self.submitted.add(row.id)
+            self.unlisted[row.feed_id] += 1
+        if rows:
+            self.inflight.append((rows, files.write_later(groups)))
+        return len(rows)
+
+    async def settle(self) -> dict[str, str]:
+        """Wait for the files being written, mark their articles written; feed id -> the error
+        of an article that could not be written (a full disk): it stays pending for the next pass."""
+        done: list[int] = []
+        errors: dict[str, str] = {}
+        settled = list(self.inflight)
+        for rows, future in self.inflight:
+            for row, exc in zip(rows, future.result()):
+                if exc is None:
+                    done.append(row.id)
+                    continue
+                errors.setdefault(row.feed_id, f"cannot write articles/{row.feed_id}/{row.number}.md: {exc.strerror or exc}")
+                self.submitted.discard(row.id)
+        self.inflight.clear()
+        self.step("articles written", self.store.mark_written, done)
+        written = set(done)
+        self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
+        self.written.extend(done)
+        for name, task in self.rendering:
+            try:
+                await task
+            except Exception as exc:  # noqa: BLE001  a full disk, or a worker lost
+                errors.setdefault(name, f"cannot write feeds/{name}.*: {failures.reason(exc)}")
+        self.rendering.clear()
+        return errors
+
+    def learned(self, feed_id: str, learned: list[tuple[EntryRow, str, str | None]]) -> None:
+        """Adopted articles that took a guid (decide.py) keep it in the identity index."""
+        identity_index.append(self.archive.feed_folder(feed_id),
+                              [(row.number, guid, row.body_key or body, row.feed_hash) for row, guid, body in learned])
+
+    def index_identities(self, rows: list[EntryRow]) -> None:
+        """Append the identities of articles just written to their feeds' identity index."""
+        by_feed: dict[str, list[tuple[int, str | None, str | None, str | None]]] = defaultdict(list)
+        for row in rows:
+            by_feed[row.feed_id].append((row.number, row.guid, row.body_key, row.feed_hash))
+        for feed_id, lines in by_feed.items():
+            identity_index.append(self.archive.feed_folder(feed_id), lines)
+
+    def list_title(self, feed: FeedConfig) -> str:
+        return feed.title or self.state(feed.id).title or feed.id
+
+    @functools.cached_property
+    def lists(self) -> files.ListNames:
+        """List file names, from the titles known when first asked: no two feeds share one."""
+        return files.ListNames([(f.id, self.list_title(f), bool(f.title)) for f in self.config.feeds])
+
+    def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
+        """The feed's new articles, its list page (in every tree) and its re-published feeds.
+
+        Lists and feeds are rendered again only when an article was written, the feed now
+        shares another's article, an article was found removed (`force`), or what they are
+        rendered with changed (title, script, marker...): a pass with nothing new renders nothing.
+        """
+        self.write_pending(feed.id)
+        written = self.unlisted.pop(feed.id, 0)
+        title = self.list_title(feed)
+        name = self.lists.name(feed.id, title)
+        fingerprint = self.fingerprint(feed, title, name)
+        if not (force or written or feed.id in self.shared or self.state(feed.id).rendered != fingerprint
+                or not self.archive.list_path(name).exists()):
+            return
+        rows = self.store.list_lines(feed.id, markdown.LIST_SIZE)
+        for tree, variant, link_root in self.trees(feed):
+            convert = editions.converter(variant)
+            page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
+                                      convert(self.config.removed_marker), link_root)
+            files.write(tree.list_path(name), page)
+        if self.config.feeds_out and rows:
+            variant = self.config.variant_for(feed)
+            articles = [article(r) for r in self.store.listed(feed.id, self.config.feeds_out)]
+            self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
+                                 [editions.article(a, variant) for a in articles])
+            self.feeds_out_changed = True
+        self.save(replace(self.state(feed.id), rendered=fingerprint))
+
+    def fingerprint(self, feed: FeedConfig, title: str, name: str) -> str:
+        """Everything besides the articles that a feed's list and re-published feeds depend on
+        (the list's name too: a name another feed gave up holds that feed's list until rendered)."""
+        c = self.config
+        settings = (__version__, title, name, feed.url, c.variant_for(feed), c.editions, c.removed_marker, c.feeds_out,
+                    c.publish.site_url, markdown.LIST_SIZE)
+        return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
+
+    def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
+        """Render and write a re-published feed in a pool worker; `settle` waits for it."""
+        self.rendering.append((name, asyncio.ensure_future(self.workers.run(
+            republish.write, self.archive.root / "feeds", name, title, link, articles, self.config.publish.site_url))))
+
+    def write_readme(self) -> None:
+        if self.config.feeds_out and (self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists()):
+            rows = [article(r) for r in self.store.newest(self.config.feeds_out)]
+            if rows:
+                convert = editions.converter(self.config.variant)
+                self.write_feeds_out("all", convert("全部"), self.config.publish.site_url or "",
+                                     [editions.article(a, self.config.variant) for a in rows])
+        titles = [self.list_title(f) for f in self.config.feeds]
+        names = [self.lists.name(f.id, t) for f, t in zip(self.config.feeds, titles)]
+        for tree, variant, _ in self.trees(None):
+            convert = editions.converter(variant)
+            path = tree.root / "README.md"
+            # Only newsmirror's part is rewritten: an adopted repository's own text stays.
+            current = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+            files.write(path, markdown.readme([convert(t) for t in titles], names, current))
+
+
+def article(row: EntryRow) -> Article:
+    return Article(row.feed_id, row.number, row.title, row.link, row.published, row.body, row.removed_at)
