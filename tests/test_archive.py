@@ -22,6 +22,23 @@ def test_a_scan_clears_what_a_killed_pass_left_half_written_but_not_what_is_bein
     assert not (folder / ".nm-tmp-1-0").exists()
 
 
+def test_a_scan_reads_every_name_the_original_mirror_wrote_and_says_why_it_passes_over_the_rest(tmp_path):
+    archive = Archive(tmp_path)
+    folder = archive.feed_folder("voa")
+    (folder / "5.md").mkdir(parents=True)
+    for name in ("1048574_德语媒体：北京的快速回应\n\n.md", "1048573.md", "1048573_同一篇.md", "0001048573_又一篇.md",
+                 "12\n.md", "notes.txt", "9" * 30 + ".md", ".identity.jsonl"):  # the last is newsmirror's own
+        (folder / name).write_text("<!--1-->")
+
+    found, others = archive.scan("voa")
+    assert found == {1048574: folder / "1048574_德语媒体：北京的快速回应\n\n.md", 1048573: folder / "1048573.md"}
+    assert sorted((p.name, why) for p, why in others) == [
+        ("0001048573_又一篇.md", "article 1048573 is 1048573.md"), ("1048573_同一篇.md", "article 1048573 is 1048573.md"),
+        ("12\n.md", "not named <n>.md or <n>_<title>.md"), ("5.md", "a folder"),
+        ("9" * 30 + ".md", "its number is too large"), ("notes.txt", "not named <n>.md or <n>_<title>.md")]
+    assert archive.numbers_on_disk("voa") == found
+
+
 def test_an_ordinary_title_keeps_the_original_mirror_s_list_name():
     assert list_names([("voa", "美国之音", True), ("bbc", "BBC News 中文", False)]) == {"voa": "美国之音", "bbc": "BBC News 中文"}
 

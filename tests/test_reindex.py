@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from support import item, newsmirror, rss
 
 from newsmirror.archive import Archive
 from newsmirror.store import Store
-from support import item, newsmirror, rss
 
 ORIGINAL = "<!--{t}-->\n[{title}]({link})\n------\n\n{body}\n"
 
@@ -149,3 +149,87 @@ def test_a_lost_state_rebuilt_by_reindex_decides_as_the_lost_one_did(tmp_path, s
     assert "f: 2 new" in newsmirror("--archive", archive, "run").out  # nothing duplicated, nothing merged
     assert len(list(folder.glob("*.md"))) == 5
     assert "f: unchanged" in newsmirror("--archive", archive, "run", "--force").out
+
+
+def test_a_title_with_line_breaks_is_adopted_and_its_story_not_archived_again(tmp_path, site):
+    """Deutsche Welle's feed put line breaks in titles, and the original mirror wrote them as they were."""
+    archive = tmp_path / "news"
+    folder = archive / "articles/dw"
+    folder.mkdir(parents=True)
+    (folder / "1048574.md").write_text(ORIGINAL.format(t=1715083200000, title="德语媒体：北京的快速回应\n\n",
+                                                       link=f"{site.base}/a/1.html", body="<p>正文。</p>"), encoding="utf-8")
+    url = site.add("/feed.xml", rss(item(1, title="德语媒体：北京的快速回应\n\n")))
+    newsmirror("--archive", archive, "add", url, "--id", "dw", "--title", "德国之声")
+
+    result = newsmirror("--archive", archive, "reindex")
+    assert "dw: 1 articles" in result.out and "skipped" not in result.err
+    assert "revisions from git history: not available (not a git repository)" in result.out
+    store = Store(Archive(archive).state_dir)
+    [row] = store.entries("dw")
+    store.close()
+    assert (row.title, row.link) == ("德语媒体：北京的快速回应\n\n", f"{site.base}/a/1.html")  # as the file has it
+
+    assert "1 feeds: 0 new articles, 1 updated" in newsmirror("--archive", archive, "run").out  # its body, edited
+    assert [p.name for p in folder.iterdir() if p.name != ".identity.jsonl"] == ["1048574.md"]
+    listing = (archive / "lists/德国之声.md").read_text(encoding="utf-8")
+    assert "5-7 [德语媒体：北京的快速回应](/articles/dw/1048574.md)" in listing  # one line, as every title there
+
+
+def test_every_file_reindex_skips_is_reported_and_a_skipped_story_is_not_archived_again(tmp_path, site):
+    archive = tmp_path / "news"
+    folder = archive / "articles/voa"
+    folder.mkdir(parents=True)
+    article = ORIGINAL.format(t=1715000000000, title="文章{n}", link=site.base + "/a/{n}.html", body="<p>正文。</p>")
+    (folder / "1048574.md").write_text(article.format(n=1), encoding="utf-8")
+    (folder / "1048574_文章2.md").write_text(article.format(n=2), encoding="utf-8")  # a second file with its number
+    (folder / "1048573_标题\n换行.md").write_text(article.format(n=3), encoding="utf-8")  # read: <n> is the number
+    (folder / "notes.txt").write_text("not an article")
+    (archive / "articles/README.md").write_text("not in a feed folder")
+    url = site.add("/feed.xml", rss(item(4, "Wed, 08 May 2024 10:00:00 GMT"), item(3), item(2, body="<p>正文。</p>"),
+                                    item(1)))
+    newsmirror("--archive", archive, "add", url, "--id", "voa", "--title", "美国之音")
+
+    result = newsmirror("--archive", archive, "reindex")
+    assert "voa: 2 articles" in result.out
+    assert result.err.splitlines() == [
+        "skipped articles/README.md (not in a feed folder)",
+        ("skipped articles/voa/1048574_文章2.md (article 1048574 is 1048574.md; its story is recorded as voa/1048572,"
+         " so the feed does not archive it again)"),
+        "skipped articles/voa/notes.txt (not named <n>.md or <n>_<title>.md)"]
+
+    assert "voa: 1 new, 2 updated" in newsmirror("--archive", archive, "run").out  # article 4 only (1 and 3 edited)
+    assert sorted(p.name for p in folder.iterdir() if p.name != ".identity.jsonl") == [
+        "1048571.md", "1048573_标题\n换行.md", "1048574.md", "1048574_文章2.md", "notes.txt"]
+
+
+def test_many_skipped_files_are_counted_and_listed_in_full_in_a_file(tmp_path):
+    from newsmirror import config as configuration
+
+    archive = Archive(tmp_path / "m")
+    folder = archive.root / "articles/voa"
+    folder.mkdir(parents=True)
+    configuration.add_feed(archive.config_path, "voa", "https://www.voachinese.com/feed", "美国之音")
+    for i in range(25):
+        (folder / f"draft-{i:02}.md").write_text("草稿", encoding="utf-8")
+    result = newsmirror("--archive", archive.root, "reindex")
+    listing = archive.state_dir / "reindex-skipped.txt"
+    assert result.err.splitlines()[0] == f"skipped 25 files; the first 20 below, all of them in {listing}"
+    assert len(result.err.splitlines()) == 21
+    assert listing.read_text(encoding="utf-8").splitlines() == [
+        f"articles/voa/draft-{i:02}.md (not named <n>.md or <n>_<title>.md)" for i in range(25)]
+
+
+def test_an_adopted_readme_keeps_its_own_text_through_reindex_and_run(tmp_path, site):
+    archive = tmp_path / "news"
+    (archive / "articles").mkdir(parents=True)
+    own = ("抓取新闻媒体文章\n------\n\n本仓库备份新闻。\n\n[纽约时报](lists/纽约时报.md)\n\n[美国之音](lists/美国之音.md)\n\n"
+           "鸣谢\n------\n\nhttps://feedx.net/\n")
+    (archive / "README.md").write_text(own, encoding="utf-8")
+    newsmirror("--archive", archive, "add", site.add("/feed.xml", rss(item(1))), "--id", "voa", "--title", "美国之音")
+    newsmirror("--archive", archive, "add", site.add("/dw.xml", rss(item(2))), "--id", "dw", "--title", "德国之声")
+
+    assert newsmirror("--archive", archive, "reindex").code == 0
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert (archive / "README.md").read_text(encoding="utf-8") == (
+        "抓取新闻媒体文章\n------\n\n本仓库备份新闻。\n\n<!-- newsmirror:begin -->\n[美国之音](lists/美国之音.md)\n\n"
+        "[德国之声](lists/德国之声.md)\n<!-- newsmirror:end -->\n\n鸣谢\n------\n\nhttps://feedx.net/\n")

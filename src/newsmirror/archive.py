@@ -18,20 +18,29 @@ import re
 import threading
 import time
 import unicodedata
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from collections.abc import Iterator, Sequence
 from typing import IO
-from concurrent.futures import Future, ThreadPoolExecutor
 
+from . import identity_index
 from .config import CONFIG_NAME, windows_reserved
 
 STATE_DIR = ".newsmirror"
 FIRST_NUMBER = 0xFFFFF - 1  # 1048574: numbers count down so the newest file sorts first
-_ARTICLE = re.compile(r"^(\d+)(?:_.*)?\.md$")  # the original mirror also wrote "<n>_<title>.md"
+# The original mirror also wrote "<n>_<title>.md" (titles with line breaks included): <n> is the number.
+_ARTICLE = re.compile(r"(\d+)(?:_.*)?\.md", re.DOTALL)
+MAX_NUMBER = 2**63 - 1  # SQLite's INTEGER
 _TMP_PREFIX = ".nm-tmp-"
 WRITERS = 2  # threads writing files; each holds the GIL between its system calls: more mostly contend for it
 NAME_BYTES = 200  # a list file's name before ".md": file systems allow 255 bytes, and room is left for a suffix
+
+
+def article_number(name: str) -> int | None:
+    """The number an article file's name gives (`1048574.md`, `1048574_标题.md`), or None."""
+    m = _ARTICLE.fullmatch(name)
+    return int(m.group(1)) if m and int(m.group(1)) <= MAX_NUMBER else None
 
 
 class ArchiveLocked(Exception):
@@ -78,20 +87,41 @@ class Archive:
 
     def numbers_on_disk(self, feed_id: str) -> dict[int, Path]:
         """Article numbers present in `articles/<feed_id>/` (and stale temporary files removed)."""
+        return self.scan(feed_id)[0]
+
+    def scan(self, feed_id: str) -> tuple[dict[int, Path], list[tuple[Path, str]]]:
+        """The article files of `articles/<feed_id>/` by number, and everything else there with
+        why it is not one (stale temporary files removed). Of two files with one number (`5.md`
+        and `5_标题.md`), `<n>.md` is the article, as it is where newsmirror writes it; else the
+        first name in order: the choice never depends on the order of the directory."""
         folder = self.feed_folder(feed_id)
         found: dict[int, Path] = {}
+        others: list[tuple[Path, str]] = []
         try:
             entries = list(os.scandir(folder))
         except FileNotFoundError:
-            return found
+            return found, others
         own = f"{_TMP_PREFIX}{os.getpid()}-"
         for entry in entries:
             if entry.name.startswith(_TMP_PREFIX):
                 if not entry.name.startswith(own):  # this process's own are being written right now
                     Path(entry.path).unlink(missing_ok=True)  # left by a killed pass
-            elif m := _ARTICLE.match(entry.name):
-                found[int(m.group(1))] = Path(entry.path)
-        return found
+                continue
+            if entry.name == identity_index.NAME:  # newsmirror's own, beside the articles
+                continue
+            path = Path(entry.path)
+            m = _ARTICLE.fullmatch(entry.name)
+            if m is None or entry.is_dir():
+                others.append((path, "a folder" if entry.is_dir() else "not named <n>.md or <n>_<title>.md"))
+            elif (number := int(m.group(1))) > MAX_NUMBER:
+                others.append((path, "its number is too large"))
+            elif number not in found:
+                found[number] = path
+            else:
+                first, second = sorted((found[number], path), key=lambda p: (p.name != f"{number}.md", p.name))
+                found[number] = first
+                others.append((second, f"article {number} is {first.name}"))
+        return found, others
 
     def has_articles(self) -> bool:
         """Whether any `articles/<feed>/` holds an article file (a folder whose state may be lost)."""
@@ -99,7 +129,7 @@ class Archive:
         if not folder.is_dir():
             return False
         for feed in os.scandir(folder):
-            if feed.is_dir() and any(_ARTICLE.match(f.name) for f in os.scandir(feed.path)):
+            if feed.is_dir() and any(_ARTICLE.fullmatch(f.name) for f in os.scandir(feed.path)):
                 return True
         return False
 
@@ -117,7 +147,7 @@ class Archive:
         """
         self.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.state_dir / "lock"
-        fh: IO[str] = open(path, "a+", encoding="utf-8")
+        fh: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (held across the pass; closed below)
         try:
             deadline = time.monotonic() + wait
             while not _try_lock(fh):
@@ -128,7 +158,7 @@ class Archive:
                     break
                 if _replaced(path, fh):  # another pass took a stale lock over: the lock is the new file
                     fh.close()
-                    fh = open(path, "a+", encoding="utf-8")
+                    fh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (the lock's new file, closed below)
                     continue
                 if time.monotonic() >= deadline:
                     fh.seek(0)
@@ -210,7 +240,7 @@ def _take_over(path: Path, fh: IO[str], holder: int) -> IO[str] | None:
             if os.stat(path).st_ino != os.fstat(fh.fileno()).st_ino or _holder(fh) != holder:
                 return None
             path.unlink()  # the leftover processes keep the old file; the lock is a new one
-            fresh = open(path, "a+", encoding="utf-8")
+            fresh = open(path, "a+", encoding="utf-8")  # noqa: SIM115 (returned: the caller holds it)
             if _try_lock(fresh):
                 return fresh
             fresh.close()

@@ -666,6 +666,9 @@ def serve(
     server.serve(create_app(arch), host, port)
 
 
+_SKIPPED_SHOWN = 20  # files reindex skipped, named one by one on the terminal; a longer list goes to a file
+
+
 @app.command()
 def reindex(archive: ArchiveOption = None) -> None:
     """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
@@ -687,8 +690,16 @@ def reindex(archive: ArchiveOption = None) -> None:
         err.print(f"the state database was damaged: moved to {moved}; rebuilt from the files", markup=False)
     for feed_id, count in report.articles.items():
         out.print(f"{feed_id}: {count} articles", markup=False)
-    for skipped in report.skipped:
+    listing = arch.state_dir / "reindex-skipped.txt"
+    listing.unlink(missing_ok=True)
+    if len(report.skipped) > _SKIPPED_SHOWN:  # a whole repository of odd files: the first ones, and where the rest are
+        files.write(listing, "".join(f"{line}\n" for line in report.skipped))
+        err.print(f"skipped {len(report.skipped)} files; the first {_SKIPPED_SHOWN} below, all of them in {listing}",
+                  markup=False)
+    for skipped in report.skipped[:_SKIPPED_SHOWN]:
         err.print(f"skipped {skipped}", markup=False)
+    if report.history:
+        out.print(f"revisions from git history: not available ({report.history})", markup=False)
     out.print(f"{sum(report.articles.values())} articles indexed"
               + (f", {report.revisions} earlier versions from git history" if report.revisions else ""), markup=False)
 

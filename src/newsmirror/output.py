@@ -186,7 +186,10 @@ class Output:
         names = [self.lists.name(f.id, t) for f, t in zip(self.config.feeds, titles)]
         for tree, variant, _ in self.trees(None):
             convert = editions.converter(variant)
-            files.write(tree.root / "README.md", markdown.readme([convert(t) for t in titles], names))
+            path = tree.root / "README.md"
+            # Only newsmirror's part is rewritten: an adopted repository's own text stays.
+            current = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
+            files.write(path, markdown.readme([convert(t) for t in titles], names, current))
 
 
 def article(row: EntryRow) -> Article:

@@ -38,8 +38,8 @@ MAX_NESTING = 32  # parentheses nested deeper than this end a link destination i
 _UNESCAPE = re.compile(r"\\([\\\[\]`<&()])|" + BACKSLASH_REF)
 # A line in the shape newsmirror writes: no unescaped bracket in the title or the target, no
 # white space or control character in the target (its parentheses are checked apart: _balanced).
-_LINK_LINE = re.compile(r"\[((?:\\.|[^\[\]\\])*)\]\(((?:\\[^\s\x00-\x1f\x7f]|[^\[\]\\\s\x00-\x1f\x7f])*)\)", re.S)
-_ESCAPED = re.compile(r"\\.", re.S)
+_LINK_LINE = re.compile(r"\[((?:\\.|[^\[\]\\])*)\]\(((?:\\[^\s\x00-\x1f\x7f]|[^\[\]\\\s\x00-\x1f\x7f])*)\)", re.DOTALL)
+_ESCAPED = re.compile(r"\\.", re.DOTALL)
 # What would make a heading's text another block: an ATX heading, a quote, a list item, a rule,
 # a fence (a backtick is escaped anyway).
 _MARKER = re.compile(r"#{1,6}(?=\s|\Z)|>|[-+*](?=\s|\Z)|([-*_])(?:\s*\1){2,}\s*\Z|~~~|[0-9]{1,9}[.)](?=\s|\Z)")
@@ -53,7 +53,7 @@ _HTML_BLOCK = re.compile(
     r"</?(?:address|article|aside|base|basefont|blockquote|body|caption|center|col|colgroup|dd|details|dialog|dir|"
     r"div|dl|dt|fieldset|figcaption|figure|footer|form|frame|frameset|h[1-6]|head|header|hr|html|iframe|legend|li|"
     r"link|main|menu|menuitem|nav|noframes|ol|optgroup|option|p|param|section|summary|table|tbody|td|tfoot|th|"
-    r"thead|title|tr|track|ul)(?:[ \t>]|/>|\Z)", re.I)
+    r"thead|title|tr|track|ul)(?:[ \t>]|/>|\Z)", re.IGNORECASE)
 # Wraps a body that opens no block (text, `<b>`, `<img>`...): newsmirror's own attribute (the
 # sanitizer drops data-*), so that reading back removes only the wrappers newsmirror added.
 WRAP_OPEN, WRAP_CLOSE = "<div data-newsmirror>", "</div>"
@@ -130,9 +130,10 @@ def read_link(line: str) -> tuple[str, str] | None:
 
     A line in the shape newsmirror writes is read as a CommonMark reader reads it, with
     newsmirror's escapes undone. Any other line is one of the original mirror's, which wrote
-    titles raw (they may hold `[`, `]` or `](`): its link is what follows the last `](`.
+    titles raw (they may hold `[`, `]`, `](` or line breaks): its link is what follows the last `](`.
     """
-    m = _LINK_LINE.fullmatch(line)
+    # newsmirror writes one line (`one_line`): a header with a line break is the original's.
+    m = None if "\n" in line or "\r" in line else _LINK_LINE.fullmatch(line)
     if m and _balanced(_ESCAPED.sub("", m.group(2))):
         return _unescape(m.group(1)), _unescape(m.group(2))
     cut = line.rfind("](")
@@ -207,21 +208,81 @@ def link_path(name: str) -> str:
     return re.sub(r"[%#\s()<>\[\]]", lambda m: quote(m.group(0), safe=""), name)
 
 
-def readme(titles: Iterable[str], list_names: Iterable[str]) -> str:
-    """The mirror's front page: one link per feed list, as the original mirror wrote it."""
+README_BEGIN, README_END = "<!-- newsmirror:begin -->", "<!-- newsmirror:end -->"  # invisible on any git host
+README_HEADING = "抓取新闻媒体文章\n------\n\n"
+
+
+def readme(titles: Iterable[str], list_names: Iterable[str], current: str | None = None) -> str:
+    """The mirror's front page: one link per feed list, as the original mirror wrote it, between
+    markers, so that only that part is ever rewritten.
+
+    `current` is the README as it is (an adopted repository's acknowledgements, its owner's
+    notes): the part between its markers is replaced, else the original mirror's list (its run of
+    `[TITLE](lists/...)` lines), else the marked list is added at its end; the rest stays as it is.
+    """
     links = [link(one_line(t), f"lists/{link_path(name)}.md") for t, name in zip(titles, list_names)]
-    return "抓取新闻媒体文章\n------\n\n" + "\n\n".join(links) + ("\n" if links else "")
+    block = f"{README_BEGIN}\n" + "\n\n".join(links) + ("\n" if links else "") + f"{README_END}\n"
+    if current is None or not current.strip():
+        return README_HEADING + block
+    lines = current.splitlines(keepends=True)
+    found = _generated(lines)
+    if found is None:
+        return current + ("\n" if current.endswith("\n") else "\n\n") + block
+    return "".join(lines[:found[0]]) + block + "".join(lines[found[1]:])
+
+
+def _generated(lines: list[str]) -> tuple[int, int] | None:
+    """[start, end) of newsmirror's part of a README: its marked block, else the first run of
+    list links (blank lines between them), else None."""
+    text = [line.strip() for line in lines]
+    if README_BEGIN in text and README_END in text[text.index(README_BEGIN):]:
+        start = text.index(README_BEGIN)
+        return start, text.index(README_END, start) + 1
+    listed = [_list_link(line) for line in text]
+    if True not in listed:
+        return None
+    start = end = listed.index(True)
+    for i in range(start + 1, len(text)):
+        if listed[i]:
+            end = i
+        elif text[i]:
+            break
+    return start, end + 1
+
+
+def _list_link(line: str) -> bool:
+    """Whether a README line is a link to a list page (`[美国之音](lists/美国之音.md)`)."""
+    found = read_link(line)
+    return found is not None and found[1].startswith("lists/") and found[1].endswith(".md")
 
 
 def read_article(text: str) -> tuple[int, str, str, str] | None:
-    """(T, title, link, body) of a house-format file, or None when it is not one."""
-    first, _, rest = text.partition("\n")
-    second, _, rest = rest.partition("\n")
-    m = re.fullmatch(r"<!--(\d+)-->", first.strip())
-    header = read_link(second)
-    if m is None or header is None:
+    """(T, title, link, body) of a house-format file, or None when it is not one.
+
+    The original mirror wrote titles as feeds gave them, line breaks included
+    (`[德语媒体：北京的快速回应\n\n](https://...)`), and the body on one line: the header is
+    everything between the first line and the last underline that follows a link, so a title
+    holding `------` lines (or `](`) is still read whole. A file checked out with CRLF line ends
+    (git's autocrlf on Windows) is read as the LF file in the repository.
+    """
+    if text.partition("\n")[0].endswith("\r"):
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    m = re.fullmatch(r"<!--(\d+)-->", lines[0].strip())
+    end = _underline(lines)
+    header = read_link("\n".join(lines[1:end])) if end else None
+    if m is None or end is None or header is None:
         return None
-    underline, _, body = rest.partition("\n")
-    if underline.strip() != "------":
-        return None
-    return int(m.group(1)), header[0], header[1], _read_body(body.strip("\n"))
+    return int(m.group(1)), header[0], header[1], _read_body("\n".join(lines[end + 1:]).strip("\n"))
+
+
+def _underline(lines: list[str]) -> int | None:
+    """The index of the last `------` line after which lines[1:index] read as a link (they
+    start with `[`, end with `)` and hold `](` on one line: what `read_link` takes)."""
+    found, linked = None, False
+    if len(lines) > 1 and lines[1].startswith("["):
+        for i in range(2, len(lines)):
+            linked = linked or "](" in lines[i - 1]
+            if linked and lines[i].strip() == "------" and lines[i - 1].endswith(")"):
+                found = i
+    return found

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..model import Article
 from .migrations import MIGRATIONS
@@ -269,7 +269,7 @@ class Store:
     def min_number(self, feed_id: str) -> int | None:
         return self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
 
-    def add_entries(self, rows: Iterable[dict], pending: bool = True, done_waiting: Sequence[int] = ()) -> list[EntryRow]:
+    def add_entries(self, rows: Iterable[Mapping[str, Any]], pending: bool = True, done_waiting: Sequence[int] = ()) -> list[EntryRow]:
         """Insert new entries (one transaction), `pending` their files; each dict holds
         EntryRow's columns but `id`. Returns them as stored, ids included, so that the caller
         need not read them back. `done_waiting`: ids of the waiting entries these are, removed
