@@ -169,7 +169,7 @@ def test_a_title_with_line_breaks_is_adopted_and_its_story_not_archived_again(tm
     store.close()
     assert (row.title, row.link) == ("德语媒体：北京的快速回应\n\n", f"{site.base}/a/1.html")  # as the file has it
 
-    assert "1 feeds: 0 new articles, 1 updated" in newsmirror("--archive", archive, "run").out  # its body, edited
+    assert "dw: nothing new, 1 revised" in newsmirror("--archive", archive, "run").out  # its body, edited
     assert [p.name for p in folder.iterdir() if p.name != ".identity.jsonl"] == ["1048574.md"]
     listing = (archive / "lists/德国之声.md").read_text(encoding="utf-8")
     assert "5-7 [德语媒体：北京的快速回应](/articles/dw/1048574.md)" in listing  # one line, as every title there
@@ -197,7 +197,7 @@ def test_every_file_reindex_skips_is_reported_and_a_skipped_story_is_not_archive
          " so the feed does not archive it again)"),
         "skipped articles/voa/notes.txt (not named <n>.md or <n>_<title>.md)"]
 
-    assert "voa: 1 new, 2 updated" in newsmirror("--archive", archive, "run").out  # article 4 only (1 and 3 edited)
+    assert "voa: 1 new, 2 revised" in newsmirror("--archive", archive, "run").out  # article 4 only (1 and 3 edited)
     assert sorted(p.name for p in folder.iterdir() if p.name != ".identity.jsonl") == [
         "1048571.md", "1048573_标题\n换行.md", "1048574.md", "1048574_文章2.md", "notes.txt"]
 
