@@ -4,7 +4,6 @@ a stray request to the internet fails at once instead of leaving the machine."""
 from __future__ import annotations
 
 import pytest
-
 from support import Site
 
 

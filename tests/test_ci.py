@@ -8,7 +8,6 @@ import subprocess
 import sys
 
 import yaml
-
 from support import item, newsmirror, rss
 
 ENV = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
@@ -36,7 +35,7 @@ def test_the_workflow_runs_hourly_and_its_steps_mirror_and_publish(tmp_path, sit
     commands = [s["run"] for s in steps if "run" in s]
     assert commands[0] == 'python -m pip install "newsmirror==0.1.0"'
 
-    for run in range(2):  # two scheduled runs, each starting with no state
+    for _ in range(2):  # two scheduled runs, each starting with no state
         for command in commands[1:]:
             argv = shlex.split(command)
             assert argv[0] == "newsmirror"

@@ -25,7 +25,8 @@ PROXY = rewriter(ImageSettings())
 
 def test_markup_the_sanitizer_keeps_is_written_exactly_as_received():
     body = '<p class="x">甲<br />乙&nbsp;丙 &amp; 丁 &#8220;引&#8221;</p><img src=\'https://images.weserv.nl?url=a.jpg\' width="100%">'
-    assert clean(body, "https://voa.example/a", PROXY) == '<p>甲<br />乙&nbsp;丙 &amp; 丁 &#8220;引&#8221;</p><img src=\'https://images.weserv.nl?url=a.jpg\' width="100%">'
+    assert clean(body, "https://voa.example/a", PROXY) == ('<p>甲<br />乙&nbsp;丙 &amp; 丁 &#8220;引&#8221;</p>'
+                                                         '<img src=\'https://images.weserv.nl?url=a.jpg\' width="100%">')
 
 
 @pytest.mark.parametrize(("body", "expected"), [

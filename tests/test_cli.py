@@ -6,8 +6,9 @@ import json
 import subprocess
 import sys
 
-from newsmirror import config
 from support import item, newsmirror, rss
+
+from newsmirror import config
 
 
 def test_init_writes_the_default_feed_set(tmp_path):

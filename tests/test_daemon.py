@@ -10,9 +10,10 @@ import sys
 import threading
 import time
 
+from support import item, newsmirror, rss
+
 from newsmirror import daemon
 from newsmirror.archive import Archive
-from support import item, newsmirror, rss
 
 
 def test_a_pass_polls_the_due_feeds_and_logs_a_line_each(tmp_path, site):

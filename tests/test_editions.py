@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from support import item, newsmirror, rss
+
 from newsmirror.editions import convert_html, converter
 from newsmirror.store import Store
-from support import item, newsmirror, rss
 
 SIMPLIFIED = '<p>美国希望在停火谈判中取得进展。<a href="https://x.example/软件?q=头发">软件</a></p>' * 8
 

@@ -247,7 +247,8 @@ def test_a_page_of_deeply_nested_elements_is_read_in_time():
     assert found is not None and "这是第11段" in found.body
 
 
-@pytest.mark.parametrize(("head", "table_closes_p"), [("<!DOCTYPE html>", True), ("", False), ("<!DOCTYPE HTML PUBLIC '-//W3C//DTD HTML 4.01//EN'>", None)])
+@pytest.mark.parametrize(("head", "table_closes_p"),
+                         [("<!DOCTYPE html>", True), ("", False), ("<!DOCTYPE HTML PUBLIC '-//W3C//DTD HTML 4.01//EN'>", None)])
 def test_the_nesting_bound_reads_a_page_in_lexbors_mode(monkeypatch, head, table_closes_p):
     seen = []
     monkeypatch.setattr(extraction, "bound_nesting", lambda pieces, depth, table_closes_p: seen.append(table_closes_p) or pieces)

@@ -7,11 +7,11 @@ import json
 import re
 
 import feedparser
+from support import item, newsmirror, rss
 
 from newsmirror.model import Article
 from newsmirror.parse import parse
 from newsmirror.render import feeds as republish
-from support import item, newsmirror, rss
 
 TITLES = ["文章3 <b>&amp; “引号”", "文章2", "文章1"]
 

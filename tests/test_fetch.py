@@ -10,13 +10,13 @@ import zlib
 
 import brotli
 import pytest
+from support import Site, item, newsmirror, rss
 
 from newsmirror import config as configuration
 from newsmirror.config import FetchSettings
-from newsmirror.decompress import STEP, Decoder, DecodeError
+from newsmirror.decompress import STEP, DecodeError, Decoder
 from newsmirror.fetch import Fetcher, FetchError, retry_after
 from newsmirror.store import Store
-from support import Site, item, newsmirror, rss
 
 
 def get(url: str, max_bytes: int = 1 << 20, settings: FetchSettings = FetchSettings(), **kw):

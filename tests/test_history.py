@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from newsmirror.history import Version, diff, plain
 from support import item, newsmirror, rss
+
+from newsmirror.history import Version, diff, plain
 
 
 def body(*paragraphs: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from support import newsmirror
+
 from newsmirror import config
 from newsmirror.opml import read
-from support import newsmirror
 
 OPML = """<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE opml [<!ENTITY boom "&#x26;boom;&#x26;boom;">]>

@@ -9,13 +9,13 @@ import time
 from pathlib import Path
 
 import pytest
+from support import item, newsmirror, rss
 
 from newsmirror import config as configuration
 from newsmirror.archive import Archive, ArchiveLocked
 from newsmirror.pipeline import FeedResult, run_pass
 from newsmirror.render.markdown import read_article
 from newsmirror.store import Store
-from support import item, newsmirror, rss
 
 
 def make_mirror(tmp_path: Path, *feeds: tuple[str, str]) -> Archive:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from newsmirror.htmltokens import split
 from newsmirror.model import ParsedEntry
 from newsmirror.process import Candidate, cut, cut_mark, within_pages
-from newsmirror.htmltokens import split
 
 
 def candidate(n: int, page: bool) -> Candidate:

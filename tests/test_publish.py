@@ -6,9 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from support import item, newsmirror, rss
 
 from newsmirror import publish as publishing
-from support import item, newsmirror, rss
 
 AUTHOR = {"GIT_AUTHOR_NAME": "someone", "GIT_AUTHOR_EMAIL": "s@x", "GIT_COMMITTER_NAME": "someone",
           "GIT_COMMITTER_EMAIL": "s@x", "PATH": "/usr/bin:/bin"}

@@ -8,12 +8,13 @@ import threading
 import time
 from pathlib import Path
 
+from support import item, newsmirror, rss
+
 from newsmirror import config as configuration
 from newsmirror import daemon
 from newsmirror.archive import Archive
 from newsmirror.pipeline import run_pass
 from newsmirror.store import Store
-from support import item, newsmirror, rss
 
 
 def mirror(tmp_path: Path, site, *feeds: tuple[str, str], extra: str = "") -> Archive:

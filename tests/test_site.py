@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 import http.server
+import json
 import re
 import sqlite3
 import threading
@@ -18,15 +18,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import chromium
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
+from support import item, newsmirror, rss
 
 from newsmirror import search as server_search
 from newsmirror.render.markdown import read_article
-from browser import chromium
-from support import item, newsmirror, rss
 
 HOUR = 3600 * 1000
 FORK = "/some/fork-name/"  # the mirror folder as a fork under another name serves it

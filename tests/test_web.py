@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from starlette.testclient import TestClient
+from support import item, newsmirror, rss
 
 from newsmirror.archive import Archive
 from newsmirror.store import Store
 from newsmirror.web import create_app
-from support import item, newsmirror, rss
 
 
 def reader(tmp_path, site) -> TestClient:

@@ -155,7 +155,9 @@ LAZY_SRC = ("data-src", "data-original", "data-lazy-src", "data-actualsrc", "dat
             "data-echo", "data-hi-res-src", "data-full-src", "original", "file")
 LAZY_SRCSET = ("data-srcset", "data-lazy-srcset", "srcset")
 _LAZY = frozenset(LAZY_SRC + LAZY_SRCSET)
-_PLACEHOLDER = re.compile(r"^(data:|about:blank)|(^|/)(blank|spacer|placeholder|pixel|lazy|loading|grey|transparent)[^/]*\.(gif|png|svg)(\?|$)", re.IGNORECASE)
+_PLACEHOLDER = re.compile(r"^(data:|about:blank)"
+                          r"|(^|/)(blank|spacer|placeholder|pixel|lazy|loading|grey|transparent)[^/]*\.(gif|png|svg)(\?|$)",
+                          re.IGNORECASE)
 _TRACKER_HOSTS = re.compile(
     r"(^|\.)(feeds\.feedburner\.com|feedsportal\.com|pixel\.wp\.com|stats\.wordpress\.com|google-analytics\.com|"
     r"doubleclick\.net|scorecardresearch\.com|quantserve\.com|pixel\.quantserve\.com|analytics\.twitter\.com|"

@@ -14,15 +14,16 @@ import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Optional
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
 from rich.table import Table
+from typer.core import TyperGroup
 
-from . import __version__, config as configuration, failures, urls
+from . import __version__, failures, urls
 from . import archive as files
+from . import config as configuration
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import iso
@@ -50,7 +51,7 @@ app = typer.Typer(cls=_Commands, add_completion=False, no_args_is_help=True, ric
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-ArchiveOption = Annotated[Optional[Path], typer.Option(
+ArchiveOption = Annotated[Path | None, typer.Option(
     "--archive", "-a", help="The mirror folder (default: $NEWSMIRROR_ARCHIVE or ./archive).", show_default=False)]
 
 
@@ -120,7 +121,7 @@ def _main(
 
 @app.command()
 def init(
-    ci: Annotated[Optional[str], typer.Option(metavar="KIND", help="Also write a scheduled-runner workflow: github.")] = None,
+    ci: Annotated[str | None, typer.Option(metavar="KIND", help="Also write a scheduled-runner workflow: github.")] = None,
     install: Annotated[str, typer.Option(metavar="SPEC", help="What the workflow pip-installs.")] = "newsmirror",
     archive: ArchiveOption = None,
 ) -> None:
@@ -148,8 +149,8 @@ def init(
 @app.command()
 def add(
     url: Annotated[str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed).")],
-    feed_id: Annotated[Optional[str], typer.Option("--id", help="Folder id (default: a slug of the host).")] = None,
-    title: Annotated[Optional[str], typer.Option(help="List title (default: the feed's own title).")] = None,
+    feed_id: Annotated[str | None, typer.Option("--id", help="Folder id (default: a slug of the host).")] = None,
+    title: Annotated[str | None, typer.Option(help="List title (default: the feed's own title).")] = None,
     archive: ArchiveOption = None,
 ) -> None:
     """Add a feed (creating the mirror folder when there is none)."""
@@ -312,13 +313,13 @@ def list_feeds(
     """Show every feed with its last attempt, last success, articles (revised, removed) and last error."""
     arch = _archive(archive)
     config = _load(arch)
-    from .health import problems
     from .dates import now_ms
+    from .health import problems
 
     store = _store(arch)
     try:
         states, counts, changes, now = store.feeds(), store.counts(), store.feed_changes(), now_ms()
-        rows = []
+        rows: list[dict[str, Any]] = []
         for f in config.feeds:
             s = states.get(f.id)
             revised, removed = changes.get(f.id, (0, 0))
@@ -327,7 +328,7 @@ def list_feeds(
                 "last_attempt": iso(s.last_attempt) if s else None, "last_success": iso(s.last_success) if s else None,
                 "articles": counts.get(f.id, 0),
                 "revised": revised, "removed": removed,
-                "last_error": (s.disabled and f"disabled: {s.disabled}") or (s.last_error if s else None),
+                "last_error": (s.disabled and f"disabled: {s.disabled}") or s.last_error if s else None,
                 "problems": problems(s, store.published(f.id), now),
             })
     finally:
@@ -353,7 +354,7 @@ def _short(stamp: str | None) -> str:
 
 @app.command()
 def run(
-    feed: Annotated[Optional[list[str]], typer.Option("--feed", metavar="ID", help="Only this feed (repeatable).")] = None,
+    feed: Annotated[list[str] | None, typer.Option("--feed", metavar="ID", help="Only this feed (repeatable).")] = None,
     strict: Annotated[bool, typer.Option(help="Exit 1 when any feed failed.")] = False,
     wait: Annotated[float, typer.Option(metavar="SECONDS", help="Wait this long for another pass to finish.")] = 0,
     force: Annotated[bool, typer.Option(help="Fetch feeds that are backing off after failures too.")] = False,
@@ -404,9 +405,9 @@ def _publish(arch: Archive, settings: configuration.PublishSettings, message: st
 
 @app.command()
 def publish(
-    remote: Annotated[Optional[list[str]], typer.Option(metavar="REMOTE", help="Also push here (repeatable).")] = None,
-    author_name: Annotated[Optional[str], typer.Option(help="Commit author name.")] = None,
-    author_email: Annotated[Optional[str], typer.Option(help="Commit author email.")] = None,
+    remote: Annotated[list[str] | None, typer.Option(metavar="REMOTE", help="Also push here (repeatable).")] = None,
+    author_name: Annotated[str | None, typer.Option(help="Commit author name.")] = None,
+    author_email: Annotated[str | None, typer.Option(help="Commit author email.")] = None,
     archive: ArchiveOption = None,
 ) -> None:
     """Commit what changed and push to every remote (a failing remote never blocks the others)."""
@@ -474,9 +475,7 @@ def daemon(
 @app.command()
 def doctor(archive: ArchiveOption = None) -> None:
     """Check configuration, state, every feed (through its proxy), remotes and disk; exit 1 if anything fails."""
-    from .doctor import checks
-
-    from .doctor import Check
+    from .doctor import Check, checks
     from .publish import check_remote
 
     arch = _archive(archive)
@@ -555,12 +554,13 @@ def history(
 @app.command()
 def diff(
     item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number or the article's link.")],
-    a: Annotated[Optional[int], typer.Argument(metavar="[A", help="Older version (default: the one before B).")] = None,
-    b: Annotated[Optional[int], typer.Argument(metavar="B]", help="Newer version (default: the current one).")] = None,
+    a: Annotated[int | None, typer.Argument(metavar="[A", help="Older version (default: the one before B).")] = None,
+    b: Annotated[int | None, typer.Argument(metavar="B]", help="Newer version (default: the current one).")] = None,
     archive: ArchiveOption = None,
 ) -> None:
     """Show what changed between two versions (by characters for Chinese, by words otherwise)."""
-    from .history import diff as changes, plain, shorten
+    from .history import diff as changes
+    from .history import plain, shorten
 
     _, found, _ = _versions(archive, item)
     b = b or len(found)
@@ -586,9 +586,9 @@ def diff(
 @app.command()
 def search(
     query: Annotated[str, typer.Argument(help="Words to find (Chinese: any length; Traditional finds Simplified).")],
-    feed: Annotated[Optional[str], typer.Option("--feed", metavar="ID", help="Only this feed.")] = None,
-    since: Annotated[Optional[str], typer.Option(metavar="DATE", help="Published on or after (2024-05-07).")] = None,
-    until: Annotated[Optional[str], typer.Option(metavar="DATE", help="Published before (2024-05-08).")] = None,
+    feed: Annotated[str | None, typer.Option("--feed", metavar="ID", help="Only this feed.")] = None,
+    since: Annotated[str | None, typer.Option(metavar="DATE", help="Published on or after (2024-05-07).")] = None,
+    until: Annotated[str | None, typer.Option(metavar="DATE", help="Published before (2024-05-08).")] = None,
     limit: Annotated[int, typer.Option(min=1, max=1000, help="At most this many results.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     archive: ArchiveOption = None,
@@ -672,7 +672,8 @@ _SKIPPED_SHOWN = 20  # files reindex skipped, named one by one on the terminal; 
 @app.command()
 def reindex(archive: ArchiveOption = None) -> None:
     """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
-    from .reindex import open_state, reindex as rebuild
+    from .reindex import open_state
+    from .reindex import reindex as rebuild
 
     arch = _archive(archive)
     _load(arch)
@@ -705,7 +706,8 @@ def reindex(archive: ArchiveOption = None) -> None:
 
 
 @app.command()
-def demo(directory: Annotated[Path, typer.Argument(metavar="DIR", help="Where to build the demo mirror.")] = Path("newsmirror-demo")) -> None:
+def demo(directory: Annotated[Path, typer.Argument(metavar="DIR", help="Where to build the demo mirror.")]
+         = Path("newsmirror-demo")) -> None:
     """Mirror bundled sample feeds served on 127.0.0.1: works with no network."""
     from .demo import run_demo
 

@@ -97,7 +97,8 @@ def parse_date(text: str | None, default_tz: tzinfo | str = DEFAULT_TIMEZONE) ->
 # "Wed, 08 May 2024 10:00:00 GMT" and "... +0800": the common case of RFC 822, read here at a
 # tenth of email.utils' cost; anything else (other zones, two-digit years...) goes there.
 _RFC822_PLAIN = re.compile(r"(?:[A-Za-z]{3},\s*)?(\d{1,2}) ([A-Za-z]{3}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) (GMT|UTC?|[+-]\d{4})")
-_MONTHS = {name: number for number, name in enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
+_MONTHS = {name: number for number, name in
+           enumerate(["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 
 
 def _plain_rfc822(m: re.Match[str]) -> int | None:

@@ -240,7 +240,8 @@ def _reason(exc: BaseException) -> str:
     for needle, reason in (("Name or service not known", "host not found"), ("nodename nor servname", "host not found"),
                            ("Temporary failure in name resolution", "host not found"),
                            ("Connection refused", "connection refused"),
-                           ("All connection attempts failed", "cannot connect (refused or unreachable)"), ("certificate", "TLS certificate error"),
+                           ("All connection attempts failed", "cannot connect (refused or unreachable)"),
+                           ("certificate", "TLS certificate error"),
                            ("Receive buffer too long", "response headers too large (over 100 KB)")):  # h11's words, httpcore's limit
         if needle in text:
             return reason

@@ -19,6 +19,7 @@ import functools
 import html
 import html.entities
 import re
+from collections import deque
 from dataclasses import dataclass, field
 
 # The pattern follows the HTML tokenizer (WHATWG 13.2.5), so that a piece is a tag exactly
@@ -766,10 +767,8 @@ def _self_closing(piece: str) -> bool:
         return False
     m = _NAME.match(piece)
     assert m, piece
-    last = None
-    for last in _ATTR_SPLIT.finditer(piece, m.end()):
-        pass
-    return last is None or last.end() < len(piece) - 1
+    tail = deque(_ATTR_SPLIT.finditer(piece, m.end()), maxlen=1)  # the last match only
+    return not tail or tail[0].end() < len(piece) - 1
 
 
 def bound_nesting(pieces: list[str], max_depth: int = MAX_DEPTH, table_closes_p: bool | None = True) -> list[str]:

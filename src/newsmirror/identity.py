@@ -10,7 +10,6 @@ import re
 from collections.abc import Callable
 from typing import TypeVar, cast
 
-from . import urls
 from .htmltokens import unescape
 from .model import ParsedEntry
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from .clean import clean
 from .config import ImageSettings
+from .decide import Verdict, decide, keys
 from .extract import header_block, needs_page
 from .htmltokens import is_tag, split, tag_name
-from .decide import Verdict, decide, keys
 from .identity import content_hash, normalized_text, order_new, visible_length
 from .images import rewriter
 from .model import Extracted, ParsedEntry, pickled_by_fields

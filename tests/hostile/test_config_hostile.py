@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 
 import pytest
+from support import item, newsmirror, rss
 
 from newsmirror import config
-from support import item, newsmirror, rss
 
 FEED = '[[feeds]]\nid = "f"\nurl = "{url}"\n'
 

@@ -24,12 +24,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from lxml import etree
-
 from hostile_support import alive, environment, query, start, state_numbers, tree, wait_gone, watch
+from lxml import etree
+from support import Site, item, rss
+
 from newsmirror.archive import Archive
 from newsmirror.render.markdown import read_article
-from support import Site, item, rss
 
 T0 = 1_700_000_000
 ITEMS = 30  # per feed, revealed a few more each round
@@ -50,7 +50,7 @@ class Feeds:
         page = ("<html><head><title>页</title></head><body><article>{mark}"
                 + "".join(f"<p>文章页的第{i}段。这是一个完整的句子，第二句话也在这里。</p>" for i in range(6))
                 + "</article></body></html>")
-        for n, feed_id in enumerate(self.ids):
+        for feed_id in self.ids:
             if feed_id in self.summary_only:
                 for i in range(ITEMS):
                     site.add(f"/p/{feed_id}/{i}.html", page.format(mark=f"<p>页{feed_id}-{i}。</p>"),
@@ -142,7 +142,7 @@ def agree(root: Path, sources: Feeds) -> None:
         on_disk = archive.numbers_on_disk(feed_id)
         assert set(on_disk) == in_state.get(feed_id, set()), feed_id
         seen: Counter[str] = Counter()
-        for number, path in on_disk.items():
+        for path in on_disk.values():
             text = path.read_text(encoding="utf-8")
             assert text.count("\n") == 5 and text.endswith("\n"), path
             parsed = read_article(text)

@@ -23,16 +23,16 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from browser import chromium
 from selenium.common.exceptions import ElementNotInteractableException, NoAlertPresentException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
+from support import Site, item, newsmirror, rss
 
 from newsmirror.archive import Archive
 from newsmirror.store import Store
 from newsmirror.web import create_app
-from browser import chromium
-from support import Site, item, newsmirror, rss
 
 MARK = "NMPWNED"
 T = 1715117943000

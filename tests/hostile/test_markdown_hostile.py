@@ -8,12 +8,12 @@ import time
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from support import item, newsmirror, rss
 
 from newsmirror.archive import Archive
 from newsmirror.model import Article
 from newsmirror.render.markdown import article, list_page, one_line, read_article, readme
 from newsmirror.store import Store
-from support import item, newsmirror, rss
 
 T = 1715117943000
 SCRIPT_LINKS = ["javascript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)", "JaVaScRiPt:alert(1)",

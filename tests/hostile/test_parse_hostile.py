@@ -107,7 +107,8 @@ def test_generated_entity_bombs_stay_small():
         head = {"inside": f"<!DOCTYPE rss [\n{declaration}\n]>\n",
                 "outside": f"<!DOCTYPE rss>\n{declaration}\n",
                 "in a comment": f"<!--\n{declaration}\n-->\n<!DOCTYPE rss [\n]>\n"}[declare]
-        doc = f'<?xml version="1.0"?>\n{head}<rss><channel><title>t</title><item><title>i</title><description>{("&" + name + ";") * references}</description></item></channel></rss>'
+        doc = (f'<?xml version="1.0"?>\n{head}<rss><channel><title>t</title><item><title>i</title>'
+               f'<description>{("&" + name + ";") * references}</description></item></channel></rss>')
         try:
             feed = parse(doc.encode(), URL)
         except NotAFeed:

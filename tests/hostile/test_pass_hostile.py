@@ -26,14 +26,14 @@ from pathlib import Path
 
 import brotli
 import pytest
+from hostile_support import MiB, Watched, alive, environment, listing, query, state_numbers, watch
 from lxml import etree
 from lxml import html as lxml_html
+from support import Site, item, rss
 
-from hostile_support import MiB, Watched, alive, environment, listing, query, state_numbers, watch
 from newsmirror.parse import ENTITY_EXPANSION_LIMIT
 from newsmirror.process import cut_mark
 from newsmirror.render.markdown import read_article
-from support import Site, item, rss
 
 TIMEOUT = 5.0  # [fetch] timeout
 WORK = 4.0  # [limits] work_seconds

@@ -53,7 +53,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 @contextmanager
 def serve() -> Iterator[str]:
     """Serve the bundled files on 127.0.0.1; yields the base URL."""
-    handler = type("DemoHandler", (_Handler,), {})
+    handler: type[_Handler] = type("DemoHandler", (_Handler,), {})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(HERE)))
     handler.base = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import json
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
 
@@ -38,7 +38,7 @@ def _guid(a: Article) -> str:
 
 
 def _when(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, timezone.utc)
+    return datetime.fromtimestamp(ms / 1000, UTC)
 
 
 def rss(title: str, link: str, articles: Sequence[Article], site_url: str | None = None) -> bytes:

@@ -12,6 +12,7 @@ Only the main variant is built: with `editions` set, the site shows what `articl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sys
@@ -231,7 +232,7 @@ class _Build:
             inputs = (same, row.title, row.link, row.published, row.body, row.removed_at, markdown,
                       self.revised.get(row.id))
             rel = f"articles/{feed.id}/{row.number}.html"
-            self.pages.emit(rel, inputs, lambda: self._article(rel, feed, row, markdown))
+            self.pages.emit(rel, inputs, functools.partial(self._article, rel, feed, row, markdown))
 
     def _article(self, rel: str, feed: _Feed, row: EntryRow, markdown: str) -> str:
         body = row.body if feed.variant == "original" else editions.convert_html(row.body, feed.convert)
@@ -280,7 +281,7 @@ class _Build:
             if not chunk:
                 continue
             inputs = [feed, *(x for r in chunk for x in (r.number, r.title, r.published, r.removed_at is not None, r.body))]
-            self.pages.emit(f"search/{feed.id}/{k}.js", inputs, lambda: _shard(feed, k, chunk))
+            self.pages.emit(f"search/{feed.id}/{k}.js", inputs, functools.partial(_shard, feed, k, chunk))
             out.append((feed.id, k, max(r.published for r in chunk), len(chunk)))
         return out
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,7 +114,13 @@ class Revision:
 
 
 _ENTRY_COLUMNS = ", ".join(EntryRow.__slots__)
-_OPTIONAL = {"body_key": None, "adopted": 0}  # columns a new entry's dict may leave out
+_OPTIONAL: dict[str, Any] = {"body_key": None, "adopted": 0}  # columns a new entry's dict may leave out
+
+
+def _rowid(cursor: sqlite3.Cursor) -> int:
+    """The id of the row an INSERT just added."""
+    assert cursor.lastrowid is not None
+    return cursor.lastrowid
 
 
 def _columns(alias: str = "") -> str:
@@ -151,7 +158,7 @@ class Store:
     def sound(self) -> bool:
         """Whether SQLite finds the whole file intact (reads every page: for `doctor` and
         `reindex`, not for every pass)."""
-        return self.db.execute("PRAGMA quick_check").fetchone()[0] == "ok"
+        return bool(self.db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
 
     def _migrate(self) -> None:
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
@@ -189,7 +196,7 @@ class Store:
 
     # --- entries -----------------------------------------------------------------------------
 
-    def _one(self, where: str, params: tuple) -> EntryRow | None:
+    def _one(self, where: str, params: tuple[object, ...]) -> EntryRow | None:
         row = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE {where} ORDER BY number DESC LIMIT 1",
                               params).fetchone()
         return EntryRow(*row) if row else None
@@ -267,7 +274,8 @@ class Store:
         return self._one("canonical = ?", (canonical,))
 
     def min_number(self, feed_id: str) -> int | None:
-        return self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
+        number: int | None = self.db.execute("SELECT min(number) FROM entries WHERE feed_id = ?", (feed_id,)).fetchone()[0]
+        return number
 
     def add_entries(self, rows: Iterable[Mapping[str, Any]], pending: bool = True, done_waiting: Sequence[int] = ()) -> list[EntryRow]:
         """Insert new entries (one transaction), `pending` their files; each dict holds
@@ -280,7 +288,7 @@ class Store:
         with self.transaction():
             for r in rows:
                 values = [r[c] if c in r else _OPTIONAL[c] for c in columns]
-                added.append(EntryRow(self.db.execute(sql, values).lastrowid, *values))
+                added.append(EntryRow(_rowid(self.db.execute(sql, values)), *values))
             if pending:
                 self.db.executemany("INSERT INTO unwritten (entry_id, feed_id) VALUES (?, ?)",
                                     [(r.id, r.feed_id) for r in added])
@@ -290,16 +298,16 @@ class Store:
 
     # --- entries waiting for a later pass ----------------------------------------------------
 
-    def add_waiting(self, rows: Iterable[dict]) -> list[int]:
+    def add_waiting(self, rows: Iterable[Mapping[str, Any]]) -> list[int]:
         """Keep entries for a later pass (oldest first); each dict holds WaitingRow's columns but
         `id`. Returns their ids."""
         columns = [c for c in WaitingRow.__slots__ if c != "id"]
         values = [[r[c] for c in columns] for r in rows]
-        ids = []
+        ids: list[int] = []
         if values:
             sql = f"INSERT INTO waiting ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
             with self.transaction():
-                ids = [self.db.execute(sql, v).lastrowid for v in values]
+                ids = [_rowid(self.db.execute(sql, v)) for v in values]
         return ids
 
     def waiting(self, feed_id: str, limit: int) -> list[WaitingRow]:
@@ -312,7 +320,8 @@ class Store:
         return self.db.execute("SELECT 1 FROM waiting WHERE feed_id = ? LIMIT 1", (feed_id,)).fetchone() is not None
 
     def waiting_count(self, feed_id: str) -> int:
-        return self.db.execute("SELECT count(*) FROM waiting WHERE feed_id = ?", (feed_id,)).fetchone()[0]
+        count: int = self.db.execute("SELECT count(*) FROM waiting WHERE feed_id = ?", (feed_id,)).fetchone()[0]
+        return count
 
     def update_entry(self, entry_id: int, pending: bool = False, **values: object) -> None:
         """Change an entry's columns; `pending` when its file is to be written again."""
@@ -335,7 +344,7 @@ class Store:
     def entries(self, feed_id: str, limit: int | None = None) -> list[EntryRow]:
         """A feed's entries, newest (lowest number) first."""
         sql = f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id = ? ORDER BY number"
-        params: list = [feed_id]
+        params: list[object] = [feed_id]
         if limit is not None:
             sql += " LIMIT ?"
             params.append(limit)
@@ -459,7 +468,7 @@ class Store:
             (*feed_ids, since, older_than, checked_before, limit))
         return [EntryRow(*r) for r in rows]
 
-    def pending(self, feed_id: str | None = None, besides: set[int] = frozenset()) -> list[EntryRow]:
+    def pending(self, feed_id: str | None = None, besides: AbstractSet[int] = frozenset()) -> list[EntryRow]:
         """Entries stored whose files are not written yet (all feeds', or one's), but those in
         `besides` (being written already: their bodies are not read again)."""
         where, params = ("", ()) if feed_id is None else (" WHERE feed_id = ?", (feed_id,))
@@ -512,7 +521,8 @@ class Store:
                                               " LIMIT ?", (feed_id, limit))]
 
     def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM entries").fetchone()[0]
+        count: int = self.db.execute("SELECT count(*) FROM entries").fetchone()[0]
+        return count
 
     def has_entries(self) -> bool:
         return self.db.execute("SELECT 1 FROM entries LIMIT 1").fetchone() is not None
