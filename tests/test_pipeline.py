@@ -14,6 +14,7 @@ from support import item, newsmirror, rss
 from newsmirror import config as configuration
 from newsmirror.archive import Archive, ArchiveLocked
 from newsmirror.pipeline import FeedResult, run_pass
+from newsmirror.render import feeds as republish
 from newsmirror.render.markdown import read_article
 from newsmirror.store import Store
 
@@ -276,3 +277,27 @@ def test_a_feeds_line_says_what_the_pass_did():
     assert FeedResult("voa", revised=1).line() == "voa: nothing new, 1 revised"
     assert FeedResult("voa", completed=2, removed=1).line() == "voa: nothing new, 2 completed, 1 removed"
     assert FeedResult("voa").line() == "voa: unchanged"
+
+
+_REAL_WRITE = republish.write
+_DIE_ONCE = Path(os.environ.get("TMPDIR", "/tmp")) / f"newsmirror-die-once-{os.getpid()}"
+
+
+def _killed_once(*args):
+    """The worker rendering a re-published feed is killed the first time (an OOM kill)."""
+    if not _DIE_ONCE.exists():
+        _DIE_ONCE.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _REAL_WRITE(*args)
+
+
+def test_a_worker_killed_while_writing_a_feed_out_is_replaced_and_the_feed_written(tmp_path, site, monkeypatch):
+    archive = make_mirror(tmp_path, ("f", site.add("/f.xml", rss(item(1)))))
+    _DIE_ONCE.unlink(missing_ok=True)
+    monkeypatch.setattr(republish, "write", _killed_once)
+    try:
+        report = run(archive)
+    finally:
+        _DIE_ONCE.unlink(missing_ok=True)
+    assert not report.problems and report.results[0].status == "new"
+    assert (archive.root / "feeds/f.xml").exists() and (archive.root / "feeds/all.xml").exists()

@@ -25,7 +25,7 @@ from .model import Article
 from .render import feeds as republish
 from .render import markdown
 from .store import EntryRow, FeedState, Store
-from .workers import Workers
+from .workers import WorkerDied, Workers
 
 
 class Output:
@@ -46,7 +46,7 @@ class Output:
         self.written: list[int] = []  # ids of the entries written, for the search index
         self.submitted: set[int] = set()  # entries whose files are being written...
         self.inflight: list[tuple[list[EntryRow], Future]] = []  # ...and how that is going
-        self.rendering: list[tuple[str, asyncio.Task]] = []  # re-published feeds being written
+        self.rendering: list[tuple[str, asyncio.Future[int], tuple[object, ...]]] = []  # feeds out being written
         self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
         self.feeds_out_changed = False
         self.shared: set[str] = set()  # feeds that newly share another feed's article
@@ -104,10 +104,15 @@ class Output:
         written = set(done)
         self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
         self.written.extend(done)
-        for name, task in self.rendering:
+        for name, task, args in self.rendering:
             try:
-                await task
-            except Exception as exc:  # noqa: BLE001  a full disk, or a worker lost
+                try:
+                    await task
+                except WorkerDied:  # killed from outside (an OOM kill): rendered again, once
+                    await self.workers.run(republish.write, *args)
+            except Exception as exc:  # noqa: BLE001  a full disk, or a worker lost twice
+                if name in self._feeds:  # rendered again by the next pass, not taken as done
+                    self.save(replace(self.state(name), rendered=None))
                 errors.setdefault(name, f"cannot write feeds/{name}.*: {failures.reason(exc)}")
         self.rendering.clear()
         return errors
@@ -172,8 +177,8 @@ class Output:
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
         """Render and write a re-published feed in a pool worker; `settle` waits for it."""
-        self.rendering.append((name, asyncio.ensure_future(self.workers.run(
-            republish.write, self.archive.root / "feeds", name, title, link, articles, self.config.publish.site_url))))
+        args = (self.archive.root / "feeds", name, title, link, articles, self.config.publish.site_url)
+        self.rendering.append((name, asyncio.ensure_future(self.workers.run(republish.write, *args)), args))
 
     def write_readme(self) -> None:
         if self.config.feeds_out and (self.feeds_out_changed or not (self.archive.root / "feeds/all.xml").exists()):

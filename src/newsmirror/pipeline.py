@@ -255,6 +255,7 @@ class _Pass:
         self.step("articles", self.out.write_pending)
         self.step("README and feeds/all", self.out.write_readme)
         errors = await self.out.settle()
+        self.step("feed states", self.flush)  # a re-published feed that could not be written is rendered again
         self.problems.extend(f"{name}: {error}" for name, error in errors.items())
         for feed_id, error in errors.items():
             result = next((r for r in results if r.feed_id == feed_id), None)
