@@ -181,8 +181,12 @@ def test_a_stale_temporary_file_is_removed_and_never_seen_as_an_article(tmp_path
     folder = archive.root / "articles/f"
     folder.mkdir(parents=True)
     (folder / ".nm-tmp-abc").write_text("<!--1-->\n[half")
+    for left in ("lists", "feeds", "."):  # where a pass killed mid-write leaves one too
+        (archive.root / left).mkdir(exist_ok=True)
+        (archive.root / left / ".nm-tmp-1-2").write_text("half")
     run(archive)
     assert sorted(p.name for p in folder.iterdir()) == [".identity.jsonl", "1048574.md"]
+    assert not list(archive.root.rglob(".nm-tmp-*"))
 
 
 def test_a_second_pass_on_the_same_folder_waits_or_says_why(tmp_path, site):

@@ -101,11 +101,9 @@ class Archive:
             entries = list(os.scandir(folder))
         except FileNotFoundError:
             return found, others
-        own = f"{_TMP_PREFIX}{os.getpid()}-"
         for entry in entries:
             if entry.name.startswith(_TMP_PREFIX):
-                if not entry.name.startswith(own):  # this process's own are being written right now
-                    Path(entry.path).unlink(missing_ok=True)  # left by a killed pass
+                _sweep(entry)
                 continue
             if entry.name == identity_index.NAME:  # newsmirror's own, beside the articles
                 continue
@@ -122,6 +120,18 @@ class Archive:
                 found[number] = first
                 others.append((second, f"article {number} is {first.name}"))
         return found, others
+
+    def sweep(self) -> None:
+        """Remove the temporary files a killed pass left beside the lists, feeds out and README
+        (those in article folders go as each folder is read)."""
+        for folder in (self.root, self.root / "lists", self.root / "feeds"):
+            try:
+                entries = list(os.scandir(folder))
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            for entry in entries:
+                if entry.name.startswith(_TMP_PREFIX):
+                    _sweep(entry)
 
     def has_articles(self) -> bool:
         """Whether any `articles/<feed>/` holds an article file (a folder whose state may be lost)."""
@@ -182,6 +192,12 @@ class Archive:
 
 
 _held: set[int] = set()  # descriptors of the locks this process holds
+
+
+def _sweep(entry: os.DirEntry[str]) -> None:
+    """Remove a temporary file a killed pass left (this process's own are being written now)."""
+    if not entry.name.startswith(f"{_TMP_PREFIX}{os.getpid()}-"):
+        Path(entry.path).unlink(missing_ok=True)
 
 
 def _close_held_locks() -> None:

@@ -126,6 +126,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     started = time.monotonic()
     store = Store(archive.state_dir)
     try:
+        archive.sweep()
         notes = [note] if (note := restore_state(archive, store)) else []
         workers = Workers()
         try:
