@@ -27,18 +27,15 @@ from . import archive as files
 from . import config as configuration
 from . import decide, failures, revisions
 from .archive import FIRST_NUMBER, Archive
-from .clean import image_urls
+from .building import Builder
 from .config import Config, FeedConfig
 from .dates import iso, now_ms
-from .encoding import decode
-from .extract import extract
-from .fetch import PAGE_ACCEPT, Fetcher, FetchError, Response, is_html
+from .fetch import Fetcher, FetchError
 from .identity import same_title
-from .media import choose_proxies, localize
-from .model import Extracted, ParsedEntry, new_entry
+from .model import ParsedEntry, new_entry
 from .output import Output
 from .parse import NotAFeed
-from .process import Candidate, FeedJob, compose, finish, prepare, within_pages
+from .process import Candidate, FeedJob, prepare, within_pages
 from .revisions import FLIP, LIMIT, ReturnTo, Revise, Suppress, VersionKey, version_key
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
@@ -236,13 +233,16 @@ class _Pass:
         self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
         self.held: set[str] = set()  # feeds with a change held back over the revisions a day
         self.out = Output(archive, config, store, workers, self.state, self.save, self.step)
+        self.builder: Builder  # with the fetcher, in run()
         self.takedowns: Takedowns | None = None
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.step("articles", self.out.write_pending)  # what a killed pass stored but did not write
         async with Fetcher(self.config.fetch) as self.fetcher:
+            self.builder = Builder(self.archive, self.config, self.store, self.workers, self.fetcher,
+                                   lambda feed: self.budget(feed).time)
             self.takedowns = Takedowns(self.config, self.store, self.workers, self.fetcher, self.carried,
-                                       self.extracted, lambda feed: self.budget(feed).time, self.change)
+                                       self.builder.extracted, lambda feed: self.budget(feed).time, self.change)
             self.step("takedown checks", self.takedowns.plan, feeds)
             tasks = [asyncio.create_task(self.feed(f)) for f in feeds]
             watcher = asyncio.create_task(_cancel_when(stop, tasks)) if stop else None
@@ -427,7 +427,7 @@ class _Pass:
         ready = [(c, n) for c, n in numbered if not c.wants_page]
         done: set[int] = set()  # id() of the candidates stored (or listed as another feed's)
         try:
-            await self.build(feed, [c for c, _ in ready if c.body is None], now)
+            await self.builder.build(feed, [c for c, _ in ready if c.body is None], now)
             stored = self.store_built(feed, ready, now, result, done)
             outcomes = await asyncio.gather(*(self.store_paged(feed, c, n, now, result, done) for c, n in numbered
                                               if c.wants_page), return_exceptions=True)
@@ -453,7 +453,7 @@ class _Pass:
     async def store_paged(self, feed: FeedConfig, c: Candidate, number: int, now: int, result: FeedResult,
                           done: set[int]) -> int:
         """Fetch the candidate's page, build it and store it under its number."""
-        await self.build(feed, [c], now)
+        await self.builder.build(feed, [c], now)
         return self.store_built(feed, [(c, number)], now, result, done)
 
     def store_built(self, feed: FeedConfig, pairs: list[tuple[Candidate, int]], now: int, result: FeedResult,
@@ -493,7 +493,7 @@ class _Pass:
         candidates = [_from_waiting(r, gone=carried is not None and r.id not in carried) for r in rows]
         work.items -= len(candidates)
         now = now_ms()
-        await self.build(feed, [c for c in candidates if not c.wants_page], now)
+        await self.builder.build(feed, [c for c in candidates if not c.wants_page], now)
         return await self.store_new(feed, candidates, now, result)
 
     def unshared(self, feed: FeedConfig, new: list[Candidate], now: int, result: FeedResult) -> list[Candidate]:
@@ -520,7 +520,7 @@ class _Pass:
         unbuilt = [c for c in changed if c.body is None]
         paged = [c for c in unbuilt if c.wants_page][:max(0, work.pages)]
         work.pages -= len(paged)
-        await self.build(feed, [c for c in unbuilt if not c.wants_page] + paged, now)
+        await self.builder.build(feed, [c for c in unbuilt if not c.wants_page] + paged, now)
         revised = 0
         for c in changed:
             row = c.existing
@@ -545,49 +545,6 @@ class _Pass:
                 if n is not None]
         return min(used) - 1 if used else FIRST_NUMBER
 
-    async def build(self, feed: FeedConfig, candidates: list[Candidate], now: int) -> None:
-        """Fetch the pages the candidates want, copy images when asked, and clean their bodies
-        (in a worker, on the feed's time budget)."""
-        if not candidates:
-            return
-        work = self.budget(feed)
-        pages = await asyncio.gather(*(self.page(feed, c.entry) if c.wants_page else _none() for c in candidates))
-        items = []
-        for c, page in zip(candidates, pages):
-            body, base, c.from_page = compose(c.entry, page, feed.url, now)
-            c.partial = c.wants_page and page is None
-            items.append((body, base))
-        images = self.config.images_for(feed)
-        local = choices = None
-        if images.mode == "local" or (images.mode == "proxy" and images.fallbacks):
-            found = [u for body, base in items for u in image_urls(body, base)]
-            if images.mode == "local":
-                copies = await localize(found, self.archive.root, self.store, self.fetcher, self.config.fetch, images, now)
-                local = {url: "../../" + path for url, path in copies.items()}  # relative to articles/<feed>/
-            else:
-                choices = await choose_proxies(found, self.store, self.fetcher, self.config.fetch, images, now)
-        built = await self.workers.run(finish, items, images, local, choices, self.config.limits.max_article_bytes,
-                                       budget=work.time)
-        for c, (body, digest) in zip(candidates, built):
-            c.body, c.hash = body, digest
-
-    async def page(self, feed: FeedConfig, entry: ParsedEntry) -> tuple[Extracted, str] | None:
-        """The extracted article page, or None when it cannot be had (the entry stays partial)."""
-        try:
-            response = await self.fetcher.get(entry.link or "", self.config.fetch.max_page_bytes, headers=feed.headers,
-                                              proxy=feed.proxy, accept=PAGE_ACCEPT)
-        except FetchError:
-            return None
-        return await self.extracted(feed, response)
-
-    async def extracted(self, feed: FeedConfig, response: Response) -> tuple[Extracted, str] | None:
-        """The article a fetched page holds (extracted in a worker, on the feed's time budget)."""
-        if not is_html(response):
-            return None
-        text = decode(response.content, response.content_type, html=True)
-        extracted = await self.workers.run(extract, text, response.url, feed.rules, budget=self.budget(feed).time)
-        return (extracted, response.url) if extracted else None
-
     async def retry_partial(self, feed: FeedConfig) -> int:
         """Try again the pages earlier passes could not have, while the feed's page budget lasts;
         update those articles in place."""
@@ -598,7 +555,7 @@ class _Pass:
         work.pages -= len(rows)
         candidates = [Candidate(ParsedEntry(title=r.title, guid=r.guid, link=r.link or None, published=r.published,
                                             summary=r.body), wants_page=True) for r in rows]
-        await self.build(feed, candidates, now_ms())
+        await self.builder.build(feed, candidates, now_ms())
         for row, c in zip(rows, candidates):
             if c.from_page:
                 self.store.update_entry(row.id, pending=True, body=c.body, from_page=1, partial=0, source_hash=c.hash)
@@ -672,10 +629,6 @@ def _from_waiting(row: WaitingRow, gone: bool) -> Candidate:
     """A waiting entry as a candidate again; one the feed no longer carries takes no page."""
     return Candidate(ParsedEntry(**json.loads(row.entry)), wants_page=bool(row.wants_page) and not gone,
                      feed_hash=row.feed_hash, canonical=row.canonical, waiting=row.id, body_key=row.body_key)
-
-
-async def _none() -> None:
-    return None
 
 
 async def _cancel_when(stop: threading.Event, tasks: list[asyncio.Task]) -> None:
