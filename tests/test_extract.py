@@ -254,3 +254,11 @@ def test_the_nesting_bound_reads_a_page_in_lexbors_mode(monkeypatch, head, table
     monkeypatch.setattr(extraction, "bound_nesting", lambda pieces, depth, table_closes_p: seen.append(table_closes_p) or pieces)
     extraction._bounded(head + "<p>x" * 300)
     assert seen == [table_closes_p]
+
+
+def test_a_player_in_an_article_page_becomes_a_link_not_nothing():
+    page = ('<div class="wsw"><p>正文。</p><iframe src="https://www.youtube.com/embed/abc" title="现场视频"></iframe>'
+            '<p>第二段。</p></div>')
+    found = extract(page, "https://www.voachinese.com/a/1.html")
+    body = clean(found.body, "https://www.voachinese.com/a/1.html")
+    assert '<a href="https://www.youtube.com/embed/abc">视频：现场视频</a>' in body and "<iframe" not in body

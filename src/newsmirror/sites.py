@@ -18,7 +18,7 @@ from .urls import host
 # Removed from every extracted body, whatever the site. The headline (`h1`) is already the
 # article's title line; an `h1` inside the body would repeat it as loose text.
 FURNITURE = (
-    "script", "style", "iframe", "form", "button", "nav", "aside", "footer", "template", "svg", "h1",
+    "script", "style", "form", "button", "nav", "aside", "footer", "template", "svg", "h1",  # players: clean() links them
     "[class*=share]", "[class*=social]", "[class*=related]", "[class*=advert]", "[class*=newsletter]",
     "[id*=share]", "[id*=related]", "[aria-hidden=true]",
 )
