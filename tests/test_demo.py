@@ -21,3 +21,11 @@ def test_demo_refuses_a_folder_that_is_not_a_demo(tmp_path):
     (tmp_path / "precious.txt").write_text("keep me")
     result = newsmirror("demo", tmp_path)
     assert result.code == 2 and (tmp_path / "precious.txt").exists()
+
+
+def test_demo_builds_in_the_folder_archive_names(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert newsmirror("--archive", tmp_path / "given", "demo").code == 0
+    assert newsmirror("demo", "--archive", tmp_path / "local").code == 0
+    assert (tmp_path / "given/README.md").exists() and (tmp_path / "local/README.md").exists()
+    assert not (tmp_path / "newsmirror-demo").exists()

@@ -706,11 +706,15 @@ def reindex(archive: ArchiveOption = None) -> None:
 
 
 @app.command()
-def demo(directory: Annotated[Path, typer.Argument(metavar="DIR", help="Where to build the demo mirror.")]
-         = Path("newsmirror-demo")) -> None:
+def demo(directory: Annotated[Path | None, typer.Argument(
+              metavar="DIR", help="Where to build the demo mirror (else --archive, else ./newsmirror-demo).",
+              show_default=False)] = None,
+         archive: ArchiveOption = None) -> None:
     """Mirror bundled sample feeds served on 127.0.0.1: works with no network."""
     from .demo import run_demo
 
+    directory = directory or archive or _state.archive or Path("newsmirror-demo")
+    _state.current = directory
     try:
         run_demo(directory, lambda line: out.print(line, markup=False))
     except FileExistsError as exc:
