@@ -121,3 +121,31 @@ def test_doctor_checks_the_remotes(tmp_path, site):
     result = newsmirror("--archive", archive, "doctor")
     assert result.code == 1
     assert "remote " in result.out and "reachable" in result.out and "FAIL" in result.out
+
+
+def test_a_repository_on_master_publishes_master(tmp_path, site):
+    """The original mirror's repositories are on master: a pass adds to that branch, never starts
+    another (on which the remote's archive would begin afresh)."""
+    remote = tmp_path / "news.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "master", str(remote)], check=True)
+    archive = mirror(tmp_path, site, [remote])
+    subprocess.run(["git", "init", "-q", "-b", "master", str(archive)], check=True)
+    (archive / "NOTICE.md").write_text("acknowledgements\n")
+    git(archive, "add", "NOTICE.md")
+    git(archive, "commit", "-qm", "the mirror so far")
+    git(archive, "push", "-q", str(remote), "master")
+
+    result = newsmirror("--archive", archive, "run")
+    assert f"push {remote}: ok" in result.out, result.out
+    assert git(remote, "branch", "--format=%(refname:short)").split() == ["master"]
+    assert git(remote, "log", "--format=%s", "master").splitlines() == ["newsmirror: 1 new", "the mirror so far"]
+    assert git(archive, "symbolic-ref", "--short", "HEAD").strip() == "master"
+
+
+def test_a_branch_set_in_the_configuration_is_the_one_published(tmp_path, site):
+    remote = bare(tmp_path, "news")
+    archive = mirror(tmp_path, site, [remote])
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text() + 'branch = "gh-pages"\n')
+    assert f"push {remote}: ok" in newsmirror("--archive", archive, "run").out
+    assert git(remote, "branch", "--format=%(refname:short)").split() == ["gh-pages"]

@@ -92,7 +92,7 @@ class PublishSettings:
     """Git mirrors: after a pass that changed files, one commit, then a push to every remote."""
 
     remotes: tuple[str, ...] = ()
-    branch: str = "main"
+    branch: str | None = None  # None: the branch checked out (a new repository's: "main")
     author_name: str = "newsmirror"
     author_email: str = "newsmirror@localhost"
     retries: int = 3
@@ -278,7 +278,7 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "[publish]",
         "# Git remotes (URLs or paths) to push the mirror to after every pass that changed files.",
         '# remotes = ["git@github.com:you/news.git", "/srv/git/news.git"]',
-        '# branch = "main"',
+        '# branch = "main"           # default: the branch checked out (the original mirror\'s: master)',
         '# author_name = "newsmirror"',
         '# author_email = "newsmirror@localhost"',
         "# retries = 3",
@@ -497,7 +497,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     RevisionSettings: {"max_per_day": _within(1, 1000)},
     ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers},
     PublishSettings: {
-        "remotes": _each(_remote), "branch": _branch, "author_name": _identity, "author_email": _identity,
+        "remotes": _each(_remote), "branch": _optional(_branch), "author_name": _identity, "author_email": _identity,
         "retries": _within(0, 100), "site_url": _optional(url_problem),
     },
     SiteRule: {"body": _optional(_selector), "lead_image": _optional(_selector), "caption": _optional(_selector),

@@ -45,11 +45,24 @@ def message(counts: dict[str, tuple[int, int]]) -> str:
     return summary + ("\n\n" + "\n".join(lines) if lines else "")
 
 
+NEW_BRANCH = "main"  # the branch of a repository newsmirror creates
+
+
+def branch(root: Path, settings: PublishSettings) -> str:
+    """The branch published: `[publish] branch`, else the one checked out (a repository of the
+    original mirror is on master: pushing another would start the remote's archive afresh)."""
+    return settings.branch or _checked_out(root) or NEW_BRANCH
+
+
+def _checked_out(root: Path) -> str:
+    return git.run(root, "symbolic-ref", "--short", "HEAD", check=False).strip().decode()
+
+
 def commit(root: Path, settings: PublishSettings, text: str) -> bool:
     """Commit everything the mirror changed (the state folder is git-ignored); False if nothing."""
     if not git.is_repository(root):
-        git.run(root, "init", "-q", "-b", settings.branch)
-    elif git.run(root, "symbolic-ref", "--short", "HEAD", check=False).strip().decode() != settings.branch:
+        git.run(root, "init", "-q", "-b", settings.branch or NEW_BRANCH)
+    elif settings.branch and _checked_out(root) != settings.branch:
         git.run(root, "checkout", "-q", "-B", settings.branch)
     git.run(root, "add", "-A", ".")
     if not git.run(root, "status", "--porcelain").strip():
@@ -67,7 +80,7 @@ def integrate(root: Path, remote: str, settings: PublishSettings) -> str | None:
     they reach any remote, and all remotes converge on one history.
     """
     try:
-        git.run(root, "fetch", "-q", remote, settings.branch, timeout=120)
+        git.run(root, "fetch", "-q", remote, branch(root, settings), timeout=120)
     except GitError as exc:
         return None if "couldn't find remote ref" in exc.output else str(exc)  # an empty remote
     if not git.succeeds(root, "merge-base", "--is-ancestor", "FETCH_HEAD", "HEAD"):
@@ -88,7 +101,7 @@ def push(root: Path, remote: str, settings: PublishSettings, sleep=time.sleep) -
         if attempt:
             sleep(RETRY_BASE * 2 ** (attempt - 1))
         try:
-            git.run(root, "push", "--porcelain", remote, f"HEAD:refs/heads/{settings.branch}", timeout=120)
+            git.run(root, "push", "--porcelain", remote, f"HEAD:refs/heads/{branch(root, settings)}", timeout=120)
             return "ok"
         except GitError as exc:
             reason = str(exc)
