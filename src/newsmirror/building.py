@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from .archive import Archive
 from .clean import image_urls
@@ -20,17 +21,16 @@ from .store import Store
 from .workers import Budget, Workers
 
 
+@dataclass
 class Builder:
     """`budget`: a feed's time budget in this pass."""
 
-    def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers, fetcher: Fetcher,
-                 budget: Callable[[FeedConfig], Budget]):
-        self.archive = archive
-        self.config = config
-        self.store = store
-        self.workers = workers
-        self.fetcher = fetcher
-        self.budget = budget
+    archive: Archive
+    config: Config
+    store: Store
+    workers: Workers
+    fetcher: Fetcher
+    budget: Callable[[FeedConfig], Budget]
 
     async def build(self, feed: FeedConfig, candidates: list[Candidate], now: int) -> None:
         """Fetch the pages the candidates want, copy images when asked, and clean their bodies

@@ -14,7 +14,7 @@ import hashlib
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, editions, failures, identity_index
@@ -28,29 +28,28 @@ from .store import EntryRow, FeedState, Store
 from .workers import WorkerDied, Workers
 
 
+@dataclass
 class Output:
     """The files of one pass. `state` and `save` reach the pass's feed states (a list's
     rendering is remembered there); `step` runs a step whose failure is reported, not raised."""
 
-    def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers,
-                 state: Callable[[str], FeedState], save: Callable[[FeedState], None],
-                 step: Callable[..., None]):
-        self.archive = archive
-        self.config = config
-        self.store = store
-        self.workers = workers
-        self.state = state
-        self.save = save
-        self.step = step
-        self._feeds = {f.id: f for f in config.feeds}
-        self.written: list[int] = []  # ids of the entries written, for the search index
-        self.submitted: set[int] = set()  # entries whose files are being written...
-        self.inflight: list[tuple[list[EntryRow], Future]] = []  # ...and how that is going
-        self.rendering: list[tuple[str, asyncio.Future[int], tuple[object, ...]]] = []  # feeds out being written
-        self.unlisted: Counter[str] = Counter()  # articles written since their feed's list was
-        self.feeds_out_changed = False
-        self.shared: set[str] = set()  # feeds that newly share another feed's article
+    archive: Archive
+    config: Config
+    store: Store
+    workers: Workers
+    state: Callable[[str], FeedState]
+    save: Callable[[FeedState], None]
+    step: Callable[..., None]
+    written: list[int] = field(default_factory=list)  # ids of the entries written, for the search index
+    submitted: set[int] = field(default_factory=set)  # entries whose files are being written...
+    inflight: list[tuple[list[EntryRow], Future]] = field(default_factory=list)  # ...and how that is going
+    rendering: list[tuple[str, asyncio.Future[int], tuple[object, ...]]] = field(default_factory=list)  # feeds out
+    unlisted: Counter[str] = field(default_factory=Counter)  # articles written since their feed's list was
+    feeds_out_changed: bool = False
+    shared: set[str] = field(default_factory=set)  # feeds that newly share another feed's article
 
+    def __post_init__(self) -> None:
+        self._feeds = {f.id: f for f in self.config.feeds}
 
     def trees(self, feed: FeedConfig | None) -> list[tuple[Archive, str, str]]:
         """(folder, script variant, root of absolute links) for the main tree and each edition."""

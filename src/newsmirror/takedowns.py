@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 
 from . import failures, urls
 from .config import Config, FeedConfig
@@ -30,6 +31,7 @@ REMOVED, REVISED = "removed", "revised"  # what re-checking an article's page fo
 Change = Callable[[EntryRow, str, str, str, "str | None", int], bool]
 
 
+@dataclass
 class Takedowns:
     """The re-checks of one pass: planned for all feeds at its start (`plan`, least recently
     checked first, within `takedown_budget`), done per feed after the feed (`recheck`).
@@ -37,18 +39,15 @@ class Takedowns:
     lists; `extracted` extracts a fetched page (in a worker); `budget` is a feed's time budget in
     this pass; `change` applies a changed version."""
 
-    def __init__(self, config: Config, store: Store, workers: Workers, fetcher: Fetcher, carried: dict[str, set[int]],
-                 extracted: Callable[[FeedConfig, Response], Awaitable[tuple[Extracted, str] | None]],
-                 budget: Callable[[FeedConfig], Budget], change: Change):
-        self.config = config
-        self.store = store
-        self.workers = workers
-        self.fetcher = fetcher
-        self.carried = carried
-        self.extracted = extracted
-        self.budget = budget
-        self.change = change
-        self.planned: dict[str, list[EntryRow]] = {}
+    config: Config
+    store: Store
+    workers: Workers
+    fetcher: Fetcher
+    carried: dict[str, set[int]]
+    extracted: Callable[[FeedConfig, Response], Awaitable[tuple[Extracted, str] | None]]
+    budget: Callable[[FeedConfig], Budget]
+    change: Change
+    planned: dict[str, list[EntryRow]] = field(default_factory=dict)
 
     def plan(self, feeds: list[FeedConfig]) -> None:
         days, budget = self.config.takedown_days, self.config.takedown_budget
