@@ -418,7 +418,7 @@ def publish(
     """Commit what changed and push to every remote (a failing remote never blocks the others)."""
     from dataclasses import replace
 
-    from .pipeline import unread
+    from .publish import unread
 
     arch = _archive(archive)
     config = _load(arch)

@@ -147,21 +147,16 @@ def restore_state(archive: Archive, store: Store) -> str | None:
     that holds articles is rebuilt from the files first, as `reindex` does: a pass on an empty
     state would archive every article a second time under new numbers. So is a state whose
     rebuild did not finish (killed half-way: some feeds read back, others not)."""
+    from .publish import unread
+    from .reindex import reindex  # reindex uses this module's index()
+
     if not unread(archive, store):
         return None
     incomplete = store.incomplete()
-    from .reindex import reindex  # reindex uses this module's index()
 
     report = reindex(archive, store)
     return (f"state {'incomplete' if incomplete else 'missing'}: rebuilt from {sum(report.articles.values())} "
             "article files (as `newsmirror reindex` does)")
-
-
-def unread(archive: Archive, store: Store) -> bool:
-    """Whether the folder holds article files the state has not read: none read back (a missing
-    state, a cold CI cache) or a rebuild that did not finish. A pass rebuilds such a state
-    first; `publish` refuses to commit over it."""
-    return store.incomplete() or (not store.has_entries() and archive.has_articles())
 
 
 def index(archive: Archive, written: Sequence[int], rebuild: bool = False) -> int:
