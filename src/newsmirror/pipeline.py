@@ -153,7 +153,6 @@ def restore_state(archive: Archive, store: Store) -> str | None:
     if not unread(archive, store):
         return None
     incomplete = store.incomplete()
-
     report = reindex(archive, store)
     return (f"state {'incomplete' if incomplete else 'missing'}: rebuilt from {sum(report.articles.values())} "
             "article files (as `newsmirror reindex` does)")
