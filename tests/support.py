@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import gzip
 import http.server
+import subprocess
 import threading
 import time
 from collections import Counter
@@ -109,6 +110,29 @@ def newsmirror(*args: str | Path) -> Run:
     """Run the command line in-process, as a user would type it."""
     result = CliRunner().invoke(app, [str(a) for a in args], catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
+
+
+def earlier_mirror(tmp_path: Path, feed_url: str) -> Path:
+    """A bare repository on `master` holding what the original mirror archived from `feed_url`
+    as feed `voa` (its files only: no state, no identity index)."""
+    earlier, remote = tmp_path / "earlier", tmp_path / "news.git"
+    newsmirror("--archive", earlier, "add", feed_url, "--id", "voa", "--title", "美国之音")
+    assert newsmirror("--archive", earlier, "run").code == 0
+    (earlier / "articles/voa/.identity.jsonl").unlink()
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "master", str(remote)], check=True)
+    for command in (["init", "-q", "-b", "master"], ["add", "-A"], ["-c", "user.name=earlier", "-c", "user.email=e@x",
+                    "commit", "-qm", "the mirror so far"], ["push", "-q", str(remote), "master"]):
+        subprocess.run(["git", "-C", str(earlier), *command], check=True, capture_output=True)
+    return remote
+
+
+def articles(repository: Path, branch: str = "master") -> dict[str, bytes]:
+    """Every article file (`articles/<feed>/<n>.md`) on `branch` of a git repository, with its bytes."""
+    def git(*args: str) -> bytes:
+        return subprocess.run(["git", "-C", str(repository), *args], check=True, capture_output=True).stdout
+
+    names = git("ls-tree", "-r", "--name-only", branch, "articles").decode().split()
+    return {name: git("show", f"{branch}:{name}") for name in names if name.endswith(".md")}
 
 
 def rss(*items: str, title: str = "测试源") -> str:

@@ -9,6 +9,7 @@ import sys
 from support import item, newsmirror, rss
 
 from newsmirror import config
+from newsmirror.ci import EXAMPLE
 
 
 def test_init_writes_the_default_feed_set(tmp_path):
@@ -23,6 +24,22 @@ def test_init_writes_the_default_feed_set(tmp_path):
     assert text.count("# ") > 10  # commented
     assert (archive / ".gitignore").read_text() == ".newsmirror/\n.nm-tmp-*\n"  # state, and files being written
     assert newsmirror("init", "--archive", archive).code == 2  # never overwrites
+
+
+def test_init_ci_writes_a_workflow_installing_a_pinned_spec(tmp_path):
+    """newsmirror is not on the package index: the workflow installs what --install names, pinned."""
+    archive = tmp_path / "m"
+    missing = newsmirror("init", "--archive", archive, "--ci", "github")
+    assert missing.code == 2 and missing.err == (
+        "newsmirror: --install: required with --ci (newsmirror is not on the package index), "
+        f'e.g. --install "{EXAMPLE}"\n')
+    unpinned = newsmirror("init", "--archive", archive, "--ci", "github", "--install", "git+https://github.com/you/newsmirror")
+    assert unpinned.code == 2 and "--install: 'git+https://github.com/you/newsmirror' does not pin a version" in unpinned.err
+    assert newsmirror("init", "--archive", archive, "--install", EXAMPLE).err == "newsmirror: --install: only with --ci\n"
+    assert not archive.exists()  # nothing written before the arguments are known to be good
+
+    assert newsmirror("init", "--archive", archive, "--ci", "github", "--install", "newsmirror==0.2.0").code == 0
+    assert 'run: python -m pip install "newsmirror==0.2.0"\n' in (archive / ".github/workflows/newsmirror.yml").read_text()
 
 
 def test_archive_defaults_to_the_environment_variable(tmp_path, monkeypatch):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from support import item, newsmirror, rss
+from support import articles, earlier_mirror, item, newsmirror, rss
 
 from newsmirror import publish as publishing
 
@@ -149,3 +150,61 @@ def test_a_branch_set_in_the_configuration_is_the_one_published(tmp_path, site):
     config.write_text(config.read_text() + 'branch = "gh-pages"\n')
     assert f"push {remote}: ok" in newsmirror("--archive", archive, "run").out
     assert git(remote, "branch", "--format=%(refname:short)").split() == ["gh-pages"]
+
+
+def clone(remote: Path, where: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(remote), str(where)], check=True, capture_output=True)
+    return where
+
+
+def test_publish_refuses_a_folder_whose_articles_the_state_has_not_read(tmp_path, site):
+    """A clone of the mirror that no pass or reindex has read: publish says to reindex, and
+    leaves git alone (no commit, no push, no repository created)."""
+    remote = earlier_mirror(tmp_path, site.add("/f.xml", rss(item(2), item(1))))
+    archive = clone(remote, tmp_path / "clone")
+    head = git(remote, "rev-parse", "master")
+    refused = newsmirror("--archive", archive, "publish", "--remote", "origin")
+    assert refused.code == 1 and refused.out == ""
+    assert refused.err == (f"newsmirror: {archive} holds articles the state has not read (no state, or a rebuild not "
+                           f"finished): run `newsmirror --archive {archive} reindex` first\n")
+    assert git(archive, "rev-parse", "HEAD") == head == git(remote, "rev-parse", "master")
+
+    plain = tmp_path / "plain"  # the same files outside git
+    shutil.copytree(archive, plain, ignore=shutil.ignore_patterns(".git", ".newsmirror"))
+    assert newsmirror("--archive", plain, "publish").code == 1
+    assert not (plain / ".git").exists()
+
+    assert newsmirror("--archive", archive, "reindex").code == 0
+    result = newsmirror("--archive", archive, "publish", "--remote", "origin")
+    assert result.code == 0 and "push origin: ok" in result.out
+
+
+def test_a_reindex_finishes_what_a_killed_rebuild_left(tmp_path, site):
+    """A rebuild killed half-way leaves the state incomplete: publish refuses it until a
+    `reindex` has read every file again (and then takes it as whole)."""
+    remote = earlier_mirror(tmp_path, site.add("/f.xml", rss(item(2), item(1))))
+    archive = clone(remote, tmp_path / "clone")
+    assert newsmirror("--archive", archive, "reindex").code == 0
+    (archive / ".newsmirror/rebuilding").touch()  # the marker a rebuild keeps while it runs
+    assert "reindex` first" in newsmirror("--archive", archive, "publish").err
+    assert newsmirror("--archive", archive, "reindex").code == 0
+    assert newsmirror("--archive", archive, "publish", "--remote", "origin").code == 0
+
+
+def test_run_on_a_master_repository_with_a_lost_state_adds_and_replaces_nothing(tmp_path, site):
+    """A clone of the original mirror's repository, with no state (a cold CI cache): `run`
+    rebuilds the state from the files first, numbers on below them, and pushes master."""
+    remote = earlier_mirror(tmp_path, site.add("/f.xml", rss(item(2), item(1))))
+    before = articles(remote)
+    archive = clone(remote, tmp_path / "clone")
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text() + f'\n[publish]\nremotes = ["{remote}"]\n')
+    site.add("/f.xml", rss(item(3), item(2)))  # item 1 dropped, item 3 new
+
+    result = newsmirror("--archive", archive, "run")
+    assert "state missing: rebuilt from 2 article files" in result.out
+    assert f"push {remote}: ok" in result.out
+    after = articles(remote)
+    assert {name: after[name] for name in before} == before
+    assert set(after) - set(before) == {"articles/voa/1048572.md"} and "文章3" in after["articles/voa/1048572.md"].decode()
+    assert git(remote, "branch", "--format=%(refname:short)").split() == ["master"]

@@ -12,7 +12,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -122,15 +122,20 @@ def _main(
 @app.command()
 def init(
     ci: Annotated[str | None, typer.Option(metavar="KIND", help="Also write a scheduled-runner workflow: github.")] = None,
-    install: Annotated[str, typer.Option(metavar="SPEC", help="What the workflow pip-installs.")] = "newsmirror",
+    install: Annotated[str | None, typer.Option(
+        metavar="SPEC", help="What the workflow pip-installs, pinned (required with --ci).")] = None,
     archive: ArchiveOption = None,
 ) -> None:
     """Create a mirror folder with a commented configuration holding the default feeds."""
-    from .ci import TEMPLATES, template
+    from .ci import EXAMPLE, TEMPLATES, install_problem, template
 
     arch = _archive(archive)
     if ci is not None and ci not in TEMPLATES:
         raise _fail(f"--ci: unknown kind {ci!r} (known: {', '.join(TEMPLATES)})")
+    if ci is not None and install is None:
+        raise _fail(f'--install: required with --ci (newsmirror is not on the package index), e.g. --install "{EXAMPLE}"')
+    if install is not None and (problem := "only with --ci" if ci is None else install_problem(install)):
+        raise _fail(f"--install: {problem}")
     exists = _has_config(arch)
     if exists and ci is None:
         raise _fail(f"{arch.config_path} already exists; edit it, or use `add` and `remove`")
@@ -139,10 +144,10 @@ def init(
         configuration.write_default(arch.config_path)
         out.print(f"Created {arch.config_path} with {len(configuration.DEFAULT_FEEDS)} feeds.", markup=False)
     arch.prepare()
-    if ci is not None:
+    if ci is not None and install is not None:
         path, text = template(ci, install)
         files.write(arch.root / path, text)
-        out.print(f"Wrote {arch.root / path}: hourly reindex, run and publish.", markup=False)
+        out.print(f"Wrote {arch.root / path}: hourly run and publish of {install}, the state kept in the Actions cache.", markup=False)
     out.print(f"Next: newsmirror --archive {arch.root} run", markup=False)
 
 
@@ -413,8 +418,14 @@ def publish(
     """Commit what changed and push to every remote (a failing remote never blocks the others)."""
     from dataclasses import replace
 
+    from .publish import unread
+
     arch = _archive(archive)
     config = _load(arch)
+    with closing(_store(arch)) as store:
+        if unread(arch, store):  # a commit now would record a folder no pass has numbered against
+            raise _fail(f"{arch.root} holds articles the state has not read (no state, or a rebuild not finished): "
+                        f"run `newsmirror --archive {arch.root} reindex` first", 1)
     settings = replace(config.publish, remotes=(*config.publish.remotes, *(remote or [])),
                        author_name=author_name or config.publish.author_name,
                        author_email=author_email or config.publish.author_email)

@@ -147,14 +147,13 @@ def restore_state(archive: Archive, store: Store) -> str | None:
     that holds articles is rebuilt from the files first, as `reindex` does: a pass on an empty
     state would archive every article a second time under new numbers. So is a state whose
     rebuild did not finish (killed half-way: some feeds read back, others not)."""
-    incomplete = store.incomplete()
-    if not incomplete and (store.has_entries() or not archive.has_articles()):
-        return None
+    from .publish import unread
     from .reindex import reindex  # reindex uses this module's index()
 
-    store.rebuilding()
+    if not unread(archive, store):
+        return None
+    incomplete = store.incomplete()
     report = reindex(archive, store)
-    store.rebuilt()
     return (f"state {'incomplete' if incomplete else 'missing'}: rebuilt from {sum(report.articles.values())} "
             "article files (as `newsmirror reindex` does)")
 

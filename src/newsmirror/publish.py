@@ -17,6 +17,7 @@ from . import git
 from .archive import Archive, ArchiveLocked
 from .config import PublishSettings
 from .git import GitError
+from .store import Store
 
 _REJECTED = re.compile(r"\[rejected\]|non-fast-forward|fetch first|stale info", re.I)
 RETRY_BASE = 2.0  # seconds before the first retry of a failed push
@@ -43,6 +44,14 @@ def message(counts: dict[str, tuple[int, int]]) -> str:
     summary = f"newsmirror: {new} new" + (f", {updated} updated" if updated else "")
     lines = [f"{feed}: {n} new" + (f", {u} updated" if u else "") for feed, (n, u) in sorted(counts.items()) if n or u]
     return summary + ("\n\n" + "\n".join(lines) if lines else "")
+
+
+def unread(archive: Archive, store: Store) -> bool:
+    """Whether the folder holds article files the state has not read: none read back (a missing
+    state, a cold CI cache) or a rebuild that did not finish. A pass rebuilds such a state first;
+    `publish` refuses to commit such a folder: no pass has checked its files against the archive
+    (articles numbered by a mirror that started empty, copied over these, would be pushed)."""
+    return store.incomplete() or (not store.has_entries() and archive.has_articles())
 
 
 NEW_BRANCH = "main"  # the branch of a repository newsmirror creates

@@ -63,8 +63,11 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
     Every file that is not read as an article is reported with the reason. One whose header
     reads (a second file with an article's number, a name without one) holds a story the feed
     may bring again: unless a file read holds its link, it is recorded under a new number, so
-    that the next pass recognizes it instead of archiving it a second time."""
+    that the next pass recognizes it instead of archiving it a second time.
+
+    The state counts as incomplete until the end (a rebuild killed half-way is done again)."""
     report = ReindexReport()
+    store.rebuilding()
     store.clear()
     for suffix in ("", "-wal", "-shm"):
         (archive.state_dir / (SEARCH_DB + suffix)).unlink(missing_ok=True)
@@ -108,6 +111,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
         except git.GitError as exc:
             report.history = str(exc)
     index(archive, (), rebuild=True)
+    store.rebuilt()
     return report
 
 
