@@ -112,7 +112,7 @@ class _Files(StaticFiles):
         root = os.path.realpath(self.root)
         for base in (os.path.join(root, SITE_DIR), root):
             full = os.path.realpath(os.path.join(base, path))
-            if os.path.commonpath([full, root]) != root or not readable(PurePath(os.path.relpath(full, root))):
+            if not readable(PurePath(os.path.relpath(full, root))):  # outside the folder: "../..."
                 continue
             try:
                 return full, os.stat(full)
