@@ -78,7 +78,9 @@ def test_nothing_outside_the_archive_is_served(tmp_path, site):
                  "/articles/voa/out.md", "/lists/passwd.md", "/articles/voa/.identity.jsonl", "/articles/../newsmirror.toml",
                  "/site/../newsmirror.toml", "/articles/voa/%2e%2e/%2e%2e/newsmirror.toml"):
         assert client.get(path).status_code == 404, path
-    assert client.get("/articles/voa/1048573.md").status_code == 200
+    published = client.get("/articles/voa/1048573.md")
+    assert published.status_code == 200 and published.headers["content-security-policy"] == "script-src 'none'"
+    assert "content-security-policy" not in client.get("/search.html").headers  # the site's search runs its script
     assert client.head("/articles/voa/1048573.md").status_code == 200
     assert client.post("/articles/voa/1048573.md").status_code == 405
     assert client.get("/search", params={"q": "<script>"}).text.count("<script>") == 0

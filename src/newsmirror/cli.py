@@ -670,7 +670,7 @@ def serve(
     except OSError as exc:
         if exc.errno == errno.EADDRINUSE:
             raise _fail(f"port {port} is in use (try --port {server.free_port(host, port)})", 1) from None
-        raise _fail(f"--host: cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+        raise _fail(f"--host, --port: cannot listen on {host} port {port}: {exc.strerror or exc}") from None
     with sock:
         arch.prepare()
         keeper = SiteKeeper(arch)

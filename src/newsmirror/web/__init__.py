@@ -128,9 +128,9 @@ class _Files(StaticFiles):
             response.headers["content-type"] = media_type
         response.headers["x-content-type-options"] = "nosniff"
         if not path.is_relative_to(os.path.realpath(self.root / SITE_DIR)):
-            # What outlets sent (an SVG copied to media/, Markdown holding their markup) never
-            # runs as a page of the reader's origin.
-            response.headers["content-security-policy"] = "sandbox"
+            # What outlets sent never runs on the reader's origin: an SVG copied to media/ and
+            # opened by itself would run its scripts there.
+            response.headers["content-security-policy"] = "script-src 'none'"
         return response
 
 
