@@ -13,14 +13,16 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import PurePath
 from urllib.parse import urljoin, urlsplit
 
+import pytest
 from starlette.testclient import TestClient
 from support import item, newsmirror, rss
 
 from newsmirror.archive import Archive
 from newsmirror.store import Store
-from newsmirror.web import create_app
+from newsmirror.web import create_app, readable
 
 
 def reader(tmp_path, site) -> TestClient:
@@ -86,6 +88,17 @@ def test_nothing_outside_the_archive_is_served(tmp_path, site):
     assert client.get("/search", params={"q": "<script>"}).text.count("<script>") == 0
 
 
+@pytest.mark.parametrize(("rel", "served"), [
+    ("site/index.html", True), ("README.md", True), ("articles/voa/1048574.md", True), ("lists/美国之音.md", True),
+    ("feeds/all.json", True), ("media/ab/abcd.svg", True), ("zh-Hant/articles/voa/1048574.md", True),
+    ("newsmirror.toml", False), (".newsmirror/archive.db", False), (".git/config", False), (".github/workflows", False),
+    ("articles/voa/.identity.jsonl", False), ("../etc/passwd", False), (".", False), ("zh-Hant", False),
+    ("zh-Hant/newsmirror.toml", False), ("notes/private.md", False)])
+def test_what_serve_may_answer_with(rel, served):
+    """Paths relative to the archive, symbolic links resolved: the site and the published files."""
+    assert readable(PurePath(rel)) is served
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -112,7 +125,7 @@ def test_a_port_in_use_is_said_before_anything_else(tmp_path, site):
     with socket.create_server(("127.0.0.1", 0)) as taken:
         port = taken.getsockname()[1]
         result = newsmirror("--archive", archive, "serve", "--port", str(port))
-    assert result.code == 1 and result.out == ""
+    assert result.code == 1 and result.out == "" and not (archive / "site").exists()
     assert re.fullmatch(rf"newsmirror: port {port} is in use \(try --port \d+\)\n", result.err), result.err
     suggested = int(re.search(r"--port (\d+)", result.err)[1])
     with socket.create_server(("127.0.0.1", suggested)):  # it was free
