@@ -18,7 +18,7 @@ from contextlib import closing, contextmanager
 from .. import failures
 from ..archive import Archive, ArchiveLocked
 from ..config import load
-from ..render.site import build
+from ..render import site
 from ..store import DB_NAME, Store
 
 POLL = 1.0  # seconds between two looks at the state: a pass is on the site this long after it ends
@@ -37,7 +37,7 @@ class SiteKeeper:
         """Build the site holding the folder (ArchiveLocked when a pass holds it past `wait`
         seconds); how many files changed."""
         with self.archive.lock(wait), closing(Store(self.archive.state_dir)) as store:
-            changed = build(self.archive, load(self.archive.config_path), store)
+            changed = site.build(self.archive, load(self.archive.config_path), store)
             self.seen = self._version()  # read after: no pass commits while the folder is held
         return changed
 
