@@ -8,6 +8,7 @@ configuration errors, naming the bad argument, or the key with its file and line
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import sys
@@ -668,13 +669,29 @@ def serve(
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8080,
     archive: ArchiveOption = None,
 ) -> None:
-    """Read the archive in a browser: the static site, with ranked server-side search."""
+    """Read the archive in a browser: the static site, its files and feeds, with ranked server-side
+    search; the site is built again after every pass."""
     from .web import create_app, server
+    from .web.current import SiteKeeper
 
     arch = _archive(archive)
-    _build_site(arch, wait=60)
-    out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-    server.serve(create_app(arch), host, port)
+    _load(arch)
+    try:
+        sock = server.listen(host, port)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise _fail(f"port {port} is in use (try --port {server.free_port(host, port)})", 1) from None
+        raise _fail(f"--host, --port: cannot listen on {host} port {port}: {exc.strerror or exc}") from None
+    with sock:
+        arch.prepare()
+        keeper = SiteKeeper(arch)
+        try:
+            keeper.build(wait=60)
+        except ArchiveLocked as exc:
+            raise _fail(str(exc), 1) from None
+        with keeper.kept(lambda line: err.print(f"newsmirror: {line}", markup=False)):
+            out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
+            server.serve(create_app(arch), sock)
 
 
 _SKIPPED_SHOWN = 20  # files reindex skipped, named one by one on the terminal; a longer list goes to a file

@@ -1,5 +1,6 @@
 """Hostile clients against `newsmirror serve`'s server: half-sent requests, dripped bodies, readers
-that never read. A real uvicorn on 127.0.0.1, raw sockets, short timeouts."""
+that never read, paths spelled to leave the archive. A real uvicorn on 127.0.0.1, raw sockets,
+short timeouts."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp
 
+from newsmirror.archive import Archive
+from newsmirror.web import create_app
 from newsmirror.web.server import config
 
 TIMEOUT = 0.5  # the request and write timeouts of the server under test
@@ -40,10 +45,10 @@ HEAD = b"GET / HTTP/1.1\r\nHost: reader\r\n\r\n"
 
 
 @contextlib.contextmanager
-def running() -> Iterator[tuple[uvicorn.Server, tuple[str, int]]]:
+def running(app: ASGIApp = APP) -> Iterator[tuple[uvicorn.Server, tuple[str, int]]]:
     """The reader's server in a thread, on a free port."""
     sock = socket.create_server(("127.0.0.1", 0))
-    server = uvicorn.Server(config(APP, "127.0.0.1", 0, request_timeout=TIMEOUT, write_timeout=TIMEOUT))
+    server = uvicorn.Server(config(app, "127.0.0.1", 0, request_timeout=TIMEOUT, write_timeout=TIMEOUT))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
@@ -138,6 +143,43 @@ def test_a_client_that_never_reads_is_dropped_at_the_write_timeout():
         assert wait_for(lambda: server.server_state.connections, 2)
         assert wait_for(lambda: not server.server_state.connections, TIMEOUT + 3)
         assert time.monotonic() - start > TIMEOUT
+
+
+def test_no_spelling_of_a_path_leaves_the_published_files(tmp_path):
+    """Request targets as no client library sends them (dot segments, encoded slashes and dots,
+    backslashes, NUL, a link inside the folder): only the site and the published files answer."""
+    root = archive_holding_a_secret(tmp_path)
+    targets = ["/../newsmirror.toml", "/%2e%2e/newsmirror.toml", "/%2E%2E%2Fnewsmirror.toml", "//newsmirror.toml",
+               "/articles/..%2f..%2fnewsmirror.toml", "/site/..%2f..%2fnewsmirror.toml", "/articles/voa/link.md",
+               "/articles/voa/..%5c..%5cnewsmirror.toml", "/newsmirror.toml%00.md", "/.newsmirror/archive.db",
+               "/%2enewsmirror/archive.db", "/site/../.git/config", "/articles/voa/.identity.jsonl", "/newsmirror.toml"]
+    with running(create_app(Archive(root))) as (server, address):
+        for target in targets:
+            status, body = request(address, target)
+            assert status != 200 and b"SECRET" not in body, target
+        assert request(address, "/") == (200, b"the site")
+        assert request(address, "/articles/voa/1048574.md") == (200, b"an article")
+
+
+def archive_holding_a_secret(tmp_path: Path) -> Path:
+    root = tmp_path / "m"
+    for rel, text in (("site/index.html", "the site"), ("articles/voa/1048574.md", "an article"),
+                      ("articles/voa/.identity.jsonl", "SECRET"), ("newsmirror.toml", "proxy = 'http://u:SECRET@p'"),
+                      (".newsmirror/archive.db", "SECRET"), (".git/config", "SECRET")):
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    (root / "articles/voa/link.md").symlink_to(root / "newsmirror.toml")
+    return root
+
+
+def request(address: tuple[str, int], target: str) -> tuple[int, bytes]:
+    """The status and body of one raw GET of `target`, sent as it is."""
+    with connect(address, f"GET {target} HTTP/1.1\r\nHost: reader\r\nConnection: close\r\n\r\n".encode()) as conn:
+        data = b""
+        while chunk := conn.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    return int(head.split()[1]), body
 
 
 def wait_for(condition: Callable[[], object], seconds: float) -> bool:

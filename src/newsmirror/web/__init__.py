@@ -5,21 +5,29 @@ browser alone cannot do well on a large archive: ranked full-text search over th
 (`/search?q=` as a page, `/api/search?q=` as JSON). It only reads; it binds to 127.0.0.1 unless
 told otherwise. Its pages share the site's origin, so what they write is held to the site's
 rule: a source link only when it is http(s) (`safe_link`), every text escaped.
+
+The site links the published files beside it (`../articles/<id>/<n>.md`, `../feeds/<id>.xml`):
+served at the root, those links reach the archive's root (a browser stops `..` there), so a path
+the site does not hold is looked up among the published files, and nothing else of the folder.
 """
 
 from __future__ import annotations
 
 import html
+import os
 from datetime import datetime
+from pathlib import PurePath
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from ..archive import Archive
 from ..dates import UTC8, iso
+from ..editions import OPENCC
 from ..render.links import safe_link
 from ..render.site import SITE_DIR
 from ..search import Hit, SearchError, SearchIndex
@@ -68,8 +76,62 @@ def create_app(archive: Archive) -> Starlette:
     return Starlette(routes=[
         Route("/api/search", api),
         Route("/search", page),
-        Mount("/", StaticFiles(directory=archive.root / SITE_DIR, html=True, check_dir=False)),
+        Mount("/", _Files(archive.root)),
     ])
+
+
+PUBLISHED = frozenset({"README.md", "articles", "lists", "feeds", "media"})  # what the mirror publishes
+# Feeds re-published under feeds/ (a browser shows them as what they are); Markdown as text.
+MEDIA_TYPES = {".md": "text/markdown; charset=utf-8", ".xml": "application/rss+xml; charset=utf-8",
+               ".atom": "application/atom+xml; charset=utf-8", ".json": "application/feed+json; charset=utf-8"}
+
+
+def readable(rel: PurePath) -> bool:
+    """Whether serve may answer with the file at `rel` (relative to the archive, links resolved):
+    the site and the published files, those of edition trees too; never the configuration (it
+    may hold proxy credentials), the state, `.git` or any other hidden file."""
+    parts = rel.parts
+    if any(part.startswith(".") for part in parts):
+        return False
+    if parts[:1] == (SITE_DIR,):
+        return True
+    if parts[:1] and parts[0] in OPENCC:  # zh-Hant/articles/...: an edition tree
+        parts = parts[1:]
+    return bool(parts) and parts[0] in PUBLISHED
+
+
+class _Files(StaticFiles):
+    """The site at the root, then the published files of the archive beside it, read-only."""
+
+    def __init__(self, root: PurePath):
+        super().__init__(directory=root / SITE_DIR, html=True, check_dir=False)
+        self.root = root
+
+    def lookup_path(self, path: str) -> tuple[str, os.stat_result | None]:
+        # Links are resolved first: a link inside the folder to newsmirror.toml is refused too.
+        root = os.path.realpath(self.root)
+        for base in (os.path.join(root, SITE_DIR), root):
+            full = os.path.realpath(os.path.join(base, path))
+            if not readable(PurePath(os.path.relpath(full, root))):  # outside the folder: "../..."
+                continue
+            try:
+                return full, os.stat(full)
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+        return "", None
+
+    def file_response(self, full_path: str | os.PathLike[str], stat_result: os.stat_result, scope: Scope,
+                      status_code: int = 200) -> Response:
+        response = super().file_response(full_path, stat_result, scope, status_code)
+        path = PurePath(full_path)
+        if media_type := MEDIA_TYPES.get(path.suffix):
+            response.headers["content-type"] = media_type
+        response.headers["x-content-type-options"] = "nosniff"
+        if not path.is_relative_to(os.path.realpath(self.root / SITE_DIR)):
+            # What outlets sent never runs on the reader's origin: an SVG copied to media/ and
+            # opened by itself would run its scripts there.
+            response.headers["content-security-policy"] = "script-src 'none'"
+        return response
 
 
 def _result(h: Hit) -> str:

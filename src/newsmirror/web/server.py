@@ -12,6 +12,7 @@ closes an idle connection first.
 from __future__ import annotations
 
 import asyncio
+import socket
 from typing import Any
 
 import h11
@@ -87,6 +88,26 @@ def config(app: ASGIApp, host: str, port: int, *, request_timeout: float = REQUE
     return uvicorn.Config(app, host=host, port=port, http=protocol, ws="none", log_level="warning")
 
 
-def serve(app: ASGIApp, host: str, port: int) -> None:
-    """Serve `app` until interrupted (Ctrl-C)."""
-    uvicorn.Server(config(app, host, port)).run()
+def listen(host: str, port: int) -> socket.socket:
+    """A socket listening on `host` and `port`: bound before serve says where it reads, so that a
+    port in use is said first (uvicorn binds late, and then exits with a log line)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=2048)  # uvicorn's backlog
+
+
+def free_port(host: str, port: int) -> int:
+    """A port after `port` that nothing listens on now (else one the system picks), to suggest."""
+    for candidate in range(port + 1, min(port + 100, 65535) + 1):
+        try:
+            with listen(host, candidate):
+                return candidate
+        except OSError:
+            continue
+    with listen(host, 0) as sock:
+        return int(sock.getsockname()[1])
+
+
+def serve(app: ASGIApp, sock: socket.socket) -> None:
+    """Serve `app` on `sock` (from `listen`) until interrupted (Ctrl-C)."""
+    host, port = sock.getsockname()[:2]
+    uvicorn.Server(config(app, host, port)).run(sockets=[sock])
