@@ -145,6 +145,40 @@ def test_search_recovers_articles_a_killed_pass_did_not_index(tmp_path, site):
     assert "f/1048573" in newsmirror("--archive", archive, "search", "第二篇").out
 
 
+def searchable(tmp_path, site, articles: int = 3):
+    """A mirror of one feed, voa, whose every article holds 选举."""
+    archive = tmp_path / "m"
+    items = [item(n, title=f"选举{n}", body=f"<p>第{n}次选举，投票率创新高。</p>" * 8) for n in range(1, articles + 1)]
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(*items)), "--id", "voa", "--title", "美国之音")
+    newsmirror("--archive", archive, "run")
+    return archive
+
+
+def test_search_for_punctuation_alone_is_a_usage_error(tmp_path, site):
+    archive = searchable(tmp_path, site)
+    result = newsmirror("--archive", archive, "search", ":")
+    assert result.code == 2 and result.err == "newsmirror: QUERY: nothing to search for in ':'\n" and not result.out
+    assert newsmirror("--archive", archive, "search", "选举:").out.endswith("3 results\n")  # the words only
+
+
+def test_search_in_an_unknown_feed_says_which_feeds_there_are(tmp_path, site):
+    archive = searchable(tmp_path, site)
+    result = newsmirror("--archive", archive, "search", "选举", "--feed", "vao")
+    assert result.code == 2 and result.err == "newsmirror: --feed: no feed 'vao' (known: voa)\n"
+    newsmirror("--archive", archive, "remove", "voa")
+    kept = newsmirror("--archive", archive, "search", "选举", "--feed", "voa")  # its articles stay, and are found
+    assert kept.code == 0 and kept.out.endswith("3 results\n")
+
+
+def test_search_with_a_limit_says_how_many_there_are(tmp_path, site):
+    archive = searchable(tmp_path, site)
+    result = newsmirror("--archive", archive, "search", "选举", "--limit", "2")
+    assert result.code == 0 and result.out.count(".md\n") == 2 and result.out.endswith("2 of 3 results\n")
+    assert newsmirror("--archive", archive, "search", "选举", "--limit", "3").out.endswith("3 results\n")
+    hits = json.loads(newsmirror("--archive", archive, "search", "选举", "--limit", "2", "--json").out)
+    assert [(h["feed"], h["total"]) for h in hits] == [("voa", 3), ("voa", 3)]
+
+
 def test_add_makes_the_feed_s_own_title_one_line(tmp_path, site):
     url = site.add("/feed.xml", rss(item(1), title="自家的\n  标题"))
     assert newsmirror("--archive", tmp_path / "m", "add", url, "--id", "own").code == 0

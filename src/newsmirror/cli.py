@@ -595,10 +595,14 @@ def search(
 ) -> None:
     """Search the archive: ranked by relevance and recency, with highlighted snippets."""
     from .dates import parse_date
-    from .search import SearchError, SearchIndex, format_hit
+    from .search import SearchError, SearchIndex, format_hit, query_terms
 
     arch = _archive(archive)
     config = _load(arch)
+    try:
+        query_terms(query)
+    except SearchError as exc:
+        raise _fail(f"QUERY: {exc}") from None
     bounds = {}
     for name, value in (("--since", since), ("--until", until)):
         if value is not None:
@@ -607,25 +611,47 @@ def search(
                 raise _fail(f"{name}: {value!r} is not a date (e.g. 2024-05-07 or 2024-05-07T12:00+08:00)")
             bounds[name] = ms
     arch.prepare()
+    if feed is not None and feed not in (known := {f.id for f in config.feeds}):
+        _search_feed_known(arch, feed, known)
     try:
         with SearchIndex(arch.state_dir) as index:
             if index.count() == 0:
                 from .pipeline import index as build_index
 
                 build_index(arch, [])
-            hits = index.search(query, feed=feed, since=bounds.get("--since"), until=bounds.get("--until"), limit=limit)
+            first, last = bounds.get("--since"), bounds.get("--until")
+            hits = index.search(query, feed=feed, since=first, until=last, limit=limit)
+            # all of them, or as many as asked for: then count the rest
+            total = index.total(query, feed=feed, since=first, until=last) if len(hits) == limit else len(hits)
     except SearchError as exc:
         raise _fail(f"QUERY: {exc}") from None
     if as_json:
         out.print(json.dumps([{"feed": h.feed_id, "number": h.number, "title": h.title, "link": h.link,
                                "published": iso(h.published), "path": f"articles/{h.feed_id}/{h.number}.md",
-                               "snippet": h.snippet, "highlights": h.highlights, "score": h.score} for h in hits],
-                             ensure_ascii=False, indent=2), markup=False)
+                               "snippet": h.snippet, "highlights": h.highlights, "score": h.score, "total": total}
+                              for h in hits], ensure_ascii=False, indent=2), markup=False)
         return
     for h in hits:
         out.print(format_hit(h, color=out.is_terminal), markup=False, highlight=False)
         out.print(f"    {arch.root / 'articles' / h.feed_id / f'{h.number}.md'}", markup=False)
-    out.print(f"{len(hits)} result{'s' if len(hits) != 1 else ''}", markup=False)
+    shown = f"{len(hits)} of {total:,}" if total > len(hits) else f"{len(hits)}"
+    out.print(f"{shown} result{'s' if total != 1 else ''}", markup=False)
+
+
+_KNOWN_SHOWN = 10  # feed ids a message about an unknown one names
+
+
+def _search_feed_known(arch: Archive, feed: str, configured: set[str]) -> None:
+    """A usage error for a feed id neither configured nor holding articles in the state (a feed
+    removed from the configuration keeps its articles, and they stay searchable)."""
+    store = _store(arch)
+    try:
+        known = sorted(configured | set(store.feed_ids_with_entries()))
+    finally:
+        store.close()
+    if feed not in known:
+        named = ", ".join(known[:_KNOWN_SHOWN]) + ("…" if len(known) > _KNOWN_SHOWN else "")
+        raise _fail(f"--feed: no feed {feed!r} (known: {named or 'none'})")
 
 
 def _build_site(arch: Archive, wait: float = 0) -> int:
