@@ -192,8 +192,8 @@ def _not_present(url: str, config: Config) -> None:
 
 def _feed_url(url: str, config: Config, force: bool) -> tuple[str, str | None]:
     """The URL to add and the feed's own title: URL when it is a feed, the feed a web page
-    names when it names one; else a refusal, or with --force URL as given and a warning. A
-    feed that cannot be had now is refused too: a typo'd or dead URL would only fail every pass."""
+    names when it names one. Anything else is refused (with --force, added all the same with a
+    warning): a mistyped or dead URL would only fail every pass."""
     found, subject = _examined(url, config), "URL"
     if len(found.feeds) == 1:
         url = subject = found.feeds[0]
