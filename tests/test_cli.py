@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 from support import item, newsmirror, rss
 
@@ -59,6 +61,58 @@ def test_add_creates_the_folder_and_takes_id_and_title_from_the_feed(tmp_path, s
     assert newsmirror("--archive", archive, "add", "ftp://x/feed").code == 2
 
 
+def test_add_refuses_a_url_that_answers_an_http_error_unless_forced(tmp_path, site):
+    archive = tmp_path / "m"
+    for status in (404, 410, 503):
+        url = site.add(f"/{status}.xml", "gone", status=status, content_type="text/plain")
+        refused = newsmirror("--archive", archive, "add", url)
+        assert refused.code == 1 and refused.err.startswith(f"newsmirror: URL answered HTTP {status} ")
+        assert refused.err.endswith("; not added (--force to add anyway)\n")
+    assert not (archive / "newsmirror.toml").exists()
+    forced = newsmirror("--archive", archive, "add", site.url("/404.xml"), "--id", "x", "--force")
+    assert forced.code == 0 and "warning: URL answered HTTP 404 Not Found; added anyway (--force)" in forced.err
+    assert [f.url for f in config.load(archive / "newsmirror.toml").feeds] == [site.url("/404.xml")]
+
+
+def test_add_refuses_what_is_no_feed_or_cannot_be_reached(tmp_path, site):
+    archive = tmp_path / "m"
+    page = site.add("/page.html", "<!doctype html><html><body>新闻</body></html>", content_type="text/html")
+    refused = newsmirror("--archive", archive, "add", page)
+    assert refused.code == 1
+    assert refused.err == ("newsmirror: URL is not a feed: the server sent an HTML page; "
+                           "not added (--force to add anyway)\n")
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        nowhere = f"http://127.0.0.1:{closed.getsockname()[1]}/feed.xml"
+    unreachable = newsmirror("--archive", archive, "add", nowhere)
+    assert unreachable.code == 1 and unreachable.err.startswith("newsmirror: URL cannot be read now: ")
+    assert newsmirror("--archive", archive, "add", nowhere, "--id", "later", "--force").code == 0
+    assert [f.id for f in config.load(archive / "newsmirror.toml").feeds] == ["later"]
+
+
+def test_add_given_a_page_adds_the_feed_it_names(tmp_path, site):
+    archive = tmp_path / "m"
+    site.add("/feeds/rss.xml", rss(item(1), title="新闻网"))
+    page = site.add("/index.html", '<html><head><link rel="alternate" type="application/rss+xml" href="feeds/rss.xml">'
+                    "</head><body>首页</body></html>", content_type="text/html; charset=utf-8")
+    result = newsmirror("--archive", archive, "add", page)
+    assert result.code == 0, result.err
+    assert result.out == (f"found the feed {site.url('/feeds/rss.xml')} on the page; adding it\n"
+                          f"Added 127-0-0-1 (新闻网): {site.url('/feeds/rss.xml')}\n")
+    assert newsmirror("--archive", archive, "add", page).code == 2  # the feed it names is in the mirror already
+
+
+def test_add_given_a_page_naming_several_feeds_lists_them(tmp_path, site):
+    archive = tmp_path / "m"
+    links = "".join(f'<link rel="alternate" type="application/{kind}" href="/{name}">'
+                    for kind, name in (("rss+xml", "rss.xml"), ("atom+xml", "atom.xml"), ("rss+xml", "rss.xml")))
+    page = site.add("/", f"<html><head>{links}</head></html>", content_type="text/html")
+    result = newsmirror("--archive", archive, "add", page)
+    assert result.code == 1 and not (archive / "newsmirror.toml").exists()
+    assert result.err == (f"  1. {site.url('/rss.xml')}\n  2. {site.url('/atom.xml')}\n"
+                          "newsmirror: URL is a page naming 2 feeds (above); pass one of them to `add`\n")
+
+
 def test_remove_keeps_articles(tmp_path, site):
     url = site.add("/feed.xml", rss(item(1)))
     archive = tmp_path / "m"
@@ -74,12 +128,13 @@ def test_run_prints_a_line_per_feed_and_a_total_and_list_shows_state(tmp_path, s
     good = site.add("/good.xml", rss(item(1), item(2)))
     archive = tmp_path / "m"
     newsmirror("--archive", archive, "add", good, "--id", "good", "--title", "Good")
-    newsmirror("--archive", archive, "add", site.url("/missing.xml"), "--id", "gone", "--title", "Gone")
+    newsmirror("--archive", archive, "add", site.url("/missing.xml"), "--id", "gone", "--title", "Gone", "--force")
     result = newsmirror("--archive", archive, "run")
     assert result.code == 0
     assert "good: 2 new" in result.out
     assert "gone: failed: HTTP 404 Not Found" in result.out
-    assert "2 feeds: 2 new articles, 0 revised, 0 completed, 0 removed, 1 failed" in result.out
+    assert "2 feeds: 2 new articles, 0 revised, 0 completed, 0 removed, 1 failed\n" in result.out
+    assert "Every feed tried failed" not in result.out  # one did not
     assert newsmirror("--archive", archive, "run", "--strict").code == 1
     rows = json.loads(newsmirror("--archive", archive, "list", "--json").out)
     by_id = {r["id"]: r for r in rows}
@@ -115,8 +170,40 @@ def test_run_without_a_mirror_creates_one_with_the_default_feeds(tmp_path, monke
     assert result.code == 0
     assert "created one with the default feeds" in result.out
     assert (tmp_path / "archive/newsmirror.toml").exists()
-    assert "8 feeds: 0 new articles, 0 revised, 0 completed, 0 removed, 8 failed" in result.out
+    assert "8 feeds: 0 new articles, 0 revised, 0 completed, 0 removed, 8 failed\n" in result.out
+    assert result.out.endswith("Every feed tried failed. If this machine cannot reach them (no network, a block), try:\n"
+                               f'  a proxy: [fetch] proxy = "socks5://127.0.0.1:1080" in {Path("archive/newsmirror.toml")}\n'
+                               "  newsmirror --archive archive doctor (checks the network, each feed and the configuration)\n"
+                               "  newsmirror demo (mirrors bundled sample feeds, with no network)\n")
     assert (tmp_path / "archive/README.md").read_text(encoding="utf-8").count("](lists/") == 8
+    again = newsmirror("run")  # every feed waits for its back-off: nothing tried, nothing failed
+    assert again.code == 0 and "\n8 feeds: 0 new articles, 0 revised, 0 completed, 0 removed, 0 failed, 8 deferred (until 20" in again.out
+    assert again.out.endswith(", `--force` to try now)\n")
+
+
+def test_deferred_feeds_are_counted_apart_from_failed_ones(tmp_path, site):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/good.xml", rss(item(1))), "--id", "good")
+    newsmirror("--archive", archive, "add", site.url("/gone.xml"), "--id", "gone", "--force")
+    assert "1 failed\n" in newsmirror("--archive", archive, "run").out
+    result = newsmirror("--archive", archive, "run")
+    assert result.code == 0 and "gone: deferred: until 20" in result.out
+    total = result.out.splitlines()[-1]
+    assert total.startswith("2 feeds: 0 new articles, 0 revised, 0 completed, 0 removed, 0 failed, 1 deferred (until 20")
+    assert total.endswith("Z, `--force` to try now)")
+    assert newsmirror("--archive", archive, "run", "--strict").code == 1  # a feed deferred after failing still fails it
+
+
+def test_when_every_feed_tried_fails_run_says_what_to_try(tmp_path, site):
+    archive = tmp_path / "m"
+    for name in ("a", "b"):
+        newsmirror("--archive", archive, "add", site.url(f"/{name}.xml"), "--id", name, "--force")
+    first = newsmirror("--archive", archive, "run", "--feed", "a")
+    assert "Every feed tried failed." in first.out and "run --force" not in first.out
+    second = newsmirror("--archive", archive, "run")  # a deferred, b tried and failed
+    assert "0 new articles, 0 revised, 0 completed, 0 removed, 1 failed, 1 deferred (until " in second.out
+    assert second.out.endswith(f"  newsmirror --archive {archive} run --force (tries the deferred feeds now too)\n")
+    assert "Every feed tried failed." not in newsmirror("--archive", archive, "run").out  # nothing tried
 
 
 def test_python_dash_m_works(tmp_path):
@@ -160,6 +247,40 @@ def test_search_recovers_articles_a_killed_pass_did_not_index(tmp_path, site):
     site.add("/f.xml", rss(item(3, title="第三篇"), item(2, title="第二篇"), item(1, title="第一篇")))
     newsmirror("--archive", archive, "run")
     assert "f/1048573" in newsmirror("--archive", archive, "search", "第二篇").out
+
+
+def searchable(tmp_path, site, articles: int = 3):
+    """A mirror of one feed, voa, whose every article holds 选举."""
+    archive = tmp_path / "m"
+    items = [item(n, title=f"选举{n}", body=f"<p>第{n}次选举，投票率创新高。</p>" * 8) for n in range(1, articles + 1)]
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(*items)), "--id", "voa", "--title", "美国之音")
+    newsmirror("--archive", archive, "run")
+    return archive
+
+
+def test_search_for_punctuation_alone_is_a_usage_error(tmp_path, site):
+    archive = searchable(tmp_path, site)
+    result = newsmirror("--archive", archive, "search", ":")
+    assert result.code == 2 and result.err == "newsmirror: QUERY: nothing to search for in ':'\n" and not result.out
+    assert newsmirror("--archive", archive, "search", "选举:").out.endswith("3 results\n")  # the words only
+
+
+def test_search_in_an_unknown_feed_says_which_feeds_there_are(tmp_path, site):
+    archive = searchable(tmp_path, site)
+    result = newsmirror("--archive", archive, "search", "选举", "--feed", "vao")
+    assert result.code == 2 and result.err == "newsmirror: --feed: no feed 'vao' (known: voa)\n"
+    newsmirror("--archive", archive, "remove", "voa")
+    kept = newsmirror("--archive", archive, "search", "选举", "--feed", "voa")  # its articles stay, and are found
+    assert kept.code == 0 and kept.out.endswith("3 results\n")
+
+
+def test_search_with_a_limit_says_how_many_there_are(tmp_path, site):
+    archive = searchable(tmp_path, site)
+    result = newsmirror("--archive", archive, "search", "选举", "--limit", "2")
+    assert result.code == 0 and result.out.count(".md\n") == 2 and result.out.endswith("2 of 3 results\n")
+    assert newsmirror("--archive", archive, "search", "选举", "--limit", "3").out.endswith("3 results\n")
+    hits = json.loads(newsmirror("--archive", archive, "search", "选举", "--limit", "2", "--json").out)
+    assert [(h["feed"], h["total"]) for h in hits] == [("voa", 3), ("voa", 3)]
 
 
 def test_add_makes_the_feed_s_own_title_one_line(tmp_path, site):

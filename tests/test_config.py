@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from support import newsmirror
+from support import item, newsmirror, rss
 
 from newsmirror import config
 from newsmirror.config import ConfigError
@@ -194,10 +194,11 @@ def files_cut_at(size: int) -> Iterator[None]:
         signal.signal(signal.SIGXFSZ, default)
 
 
-@pytest.mark.parametrize("command", [["add", "https://example.com/new.xml", "--id", "new", "--title", "新"],
+@pytest.mark.parametrize("command", [["add", "FEED", "--id", "new", "--title", "新"],
                                      ["remove", "b"], ["import-opml", "feeds.opml"]])
-def test_an_edit_that_fails_halfway_leaves_the_file_as_it_was(tmp_path, monkeypatch, command):
+def test_an_edit_that_fails_halfway_leaves_the_file_as_it_was(tmp_path, monkeypatch, site, command):
     monkeypatch.chdir(tmp_path)
+    command = [site.add("/new.xml", rss(item(1))) if part == "FEED" else part for part in command]  # add reads it
     (tmp_path / "feeds.opml").write_text(OPML, encoding="utf-8")
     path = tmp_path / "m/newsmirror.toml"
     path.parent.mkdir()

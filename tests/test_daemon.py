@@ -35,7 +35,8 @@ def test_a_pass_polls_the_due_feeds_and_logs_a_line_each(tmp_path, site):
 def test_sigterm_finishes_the_writes_in_flight_and_exits_quickly(tmp_path, site):
     archive = tmp_path / "m"
     newsmirror("--archive", archive, "add", site.add("/fast.xml", rss(item(1))), "--id", "fast", "--title", "Fast")
-    newsmirror("--archive", archive, "add", site.add("/slow.xml", rss(item(2)), delay=20), "--id", "slow", "--title", "Slow")
+    newsmirror("--archive", archive, "add", site.add("/slow.xml", rss(item(2))), "--id", "slow", "--title", "Slow")
+    site.add("/slow.xml", rss(item(2)), delay=20)  # slow for the daemon's pass, not for add's look at it
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "newsmirror", "--archive", str(archive), "daemon"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)

@@ -18,7 +18,7 @@ def test_doctor_passes_on_a_healthy_mirror(tmp_path, site):
 def test_doctor_fails_when_a_feed_is_unreachable(tmp_path, site):
     archive = tmp_path / "m"
     newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1))), "--id", "f", "--title", "F")
-    newsmirror("--archive", archive, "add", site.url("/gone.xml"), "--id", "gone", "--title", "Gone")
+    newsmirror("--archive", archive, "add", site.url("/gone.xml"), "--id", "gone", "--title", "Gone", "--force")
     newsmirror("--archive", archive, "run")
     result = newsmirror("--archive", archive, "doctor")
     assert result.code == 1

@@ -6,9 +6,11 @@ import sqlite3
 from concurrent.futures import ProcessPoolExecutor
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from newsmirror import search
-from newsmirror.search import Doc, SearchIndex, format_hit, html_text
+from newsmirror.search import Doc, NothingToSearch, SearchIndex, format_hit, html_text, query_terms
 
 DAY = 86_400_000
 T0 = 1_715_000_000_000
@@ -83,7 +85,7 @@ def test_space_separated_terms_must_all_match(index):
 
 
 def test_markup_is_not_indexed(index):
-    for query in ("div", "img-wrap", "caption", "src", "https", "img.example.com", "<p>", "em"):
+    for query in ("div", "img-wrap", "caption", "src", "https", "img.example.com", "em"):
         assert found(index, query) == [], query
     assert found(index, "停火谈判") == [("voa", 1)]  # a match across an inline tag
     assert found(index, "export rules") == [("bbc", 3)]
@@ -137,11 +139,73 @@ def test_long_text_snippets_are_windows_around_the_match(tmp_path):
 
 
 def test_hostile_queries_give_clean_results(index):
-    for query in ('"', 'AND (', "*", "NEAR(美国", "美国 OR", "^", "col:美国", "'", "-", "\\", "\x00", "", "   ",
-                  "\ue07f", "\ue100美", "((((", 'a"b"c', "NOT", "美*"):
+    for query in ('AND (', "NEAR(美国", "美国 OR", "col:美国", "\ue100美", 'a"b"c', "NOT", "美*"):
         assert isinstance(index.search(query), list), query
     assert found(index, "(美联社)") == [("voa", 1)]  # full-width brackets in the text
     assert found(index, "U.S. Commerce") == [("bbc", 3)]
+
+
+@pytest.mark.parametrize("query", [":", "：", "...", '"', "*", "((((", "^", "'", "-", "\\", "\x00", "", "   ",
+                                   "\ue07f", "→ ©", "。、「」"])
+def test_a_query_without_a_word_is_nothing_to_search_for(index, query):
+    with pytest.raises(NothingToSearch, match="^nothing to search for in "):
+        index.search(query)
+    with pytest.raises(NothingToSearch):
+        index.total(query)
+
+
+def test_a_colon_alone_no_longer_finds_every_article_with_a_colon(tmp_path):
+    with SearchIndex(tmp_path) as ix:
+        ix.add([doc(1, "习近平：讲话", "<p>记者：今天。</p>"), doc(2, "会议", "<p>时间：明天。</p>")])
+        with pytest.raises(NothingToSearch, match=r"^nothing to search for in ':'$"):
+            ix.search(":")
+        assert found(ix, "习近平:") == [("voa", 1)]  # the words of the query, not its colon
+
+
+def test_punctuation_separates_words_but_within_latin_ones():
+    assert query_terms("习近平:") == ["习近平"]
+    assert query_terms("NEAR(美国") == ["near", "美国"]
+    assert query_terms('"拉法" AND (过境点*)') == ["拉法", "and", "过境点"]
+    assert query_terms("U.S. 3.5% covid-19 a.b") == [search.fold(w) for w in ("u.s", "3.5", "covid-19", "a.b")]
+    assert query_terms("美国、中国 美国") == ["美国", "中国"]
+    assert query_terms("<p>") == ["p"]  # the word p, found wherever there is one
+
+
+def test_total_counts_every_match_of_a_search(tmp_path):
+    with SearchIndex(tmp_path) as ix:
+        ix.add([doc(n, f"新闻{n}", "<p>美国今天发表声明。</p>", feed="voa" if n % 2 else "rfa", days=n) for n in range(1, 31)])
+        assert len(ix.search("美国", limit=5)) == 5
+        assert ix.total("美国") == 30
+        assert ix.total("美国", feed="rfa") == 15
+        assert ix.total("美国", since=T0 + 11 * DAY, until=T0 + 20 * DAY) == 10
+        assert ix.total("声明 今天") == 30 and ix.total("台湾") == 0 and ix.total("美国", feed="not an id") == 0
+
+
+_ARTICLE_TEXT = st.text(st.sampled_from("美国台灣选举：:.,AbC 1-"), max_size=12)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(query=st.one_of(st.text(max_size=30), _ARTICLE_TEXT))
+@example(query=":")
+@example(query="U.S.")
+@example(query='"')
+@example(query="NEAR(美国 AND")
+@example(query="\ud800")
+def test_any_query_gives_real_matches_only(index, query):
+    """Never an FTS5 error, and never an article that does not hold every word of the query."""
+    try:
+        terms = query_terms(query)
+    except NothingToSearch:
+        with pytest.raises(NothingToSearch):
+            index.search(query)
+        return
+    hits = index.search(query, limit=50)
+    articles = {(a.feed_id, a.number): a for a in ARTICLES}
+    for h in hits:
+        a = articles[(h.feed_id, h.number)]
+        text = search.fold(a.title + "\n" + html_text(a.body_html))
+        assert all(t in text for t in terms), (query, h)
+    assert index.total(query) >= len(hits)
 
 
 def test_adding_again_replaces(index):

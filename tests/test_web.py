@@ -46,6 +46,15 @@ def test_the_site_is_served_and_search_is_ranked_on_the_server(tmp_path, site):
     assert "1 条结果" in page
 
 
+def test_a_query_without_a_word_is_answered_with_the_reason(tmp_path, site):
+    client = reader(tmp_path, site)
+    answer = client.get("/api/search", params={"q": "："})  # every article with a colon matched it
+    assert answer.status_code == 400 and answer.json() == {"error": "nothing to search for in '：'"}
+    page = client.get("/search", params={"q": ":"}).text
+    assert "nothing to search for in &#x27;:&#x27;" in page and "<li>" not in page
+    assert [h["number"] for h in client.get("/api/search", params={"q": "选举："}).json()] == [1048574]
+
+
 def test_every_link_the_site_writes_answers(tmp_path, site):
     """The site links the archive's own files (`../articles/<id>/<n>.md`, `../feeds/<id>.xml`...):
     under serve they answer as from `file://`, with their own content types."""

@@ -11,6 +11,7 @@ import asyncio
 import errno
 import json
 import os
+import shlex
 import sys
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import closing, contextmanager
@@ -31,6 +32,7 @@ from .dates import iso
 from .store import Store
 
 if TYPE_CHECKING:
+    from .discover import Found
     from .history import Version
     from .pipeline import FeedResult
     from .store import EntryRow
@@ -154,9 +156,10 @@ def init(
 
 @app.command()
 def add(
-    url: Annotated[str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed).")],
+    url: Annotated[str, typer.Argument(help="The feed's URL (RSS, Atom or JSON Feed), or a page that names its feed.")],
     feed_id: Annotated[str | None, typer.Option("--id", help="Folder id (default: a slug of the host).")] = None,
     title: Annotated[str | None, typer.Option(help="List title (default: the feed's own title).")] = None,
+    force: Annotated[bool, typer.Option(help="Add the URL even when it is no feed or cannot be read now.")] = False,
     archive: ArchiveOption = None,
 ) -> None:
     """Add a feed (creating the mirror folder when there is none)."""
@@ -167,14 +170,17 @@ def add(
         raise _fail(f"--title: {problem}")
     existing = _load(arch) if _has_config(arch) else Config()
     ids = _FeedIds(f.id for f in existing.feeds)
+    if feed_id is not None and (problem := ids.problem(feed_id)):
+        raise _fail(f"--id: {problem}")
+    _not_present(url, existing)
+    given = url
+    url, own_title = _feed_url(url, existing, force)
+    if url != given:
+        _not_present(url, existing)
     if feed_id is None:
         feed_id = ids.new(url)
-    elif problem := ids.problem(feed_id):
-        raise _fail(f"--id: {problem}")
-    if any(canonical == urls.canonical(url) for canonical in (urls.canonical(f.url) for f in existing.feeds)):
-        raise _fail(f"URL: {url} is already in the mirror")
     if title is None:
-        title = configuration.clean_title(_feed_title(url, existing))  # the feed's own: anything at all
+        title = configuration.clean_title(own_title)  # the feed's own: anything at all
     arch.root.mkdir(parents=True, exist_ok=True)
     try:
         configuration.add_feed(arch.config_path, feed_id, url, title)
@@ -182,6 +188,49 @@ def add(
         raise _fail(str(exc)) from None
     arch.prepare()
     out.print(f"Added {feed_id}" + (f" ({title})" if title else "") + f": {url}", markup=False)
+
+
+def _not_present(url: str, config: Config) -> None:
+    canonical = urls.canonical(url)
+    if any(canonical == urls.canonical(f.url) for f in config.feeds):
+        raise _fail(f"URL: {url} is already in the mirror")
+
+
+def _feed_url(url: str, config: Config, force: bool) -> tuple[str, str | None]:
+    """The URL to add and the feed's own title: URL when it is a feed, the feed a web page
+    names when it names one. Anything else is refused (with --force, added all the same with a
+    warning): a mistyped or dead URL would only fail every pass."""
+    found, subject = _examined(url, config), "URL"
+    if len(found.feeds) == 1:
+        url = subject = found.feeds[0]
+        out.print(f"found the feed {url} on the page; adding it", markup=False)
+        found = _examined(url, config)
+    if found.feed:
+        return url, found.title
+    if force:
+        err.print(f"warning: {subject} {found.problem}; added anyway (--force)", markup=False)
+        return url, None
+    if found.feeds:
+        for n, feed in enumerate(found.feeds, 1):
+            err.print(f"  {n}. {feed}", markup=False)
+        raise _fail(f"{subject} {found.problem} (above); pass one of them to `add`", 1)
+    raise _fail(f"{subject} {found.problem}; not added (--force to add anyway)", 1)
+
+
+def _examined(url: str, config: Config) -> Found:
+    """What `url` is, fetched once, bounded like every fetch of a pass."""
+    from .discover import Found, examine
+    from .fetch import FEED_ACCEPT, Fetcher, FetchError
+
+    async def fetch() -> Found:
+        async with Fetcher(config.fetch) as fetcher:
+            response = await fetcher.get(url, config.fetch.max_feed_bytes, accept=FEED_ACCEPT)
+        return examine(response.content, response.url, response.content_type)
+
+    try:
+        return asyncio.run(fetch())
+    except FetchError as exc:
+        return Found(problem=f"answered {exc}" if exc.status else f"cannot be read now: {exc}")
 
 
 class _FeedIds:
@@ -283,24 +332,6 @@ def export_opml(archive: ArchiveOption = None) -> None:
     sys.stdout.write(write(config.feeds).decode("utf-8"))
 
 
-def _feed_title(url: str, config: Config) -> str | None:
-    """The feed's own title, fetched once; None (a warning) when it cannot be had now."""
-    from .fetch import Fetcher, FetchError
-    from .parse import NotAFeed, parse
-
-    async def fetch() -> str | None:
-        async with Fetcher(config.fetch) as fetcher:
-            response = await fetcher.get(url, config.fetch.max_feed_bytes)
-        return parse(response.content, response.url, response.content_type).title
-
-    try:
-        return asyncio.run(fetch())
-    except (FetchError, NotAFeed) as exc:
-        err.print(f"warning: could not read the feed's title now ({exc}); "
-                  "its list takes the title the feed gives on the first pass", markup=False)
-        return None
-
-
 @app.command()
 def remove(feed_id: Annotated[str, typer.Argument(metavar="ID")], archive: ArchiveOption = None) -> None:
     """Drop a feed from the configuration (its articles stay)."""
@@ -389,14 +420,30 @@ def run(
     for note in report.notes:
         out.print(note, markup=False)
     out.print(report.total(), markup=False)
+    if report.all_failed:
+        for line in _unreachable(arch, bool(report.deferred)):
+            out.print(line, markup=False)
     if report.indexed:
         out.print(f"search index: {report.indexed} articles in {report.index_seconds:.2f} s", markup=False)
     for problem in report.problems:  # this machine's failures: what was stored is kept for the next pass
         err.print(f"newsmirror: {problem}", markup=False)
     if config.publish.remotes:
         _publish(arch, config.publish, report.message())
-    if report.problems or (strict and report.failed):
+    if report.problems or (strict and (report.failed or report.deferred)):  # deferred: failed before
         raise typer.Exit(1)
+
+
+def _unreachable(arch: Archive, deferred: bool) -> list[str]:
+    """What to try when every feed a pass tried failed: most likely this machine cannot reach
+    them (no network, a block), which no feed's own error message says."""
+    folder = shlex.quote(str(arch.root))
+    lines = ["Every feed tried failed. If this machine cannot reach them (no network, a block), try:",
+             f'  a proxy: [fetch] proxy = "socks5://127.0.0.1:1080" in {arch.config_path}',
+             f"  newsmirror --archive {folder} doctor (checks the network, each feed and the configuration)",
+             "  newsmirror demo (mirrors bundled sample feeds, with no network)"]
+    if deferred:
+        lines.append(f"  newsmirror --archive {folder} run --force (tries the deferred feeds now too)")
+    return lines
 
 
 def _publish(arch: Archive, settings: configuration.PublishSettings, message: str) -> int:
@@ -607,10 +654,14 @@ def search(
 ) -> None:
     """Search the archive: ranked by relevance and recency, with highlighted snippets."""
     from .dates import parse_date
-    from .search import SearchError, SearchIndex, format_hit
+    from .search import SearchError, SearchIndex, format_hit, query_terms
 
     arch = _archive(archive)
     config = _load(arch)
+    try:
+        query_terms(query)
+    except SearchError as exc:
+        raise _fail(f"QUERY: {exc}") from None
     bounds = {}
     for name, value in (("--since", since), ("--until", until)):
         if value is not None:
@@ -619,25 +670,47 @@ def search(
                 raise _fail(f"{name}: {value!r} is not a date (e.g. 2024-05-07 or 2024-05-07T12:00+08:00)")
             bounds[name] = ms
     arch.prepare()
+    if feed is not None and feed not in (known := {f.id for f in config.feeds}):
+        _search_feed_known(arch, feed, known)
     try:
         with SearchIndex(arch.state_dir) as index:
             if index.count() == 0:
                 from .pipeline import index as build_index
 
                 build_index(arch, [])
-            hits = index.search(query, feed=feed, since=bounds.get("--since"), until=bounds.get("--until"), limit=limit)
+            first, last = bounds.get("--since"), bounds.get("--until")
+            hits = index.search(query, feed=feed, since=first, until=last, limit=limit)
+            # all of them, or as many as asked for: then count the rest
+            total = index.total(query, feed=feed, since=first, until=last) if len(hits) == limit else len(hits)
     except SearchError as exc:
         raise _fail(f"QUERY: {exc}") from None
     if as_json:
         out.print(json.dumps([{"feed": h.feed_id, "number": h.number, "title": h.title, "link": h.link,
                                "published": iso(h.published), "path": f"articles/{h.feed_id}/{h.number}.md",
-                               "snippet": h.snippet, "highlights": h.highlights, "score": h.score} for h in hits],
-                             ensure_ascii=False, indent=2), markup=False)
+                               "snippet": h.snippet, "highlights": h.highlights, "score": h.score, "total": total}
+                              for h in hits], ensure_ascii=False, indent=2), markup=False)
         return
     for h in hits:
         out.print(format_hit(h, color=out.is_terminal), markup=False, highlight=False)
         out.print(f"    {arch.root / 'articles' / h.feed_id / f'{h.number}.md'}", markup=False)
-    out.print(f"{len(hits)} result{'s' if len(hits) != 1 else ''}", markup=False)
+    shown = f"{len(hits)} of {total:,}" if total > len(hits) else f"{len(hits)}"
+    out.print(f"{shown} result{'s' if total != 1 else ''}", markup=False)
+
+
+_KNOWN_SHOWN = 10  # feed ids a message about an unknown one names
+
+
+def _search_feed_known(arch: Archive, feed: str, configured: set[str]) -> None:
+    """A usage error for a feed id neither configured nor holding articles in the state (a feed
+    removed from the configuration keeps its articles, and they stay searchable)."""
+    store = _store(arch)
+    try:
+        known = sorted(configured | set(store.feed_ids_with_entries()))
+    finally:
+        store.close()
+    if feed not in known:
+        named = ", ".join(known[:_KNOWN_SHOWN]) + ("…" if len(known) > _KNOWN_SHOWN else "")
+        raise _fail(f"--feed: no feed {feed!r} (known: {named or 'none'})")
 
 
 def _build_site(arch: Archive, wait: float = 0) -> int:

@@ -248,6 +248,8 @@ def _reason(exc: BaseException) -> str:
     return text.splitlines()[0][:200]
 
 
+FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
+               "text/xml;q=0.9, */*;q=0.5")  # what a feed request accepts
 PAGE_ACCEPT = "text/html, application/xhtml+xml;q=0.9, */*;q=0.5"  # what an article page request accepts
 
 

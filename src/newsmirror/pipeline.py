@@ -30,7 +30,7 @@ from .archive import FIRST_NUMBER, Archive
 from .building import Builder
 from .config import Config, FeedConfig
 from .dates import iso, now_ms
-from .fetch import Fetcher, FetchError
+from .fetch import FEED_ACCEPT, Fetcher, FetchError
 from .identity import same_title
 from .model import ParsedEntry, new_entry
 from .output import Output
@@ -41,9 +41,6 @@ from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
 from .takedowns import Takedowns
 from .workers import Budget, OverBudget, WorkerDied, Workers
-
-FEED_ACCEPT = ("application/rss+xml, application/atom+xml, application/feed+json, application/xml;q=0.9, "
-               "text/xml;q=0.9, */*;q=0.5")
 
 
 @dataclass(slots=True)
@@ -57,6 +54,7 @@ class FeedResult:
     completed: int = 0  # partial articles completed from their page, in place
     removed: int = 0  # articles found removed at the source
     error: str | None = None
+    until: int | None = None  # deferred: when the feed may be tried again (ms)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -64,11 +62,6 @@ class FeedResult:
     def updated(self) -> int:
         """Articles whose files were written again."""
         return self.revised + self.completed
-
-    @property
-    def failing(self) -> bool:
-        """Failed now, or deferred because it failed before."""
-        return self.status == "failed" or (self.status == "deferred" and self.error is not None)
 
     def line(self) -> str:
         if self.status == "failed":
@@ -94,7 +87,19 @@ class PassReport:
 
     @property
     def failed(self) -> list[FeedResult]:
-        return [r for r in self.results if r.failing]
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def deferred(self) -> list[FeedResult]:
+        """Feeds not tried: they failed before and wait for their back-off or Retry-After."""
+        return [r for r in self.results if r.status == "deferred"]
+
+    @property
+    def all_failed(self) -> bool:
+        """Whether every feed tried failed, and at least one was tried: then the cause is
+        likely this machine's reach (no network, a block), not the feeds."""
+        tried = [r for r in self.results if r.status != "deferred"]
+        return bool(tried) and all(r.status == "failed" for r in tried)
 
     @property
     def new(self) -> int:
@@ -102,7 +107,12 @@ class PassReport:
 
     def total(self) -> str:
         counts = ", ".join(f"{sum(getattr(r, what) for r in self.results)} {what}" for what in ("revised", "completed", "removed"))
-        return f"{len(self.results)} feeds: {self.new} new articles, {counts}, {len(self.failed)} failed"
+        total = f"{len(self.results)} feeds: {self.new} new articles, {counts}, {len(self.failed)} failed"
+        if deferred := self.deferred:  # not failures of this pass, which tried nothing of them
+            times = [r.until for r in deferred if r.until is not None]
+            until = f"until {iso(min(times))}, " if times else ""
+            total += f", {len(deferred)} deferred ({until}`--force` to try now)"
+        return total
 
     def message(self) -> str:
         """The commit message for what this pass changed."""
@@ -326,7 +336,7 @@ class _Pass:
             result.status, result.error = "failed", f"disabled: {state.disabled} (change its url to enable it again)"
             return
         if not self.force and state.errors and state.next_attempt and state.next_attempt > now:
-            result.status = "deferred"
+            result.status, result.until = "deferred", state.next_attempt
             result.error = (f"until {iso(state.next_attempt)} after {state.errors} failure"
                             f"{'s' if state.errors > 1 else ''} (last: {state.last_error})")
             return

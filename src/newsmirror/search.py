@@ -33,6 +33,7 @@ import operator
 import os
 import re
 import sqlite3
+import unicodedata
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -68,6 +69,10 @@ _SNIPPET_LEAD = 16  # characters of context before the first match shown
 
 class SearchError(Exception):
     """The search index cannot be used; the message says why."""
+
+
+class NothingToSearch(SearchError):
+    """The query holds no word: only punctuation, symbols or white space."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +209,32 @@ def _scheme() -> str:
     return f"{SCHEME}:{fold_hash}"
 
 
+_SHOWN_QUERY = 80  # characters of a query repeated in the message saying it holds no word
+# Folded ASCII punctuation (see `_fold_table`) not between two ASCII letters or digits
+_LOOSE_PUNCTUATION = re.compile(r"(?<![0-9a-z])[\ue000-\ue07f]+|[\ue000-\ue07f]+(?![0-9a-z])")
+
+
+def _is_word(c: str) -> bool:
+    """Letters, marks and digits, and the folded ASCII punctuation `query_terms` sorts out."""
+    return "\ue000" <= c <= "\ue07f" or unicodedata.category(c)[0] in "LMN"
+
+
+def query_terms(query: str) -> list[str]:
+    """The folded words of a query, each once, in order; NothingToSearch when it has none.
+
+    Punctuation and symbols separate words as white space does: `习近平：` asks for 习近平, and a
+    query of `:` alone, which every article holding a colon matched, asks for nothing. Between
+    two ASCII letters or digits punctuation stays part of the word (`U.S.`, `3.5`, `covid-19`),
+    else `U.S.` would ask for every article holding a u and an s.
+    """
+    words = "".join(c if _is_word(c) else " " for c in fold(query))
+    terms = list(dict.fromkeys(_LOOSE_PUNCTUATION.sub(" ", words).split()))
+    if not terms:
+        shown = query if len(query) <= _SHOWN_QUERY else query[:_SHOWN_QUERY] + "…"
+        raise NothingToSearch(f"nothing to search for in {shown!r}")
+    return terms
+
+
 def _grams(folded: str) -> set[str]:
     """Every character, and every character with the next one within runs without white space:
     queries never contain white space, so a pair across it would never be asked for."""
@@ -301,7 +332,15 @@ _CANDIDATES = """
 SELECT d.id, d.feed_id, d.published, d.ftitle, d.ftext FROM grams JOIN docs d ON d.id = grams.rowid
 WHERE grams MATCH ? AND grams.rowid BETWEEN ? AND ? ORDER BY grams.rowid DESC
 """
+_COUNT = "SELECT count(*) FROM grams WHERE grams MATCH ? AND grams.rowid BETWEEN ? AND ?"
+_COUNT_DATED = ("SELECT count(*) FROM grams JOIN docs d ON d.id = grams.rowid"
+                " WHERE grams MATCH ? AND grams.rowid BETWEEN ? AND ? AND d.published BETWEEN ? AND ?")
 _ROWID_MAX = (1 << 63) - 1
+
+
+def _bounds(since: int | None, until: int | None) -> tuple[int, int]:
+    """Inclusive dates (ms) for SQL, open ends made the widest."""
+    return -_ROWID_MAX if since is None else since, _ROWID_MAX if until is None else until
 
 
 @dataclass(slots=True)
@@ -416,22 +455,16 @@ class SearchIndex:
 
     def search(self, query: str, feed: str | None = None, since: int | None = None, until: int | None = None,
                limit: int = 20) -> list[Hit]:
-        """Articles holding every white-space separated term of `query`, best first: relevance
-        times 2^(-age / half-life), age counted from the newest match; equal scores newest first.
-        `since` and `until` (ms) are inclusive. Query text is never FTS5 syntax."""
-        terms = list(dict.fromkeys(fold(query).split()))
-        if not terms or limit <= 0:
-            return []
+        """Articles holding every word of `query` (`query_terms`), best first: relevance times
+        2^(-age / half-life), age counted from the newest match; equal scores newest first.
+        `since` and `until` (ms) are inclusive. Query text is never FTS5 syntax; a query without
+        a word is NothingToSearch."""
+        terms = query_terms(query)
         lo, hi = self._rowid_range(since, until)
-        if lo > hi:
+        match = _expression(terms, feed)
+        if limit <= 0 or lo > hi or match is None:
             return []
         window = max(_WINDOW, limit)
-        match = " AND ".join(_match(t) for t in terms)
-        if feed is not None:
-            feed_token = fold(feed)
-            if feed_token.split() != [feed_token]:
-                return []  # no feed id is empty or holds white space
-            match += f' AND "{_FEED}{feed_token}"'
         # FTS5 is exact for one and two characters; longer terms are only known to hold their bigrams
         unsure = [t for t in terms if len(t) > 2]
 
@@ -446,12 +479,32 @@ class SearchIndex:
                                       lambda c, f: wanted(c, f) and any(t in c.ftitle for t in terms))
         return self._hits(self._ranked(found.values(), terms)[:limit], terms)
 
+    def total(self, query: str, feed: str | None = None, since: int | None = None, until: int | None = None) -> int:
+        """How many articles `search` could return for these arguments, counted by FTS5 from
+        its token lists, without reading any article: the cost of a count over a common word
+        stays that of a search. Exact for words of one or two characters; a longer word is
+        counted by its bigrams, so an article holding them apart counts too."""
+        terms = query_terms(query)
+        lo, hi = self._rowid_range(since, until)
+        match = _expression(terms, feed)
+        if lo > hi or match is None:
+            return 0
+        params: tuple[object, ...]
+        if since is None and until is None:
+            sql, params = _COUNT, (match, lo, hi)
+        else:  # rowids follow time only batch by batch: the dates themselves decide
+            sql, params = _COUNT_DATED, (match, lo, hi, *_bounds(since, until))
+        try:
+            total: int = self.db.execute(sql, params).fetchone()[0]
+        except sqlite3.OperationalError as exc:
+            raise SearchError(f"{self.path}: {exc}") from exc
+        return total
+
     def _rowid_range(self, since: int | None, until: int | None) -> tuple[int, int]:
         """Rowids that may hold articles published in [since, until], for FTS5 to skip the rest."""
         if since is None and until is None:
             return 0, _ROWID_MAX
-        row = self.db.execute("SELECT min(id), max(id) FROM docs WHERE published BETWEEN ? AND ?",
-                              (-_ROWID_MAX if since is None else since, _ROWID_MAX if until is None else until))
+        row = self.db.execute("SELECT min(id), max(id) FROM docs WHERE published BETWEEN ? AND ?", _bounds(since, until))
         lo, hi = row.fetchone()
         return (1, 0) if lo is None else (lo, hi)
 
@@ -503,6 +556,18 @@ class SearchIndex:
             snippet, highlights = _snippet(text, c.ftext, terms)
             hits.append(Hit(feed_id, number, title, link, c.published, snippet, highlights, round(score, 6)))
         return hits
+
+
+def _expression(terms: list[str], feed: str | None) -> str | None:
+    """The FTS5 expression for the documents holding every term (of the feed, when given);
+    None when no document can match."""
+    match = " AND ".join(_match(t) for t in terms)
+    if feed is None:
+        return match
+    feed_token = fold(feed)
+    if feed_token.split() != [feed_token]:
+        return None  # no feed id is empty or holds white space
+    return f'{match} AND "{_FEED}{feed_token}"'
 
 
 def _match(term: str, prefix: str = "") -> str:
