@@ -160,7 +160,7 @@ class Output:
             files.write(tree.list_path(name), page)
         if self.config.feeds_out and rows:
             variant = self.config.variant_for(feed)
-            articles = [article(r) for r in self.store.listed(feed.id, self.config.feeds_out)]
+            articles = [article(r) for r in self.store.newest(self.config.feeds_out, feed.id)]
             self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
                                  [editions.article(a, variant) for a in articles])
             self.feeds_out_changed = True

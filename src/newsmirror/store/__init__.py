@@ -383,9 +383,19 @@ class Store:
         """Every entry, oldest first (rebuilding derived data: the search index)."""
         return (EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY published"))
 
-    def newest(self, limit: int) -> list[EntryRow]:
-        """The mirror's newest articles across feeds (feeds/all.*)."""
-        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY first_seen DESC, number LIMIT ?", (limit,))
+    def newest(self, limit: int, feed_id: str | None = None) -> list[EntryRow]:
+        """The newest articles by their date (`published`: the entry's, else its update's, else
+        when it was stored), ties by number: the mirror's (feeds/all.*), or one feed's with the
+        articles it shares (dedupe = "mirror") for its re-published feeds. Read in the order of
+        the `entries_dated` indexes: `limit` rows, never a sort of the archive."""
+        order = "ORDER BY published DESC, feed_id, number LIMIT ?"
+        if feed_id is None:
+            return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries {order}", (limit,))]
+        ids = ("SELECT id FROM (SELECT id FROM entries WHERE feed_id = ? ORDER BY published DESC, number LIMIT ?)"
+               " UNION ALL SELECT id FROM (SELECT e.id FROM shared s JOIN entries e ON e.id = s.entry_id"
+               " WHERE s.feed_id = ? ORDER BY e.published DESC, e.feed_id, e.number LIMIT ?)")
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN ({ids}) {order}",
+                               (feed_id, limit, feed_id, limit, limit))
         return [EntryRow(*r) for r in rows]
 
     def share(self, feed_id: str, entry_id: int, now: int, done_waiting: int | None = None) -> None:
