@@ -541,7 +541,13 @@ class Store:
         return dict(self.db.execute("SELECT feed_id, count(*) FROM entries GROUP BY feed_id").fetchall())
 
     def feed_ids_with_entries(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT feed_id FROM entries ORDER BY feed_id")]
+        """Every feed that archived articles, configured or not, in id order: one index look-up a
+        feed (every pass asks, for the feeds no longer mirrored; a DISTINCT scanned the whole
+        index, 45 ms at 100,000 articles)."""
+        return [r[0] for r in self.db.execute(
+            "WITH RECURSIVE f(id) AS (SELECT min(feed_id) FROM entries UNION ALL"
+            " SELECT (SELECT min(feed_id) FROM entries WHERE feed_id > f.id) FROM f WHERE f.id IS NOT NULL)"
+            " SELECT id FROM f WHERE id IS NOT NULL")]
 
     def clear(self) -> None:
         """Forget every entry and fetch state (reindex starts from the files)."""
