@@ -54,6 +54,13 @@ def test_remove_keeps_articles(tmp_path, site):
     assert newsmirror("--archive", archive, "remove", "t").code == 2
 
 
+def test_remove_before_any_pass_writes_no_readme(tmp_path, site):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/a.xml", rss(item(1))), "--id", "a")
+    assert newsmirror("--archive", archive, "remove", "a").out == "Removed a: no longer mirrored\n"
+    assert not (archive / "README.md").exists()
+
+
 def shown_feeds(archive) -> tuple[list[str], list[str]]:
     """The feeds README.md links to their lists, and those the site's home page lists, as shown."""
     readme = re.findall(r"^\[(.*)\]\(lists/.*\.md\)$", (archive / "README.md").read_text(encoding="utf-8"), re.M)

@@ -314,10 +314,11 @@ def remove(feed_id: Annotated[str, typer.Argument(metavar="ID")], archive: Archi
         store.save_feeds([replace(state, title=title)])  # the title its list has: the list keeps its name
         configuration.remove_feed(arch.config_path, feed_id)
         kept = bool(store.entries(feed_id, 1))
+        later = ""
         try:
-            with arch.lock():
-                refresh_readme(arch, _load(arch), store)
-            later = ""
+            if (arch.root / "README.md").is_file():  # a pass wrote the folder: it agrees at once
+                with arch.lock():
+                    refresh_readme(arch, _load(arch), store)
         except ArchiveLocked:
             later = " (in README.md after the next pass: another pass holds the folder)"
     finally:
