@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -122,6 +123,38 @@ def test_remove_keeps_articles(tmp_path, site):
     assert config.load(archive / "newsmirror.toml").feeds == ()
     assert (archive / "articles/t/1048574.md").exists()
     assert newsmirror("--archive", archive, "remove", "t").code == 2
+
+
+def test_remove_before_any_pass_writes_no_readme(tmp_path, site):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/a.xml", rss(item(1))), "--id", "a")
+    assert newsmirror("--archive", archive, "remove", "a").out == "Removed a: no longer mirrored\n"
+    assert not (archive / "README.md").exists()
+
+
+def shown_feeds(archive) -> tuple[list[str], list[str]]:
+    """The feeds README.md links to their lists, and those the site's home page lists, as shown."""
+    readme = re.findall(r"^\[(.*)\]\(lists/.*\.md\)$", (archive / "README.md").read_text(encoding="utf-8"), re.M)
+    home = (archive / "site/index.html").read_text(encoding="utf-8")
+    return readme, ["".join(f) for f in re.findall(r'<a href="feeds/[^/"]+/index.html">([^<]*)</a>([^<]*)</td>', home)]
+
+
+def test_a_removed_feed_stays_listed_as_no_longer_mirrored_everywhere(tmp_path, site):
+    """The archive keeps the record: README.md, the site and feeds/all.* show the removed feed's
+    articles, marked as no longer mirrored, from the moment it is removed."""
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/a.xml", rss(item(1))), "--id", "a", "--title", "甲")
+    newsmirror("--archive", archive, "add", site.add("/b.xml", rss(item(2))), "--id", "b", "--title", "乙")
+    newsmirror("--archive", archive, "run")
+    newsmirror("--archive", archive, "site")
+    result = newsmirror("--archive", archive, "remove", "b")
+    assert result.out == "Removed b: no longer mirrored; its articles stay, listed as 乙（已停止镜像）\n"
+    assert shown_feeds(archive)[0] == ["甲", "乙（已停止镜像）"]
+    assert "[文章2](/articles/b/1048574.md)" in (archive / "lists/乙.md").read_text(encoding="utf-8")
+    newsmirror("--archive", archive, "run")
+    newsmirror("--archive", archive, "site")
+    assert shown_feeds(archive) == (["甲", "乙（已停止镜像）"], ["甲", "乙（已停止镜像）"])
+    assert "文章2" in (archive / "feeds/all.xml").read_text(encoding="utf-8")
 
 
 def test_run_prints_a_line_per_feed_and_a_total_and_list_shows_state(tmp_path, site):

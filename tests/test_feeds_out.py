@@ -77,3 +77,26 @@ def test_a_link_that_is_not_http_is_left_out_of_every_feed():
         assert source and html.unescape(source.group(1)) == entry.link
     item = json.loads(republish.json_feed("美国之音", "", [good]))["items"][0]
     assert item["url"] == item["external_url"] == "https://x.example/it's%3Ehere"
+
+
+def titles(path) -> list[str]:
+    return [e.title for e in feedparser.parse(path.read_bytes()).entries]
+
+
+def test_feeds_out_hold_the_newest_articles_by_date_not_the_last_stored(tmp_path, site):
+    """A feed backfilled with old items never pushes newer ones out of the re-published feeds;
+    an item without a date counts as stored now, and equal dates keep the order they were stored in."""
+    url = site.add("/f.xml", rss(item(5, date="Tue, 07 May 2024 08:00:00 GMT"), item(6, date="Wed, 08 May 2024 08:00:00 GMT")))
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", url, "--id", "voa", "--title", "美国之音")
+    config = archive / "newsmirror.toml"
+    config.write_text("feeds_out = 4\n" + config.read_text())
+    newsmirror("--archive", archive, "run")
+    backfilled = [item(n, date=f"Mon, 0{n} Jan 2018 08:00:00 GMT") for n in (1, 2, 3)]
+    site.add("/f.xml", rss(item(7, date=None), item(8, date="Wed, 08 May 2024 08:00:00 GMT"), *backfilled))
+    newsmirror("--archive", archive, "run")
+    expected = ["文章7", "文章8", "文章6", "文章5"]  # 8 and 6 share a date: 8, stored later, first
+    for name in ("voa", "all"):
+        for suffix in ("xml", "atom"):
+            assert titles(archive / f"feeds/{name}.{suffix}") == expected, (name, suffix)
+        assert [i["title"] for i in json.loads((archive / f"feeds/{name}.json").read_bytes())["items"]] == expected

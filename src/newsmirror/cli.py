@@ -334,12 +334,34 @@ def export_opml(archive: ArchiveOption = None) -> None:
 
 @app.command()
 def remove(feed_id: Annotated[str, typer.Argument(metavar="ID")], archive: ArchiveOption = None) -> None:
-    """Drop a feed from the configuration (its articles stay)."""
+    """Stop mirroring a feed: it leaves the configuration; its articles stay, listed as no longer mirrored."""
+    from dataclasses import replace
+
+    from .output import refresh_readme
+    from .render.markdown import NOT_MIRRORED
+
     arch = _archive(archive)
-    _load(arch)
-    if not configuration.remove_feed(arch.config_path, feed_id):
+    feed = next((f for f in _load(arch).feeds if f.id == feed_id), None)
+    if feed is None:
         raise _fail(f"ID: no feed {feed_id!r} in {arch.config_path}")
-    out.print(f"Removed {feed_id}; its articles stay under articles/{feed_id}/", markup=False)
+    store = _store(arch)
+    try:
+        state = store.feed(feed_id)
+        title = feed.title or state.title or feed_id
+        store.save_feeds([replace(state, title=title)])  # the title its list has: the list keeps its name
+        configuration.remove_feed(arch.config_path, feed_id)
+        kept = bool(store.entries(feed_id, 1))
+        later = ""
+        try:
+            if (arch.root / "README.md").is_file():  # a pass wrote the folder: it agrees at once
+                with arch.lock():
+                    refresh_readme(arch, _load(arch), store)
+        except ArchiveLocked:
+            later = " (in README.md after the next pass: another pass holds the folder)"
+    finally:
+        store.close()
+    out.print(f"Removed {feed_id}: no longer mirrored"
+              + (f"; its articles stay, listed as {title}{NOT_MIRRORED}{later}" if kept else ""), markup=False)
 
 
 @app.command("list")

@@ -133,9 +133,17 @@ class Output:
         return feed.title or self.state(feed.id).title or feed.id
 
     @functools.cached_property
+    def stopped(self) -> dict[str, str]:
+        """Feeds removed from the configuration whose articles stay -> their titles (`remove`
+        keeps the title their list had). They stay listed, marked NOT_MIRRORED: the record is kept."""
+        return {i: self.state(i).title or i for i in self.store.feed_ids_with_entries() if i not in self._feeds}
+
+    @functools.cached_property
     def lists(self) -> files.ListNames:
-        """List file names, from the titles known when first asked: no two feeds share one."""
-        return files.ListNames([(f.id, self.list_title(f), bool(f.title)) for f in self.config.feeds])
+        """List file names, from the titles known when first asked: no two feeds share one. Feeds
+        no longer mirrored claim theirs first: their lists are there already, and stay."""
+        return files.ListNames([*((i, t, True) for i, t in self.stopped.items()),
+                                *((f.id, self.list_title(f), bool(f.title)) for f in self.config.feeds)])
 
     def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
         """The feed's new articles, its list page (in every tree) and its re-published feeds.
@@ -152,26 +160,42 @@ class Output:
         if not (force or written or feed.id in self.shared or self.state(feed.id).rendered != fingerprint
                 or not self.archive.list_path(name).exists()):
             return
-        rows = self.store.list_lines(feed.id, markdown.LIST_SIZE)
-        for tree, variant, link_root in self.trees(feed):
-            convert = editions.converter(variant)
-            page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
-                                      convert(self.config.removed_marker), link_root)
-            files.write(tree.list_path(name), page)
+        rows = self.write_list(feed.id, feed, title, name)
         if self.config.feeds_out and rows:
             variant = self.config.variant_for(feed)
-            articles = [article(r) for r in self.store.listed(feed.id, self.config.feeds_out)]
+            articles = [article(r) for r in self.store.newest(self.config.feeds_out, feed.id)]
             self.write_feeds_out(feed.id, editions.converter(variant)(title), feed.url,
                                  [editions.article(a, variant) for a in articles])
             self.feeds_out_changed = True
         self.save(replace(self.state(feed.id), rendered=fingerprint))
 
-    def fingerprint(self, feed: FeedConfig, title: str, name: str) -> str:
+    def write_list(self, feed_id: str, feed: FeedConfig | None, title: str, name: str) -> list[Article]:
+        """The feed's list page in every tree; returns what it lists."""
+        rows = self.store.list_lines(feed_id, markdown.LIST_SIZE)
+        for tree, variant, link_root in self.trees(feed):
+            convert = editions.converter(variant)
+            page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
+                                      convert(self.config.removed_marker), link_root)
+            files.write(tree.list_path(name), page)
+        return rows
+
+    def write_stopped_lists(self) -> None:
+        """The lists of feeds no longer mirrored, when what they are rendered with changed (their
+        name, the marker...) or they are missing: README.md links every one of them."""
+        for feed_id, title in self.stopped.items():
+            name = self.lists.name(feed_id, title)
+            fingerprint = self.fingerprint(None, title, name)
+            if self.state(feed_id).rendered != fingerprint or not self.archive.list_path(name).exists():
+                self.write_list(feed_id, None, title, name)
+                self.save(replace(self.state(feed_id), rendered=fingerprint))
+
+    def fingerprint(self, feed: FeedConfig | None, title: str, name: str) -> str:
         """Everything besides the articles that a feed's list and re-published feeds depend on
-        (the list's name too: a name another feed gave up holds that feed's list until rendered)."""
+        (the list's name too: a name another feed gave up holds that feed's list until rendered);
+        `feed` None: a feed no longer mirrored, whose list alone is rendered."""
         c = self.config
-        settings = (__version__, title, name, feed.url, c.variant_for(feed), c.editions, c.removed_marker, c.feeds_out,
-                    c.publish.site_url, markdown.LIST_SIZE)
+        settings = (__version__, title, name, feed and feed.url, c.variant_for(feed) if feed else c.variant, c.editions,
+                    c.removed_marker, c.feeds_out, c.publish.site_url, markdown.LIST_SIZE)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
@@ -186,14 +210,37 @@ class Output:
                 convert = editions.converter(self.config.variant)
                 self.write_feeds_out("all", convert("全部"), self.config.publish.site_url or "",
                                      [editions.article(a, self.config.variant) for a in rows])
+        self.write_readme_only()
+
+    def write_readme_only(self) -> None:
+        """README.md in every tree: the configured feeds' lists, then those of feeds no longer
+        mirrored, marked (also outside a pass: `remove`)."""
+        self.write_stopped_lists()
         titles = [self.list_title(f) for f in self.config.feeds]
         names = [self.lists.name(f.id, t) for f, t in zip(self.config.feeds, titles)]
+        names += [self.lists.name(i, t) for i, t in self.stopped.items()]
+        titles += [t + markdown.NOT_MIRRORED for t in self.stopped.values()]
         for tree, variant, _ in self.trees(None):
             convert = editions.converter(variant)
             path = tree.root / "README.md"
             # Only newsmirror's part is rewritten: an adopted repository's own text stays.
             current = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
             files.write(path, markdown.readme([convert(t) for t in titles], names, current))
+
+
+def refresh_readme(archive: Archive, config: Config, store: Store) -> None:
+    """README.md and the lists of feeds no longer mirrored, outside a pass (`remove`): the folder
+    agrees with its configuration at once, not after the next pass."""
+    states = store.feeds()
+    saved: list[FeedState] = []
+    workers = Workers(1)  # unused: no re-published feed is rendered here
+    try:
+        out = Output(archive, config, store, workers, lambda i: states.get(i) or FeedState(i), saved.append,
+                     lambda name, fn, *args: fn(*args))
+        out.write_readme_only()
+    finally:
+        workers.close()
+    store.save_feeds(saved)
 
 
 def article(row: EntryRow) -> Article:

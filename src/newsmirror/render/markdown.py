@@ -210,6 +210,7 @@ def link_path(name: str) -> str:
 
 README_BEGIN, README_END = "<!-- newsmirror:begin -->", "<!-- newsmirror:end -->"  # invisible on any git host
 README_HEADING = "抓取新闻媒体文章\n------\n\n"
+NOT_MIRRORED = "（已停止镜像）"  # after the title of a feed removed from the configuration: its articles stay
 
 
 def readme(titles: Iterable[str], list_names: Iterable[str], current: str | None = None) -> str:

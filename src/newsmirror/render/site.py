@@ -35,7 +35,7 @@ from ..config import Config
 from ..dates import UTC8
 from ..store import EntryRow, Store
 from .links import safe_link
-from .markdown import one_line
+from .markdown import NOT_MIRRORED, one_line
 
 SITE_DIR = "site"
 MANIFEST = "site.json"  # in the state directory: what each page was rendered from
@@ -55,6 +55,7 @@ class _Feed:
     id: str
     title: str
     variant: str
+    stopped: str = ""  # NOT_MIRRORED, converted, for a feed removed from the configuration
 
     @property
     def lang(self) -> str:
@@ -210,7 +211,8 @@ class _Build:
             conf = configured.get(feed_id)
             variant = self.config.variant_for(conf) if conf else self.config.variant
             title = (conf and conf.title) or self.store.feed(feed_id).title or feed_id
-            out.append(_Feed(feed_id, editions.converter(variant)(title), variant))
+            convert = editions.converter(variant)
+            out.append(_Feed(feed_id, convert(title), variant, "" if conf else convert(NOT_MIRRORED)))
         return out
 
     def _page(self, rel: str, template: str, lang: str | None = None, **context: object) -> None:

@@ -383,9 +383,19 @@ class Store:
         """Every entry, oldest first (rebuilding derived data: the search index)."""
         return (EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY published"))
 
-    def newest(self, limit: int) -> list[EntryRow]:
-        """The mirror's newest articles across feeds (feeds/all.*)."""
-        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries ORDER BY first_seen DESC, number LIMIT ?", (limit,))
+    def newest(self, limit: int, feed_id: str | None = None) -> list[EntryRow]:
+        """The newest articles by their date (`published`: the entry's, else its update's, else
+        when it was stored), ties by number: the mirror's (feeds/all.*), or one feed's with the
+        articles it shares (dedupe = "mirror") for its re-published feeds. Read in the order of
+        the `entries_dated` indexes: `limit` rows, never a sort of the archive."""
+        order = "ORDER BY published DESC, feed_id, number LIMIT ?"
+        if feed_id is None:
+            return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries {order}", (limit,))]
+        ids = ("SELECT id FROM (SELECT id FROM entries WHERE feed_id = ? ORDER BY published DESC, number LIMIT ?)"
+               " UNION ALL SELECT id FROM (SELECT e.id FROM shared s JOIN entries e ON e.id = s.entry_id"
+               " WHERE s.feed_id = ? ORDER BY e.published DESC, e.feed_id, e.number LIMIT ?)")
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN ({ids}) {order}",
+                               (feed_id, limit, feed_id, limit, limit))
         return [EntryRow(*r) for r in rows]
 
     def share(self, feed_id: str, entry_id: int, now: int, done_waiting: int | None = None) -> None:
@@ -531,7 +541,13 @@ class Store:
         return dict(self.db.execute("SELECT feed_id, count(*) FROM entries GROUP BY feed_id").fetchall())
 
     def feed_ids_with_entries(self) -> list[str]:
-        return [r[0] for r in self.db.execute("SELECT DISTINCT feed_id FROM entries ORDER BY feed_id")]
+        """Every feed that archived articles, configured or not, in id order: one index look-up a
+        feed (every pass asks, for the feeds no longer mirrored; a DISTINCT scanned the whole
+        index, 45 ms at 100,000 articles)."""
+        return [r[0] for r in self.db.execute(
+            "WITH RECURSIVE f(id) AS (SELECT min(feed_id) FROM entries UNION ALL"
+            " SELECT (SELECT min(feed_id) FROM entries WHERE feed_id > f.id) FROM f WHERE f.id IS NOT NULL)"
+            " SELECT id FROM f WHERE id IS NOT NULL")]
 
     def clear(self) -> None:
         """Forget every entry and fetch state (reindex starts from the files)."""

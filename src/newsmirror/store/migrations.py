@@ -168,4 +168,14 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (entry_id, reason)
     )
     """,
+    # 13: re-published feeds hold the newest articles by date, not the last stored (a feed
+    # backfilled with old items pushed the new ones out): read in date order from an index, so
+    # a pass reads the few rows it re-publishes, never the whole archive. Ties go by number
+    # (within a feed, the one stored later first). `entries_newest` (by time stored) served
+    # feeds/all.* alone.
+    """
+    CREATE INDEX entries_dated ON entries (feed_id, published DESC, number);
+    CREATE INDEX entries_all_dated ON entries (published DESC, feed_id, number);
+    DROP INDEX entries_newest
+    """,
 )
