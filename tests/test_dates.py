@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import pytest
-
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from newsmirror.dates import UTC8, display, display_zone, http_date, month_day_utc8, parse_date
 

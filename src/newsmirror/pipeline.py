@@ -29,7 +29,7 @@ from . import decide, failures, revisions
 from .archive import FIRST_NUMBER, Archive
 from .building import Builder
 from .config import Config, FeedConfig
-from .dates import iso, now_ms
+from .dates import display, iso, now_ms
 from .fetch import Fetcher, FetchError
 from .identity import same_title
 from .model import ParsedEntry, new_entry
@@ -328,7 +328,7 @@ class _Pass:
             return
         if not self.force and state.errors and state.next_attempt and state.next_attempt > now:
             result.status = "deferred"
-            result.error = (f"until {iso(state.next_attempt)} after {state.errors} failure"
+            result.error = (f"until {display(state.next_attempt, self.config.display.zone)} after {state.errors} failure"
                             f"{'s' if state.errors > 1 else ''} (last: {state.last_error})")
             return
         state = replace(state, url=feed.url, last_attempt=now)
