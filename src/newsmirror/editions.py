@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from .htmltokens import is_text, split
 from .model import Article
 
 OPENCC = {"zh-Hans": "t2s", "zh-Hant": "s2t", "zh-TW": "s2twp", "zh-HK": "s2hk"}
+SAMPLE = 400  # characters read to tell a text's script: a title and the start of its article
 
 
 @lru_cache(maxsize=8)
@@ -37,3 +38,30 @@ def article(a: Article, variant: str) -> Article:
         return a
     convert = converter(variant)
     return replace(a, title=convert(a.title), body=convert_html(a.body, convert))
+
+
+def lang_of(text: str, default: str = "zh") -> str:
+    """The language tag of `text` for a page's `lang`, from its first SAMPLE characters:
+    "zh-Hant" or "zh-Hans" by the characters only one script uses (so that a browser picks
+    Traditional or Simplified glyph forms), "en" for Latin text with little Chinese in it,
+    else `default`."""
+    traditional, simplified = _script_marks()
+    sample = text[:SAMPLE]
+    han = sum("\u3400" <= c <= "\u9fff" or c >= "\U00020000" for c in sample)
+    if sum(c.isascii() and c.isalpha() for c in sample) > 3 * han:  # a Chinese name in English text
+        return "en"
+    t, s = sum(c in traditional for c in sample), sum(c in simplified for c in sample)
+    return "zh-Hant" if t > s else "zh-Hans" if s > t else default
+
+
+@cache
+def _script_marks() -> tuple[frozenset[str], frozenset[str]]:
+    """(characters only Traditional text uses, characters only Simplified text uses), from the
+    table the searches fold with: its Traditional characters, and the Simplified forms it folds
+    them to that OpenCC's s2t turns back (表, the fold of 錶, is Traditional too: it stays)."""
+    from .search import script_pairs  # loads OpenCC, as the site's build does already
+
+    pairs = script_pairs()
+    folded = sorted(set(pairs.values()) - pairs.keys())
+    back = converter("zh-Hant")("\n".join(folded)).split("\n")
+    return frozenset(pairs), frozenset(s for s, t in zip(folded, back, strict=True) if t != s)
