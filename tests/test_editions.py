@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from support import item, newsmirror, rss
-
 import pytest
+from support import item, newsmirror, rss
 
 from newsmirror.editions import SAMPLE, convert_html, converter, lang_of
 from newsmirror.store import Store
@@ -23,6 +22,7 @@ def test_only_text_is_converted():
     ("表格", "zh"),  # 表, the fold of 錶, is Traditional too
     ("Israel takes the Rafah crossing, says 美国之音", "en"),
     ("中文大学", "zh-Hans"), ("中文大學", "zh-Hant"), ("中文大人", "zh"), ("", "zh"), ("1234 — 56", "zh"),  # nothing tells
+    ("\ue000\ue000\ue001中文", "zh"),  # the private-use marks lang_of counts with, in the text: nothing
 ])
 def test_the_script_of_a_text_is_told_by_the_characters_only_one_script_uses(text, lang):
     assert lang_of(text) == lang

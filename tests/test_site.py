@@ -367,6 +367,21 @@ def test_the_reader_at_desktop_and_phone_widths_from_file(mirror, browser, width
         browser.set_window_size(1024, 900)
 
 
+def test_the_site_shows_times_and_days_in_the_display_zone(mirror, browser):
+    """[display] timezone = "UTC": labelled times, days cut at UTC midnight, search results' days
+    too (in the browser); the house-format lists keep UTC+8."""
+    with (mirror / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[display]\ntimezone = "UTC"\n')
+    assert newsmirror("--archive", mirror, "site").code == 0
+    site = mirror / "site"
+    assert "2024-05-07 21:39 UTC</time>" in (site / "articles/voa/1048572.html").read_text(encoding="utf-8")
+    assert "芯片新闻" in (site / "days/2024-05-05.html").read_text(encoding="utf-8")  # 18:00 GMT: the 6th in UTC+8
+    assert "<h1>按日期（UTC）</h1>" in (site / "days/index.html").read_text(encoding="utf-8")
+    assert search(browser, site.as_uri() + "/", "芯片") == ["芯片新闻"]
+    assert browser.find_element(By.CSS_SELECTOR, "#results .meta").text.startswith("美国之音 · 2024-05-05")
+    assert "\n5-6 [芯片新闻]" in (mirror / "lists/美国之音.md").read_text(encoding="utf-8")
+
+
 def test_every_link_and_asset_is_local(mirror):
     """All src/href of the site's own markup are relative and lead to a file; what is not the
     site's own (the article body, its images through the proxy, the source link) is left out."""
