@@ -1,4 +1,4 @@
-"""The static site under DIR/site/: feeds, pages by day, articles with their history, search.
+"""The static site under DIR/site/: the newest headlines, feeds, pages by day, articles with their history, search.
 
 The site is read where no server can be trusted to run: from `file://`, from any sub-path of a
 static host, from a fork under another name. So every link is relative (but an article's
