@@ -223,7 +223,7 @@ def test_deferred_feeds_are_counted_apart_from_failed_ones(tmp_path, site):
     assert result.code == 0 and "gone: deferred: until 20" in result.out
     total = result.out.splitlines()[-1]
     assert total.startswith("2 feeds: 0 new articles, 0 revised, 0 completed, 0 removed, 0 failed, 1 deferred (until 20")
-    assert total.endswith("Z, `--force` to try now)")
+    assert re.search(r"until 20\d\d-\d\d-\d\d \d\d:\d\d UTC\+8, `--force` to try now\)$", total), total
     assert newsmirror("--archive", archive, "run", "--strict").code == 1  # a feed deferred after failing still fails it
 
 
@@ -262,6 +262,23 @@ def test_search_finds_chinese_of_any_length_across_scripts(tmp_path, site):
     assert json.loads(newsmirror("--archive", archive, "search", "以", "--json", "--since", "2024-05-07").out) == []
     assert newsmirror("--archive", archive, "search", "选举", "--until", "not a date").code == 2
     assert newsmirror("--archive", archive, "search", '"AND (').code == 0
+
+
+def test_times_people_read_are_in_the_display_zone_and_labelled_json_keeps_utc(tmp_path, site):
+    archive = tmp_path / "m"
+    site.add("/f.xml", rss(item(1, title="选举", date="Tue, 07 May 2024 10:00:00 GMT")))
+    newsmirror("--archive", archive, "add", site.url("/f.xml"), "--id", "voa", "--title", "美国之音")
+    newsmirror("--archive", archive, "run")
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d "
+    assert "voa/1048574  2024-05-07 18:00 UTC+8  " in newsmirror("--archive", archive, "search", "选举").out  # the default
+    assert re.search(stamp + r"UTC\+8 +" + stamp + r"UTC\+8", newsmirror("--archive", archive, "list").out)
+    with (archive / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[display]\ntimezone = "Asia/Kolkata"\n')
+    assert "voa/1048574  2024-05-07 15:30 UTC+5:30  " in newsmirror("--archive", archive, "search", "选举").out
+    assert re.search(stamp + r"UTC\+5:30 +" + stamp + r"UTC\+5:30", newsmirror("--archive", archive, "list").out)
+    assert re.match(r"  1  " + stamp + r"UTC\+5:30  ", newsmirror("--archive", archive, "history", "voa/1048574").out.splitlines()[1])
+    assert json.loads(newsmirror("--archive", archive, "search", "选举", "--json").out)[0]["published"] == "2024-05-07T10:00:00Z"
+    assert json.loads(newsmirror("--archive", archive, "list", "--json").out)[0]["last_success"].endswith("Z")
 
 
 def test_search_recovers_articles_a_killed_pass_did_not_index(tmp_path, site):

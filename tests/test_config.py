@@ -92,6 +92,9 @@ REFUSED = [
     (FEED + "interval = nan\n", 4, "feeds[0].interval", "finite"),
     (FEED + '[feeds.rules]\nbody = "div["\n', 5, "feeds[0].rules.body", "not a CSS selector"),
     (FEED + '[feeds.rules]\nremove = ["p", "!!"]\n', 5, "feeds[0].rules.remove", "not a CSS selector"),
+    ('[display]\ntimezone = "Asia/Shangai"\n', 2, "display.timezone", "unknown time zone 'Asia/Shangai'"),
+    ('[display]\ntimezone = "+08:00"\n', 2, "display.timezone", "an IANA name"),  # the browser's Intl takes names only
+    ("[display]\ntimezone = 8\n", 2, "display.timezone", "must be str"),
 ]
 
 
@@ -140,6 +143,21 @@ def test_the_default_file_documents_every_limit_and_loads():
     for key in ("work_seconds", "max_article_bytes", "max_items", "max_pages"):
         assert f"# {key} = " in text
     assert config.parse(text.replace("# work_seconds", "work_seconds").replace("# max_", "max_")).limits.max_items == 1000
+
+
+def test_times_are_shown_in_one_configured_zone_asia_shanghai_by_default():
+    assert str(config.parse(FEED).display.zone) == "Asia/Shanghai"
+    loaded = config.parse('[display]\ntimezone = "Europe/Berlin"\n' + FEED)
+    assert str(loaded.display.zone) == "Europe/Berlin" and loaded.timezone == "Asia/Shanghai"  # feed dates: their own key
+    assert 'timezone = "Asia/Shanghai"' in config.default_text().split("[display]")[1].split("[images]")[0]
+
+
+def test_an_unknown_display_zone_stops_the_command_with_exit_2_and_the_line(tmp_path):
+    archive = tmp_path / "m"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text(FEED + '\n[display]\ntimezone = "Mars/Olympus"\n', encoding="utf-8")
+    result = newsmirror("--archive", archive, "list")
+    assert result.code == 2 and "newsmirror.toml:6: display.timezone: unknown time zone 'Mars/Olympus'" in result.err
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,6 +31,17 @@ def test_a_pass_polls_the_due_feeds_and_logs_a_line_each(tmp_path, site):
     started = time.monotonic()
     assert daemon.run(Archive(archive), stop, lines.append, as_json=True) == 0
     assert time.monotonic() - started < 5
+
+
+def test_human_log_lines_carry_the_time_in_the_display_zone_labelled(tmp_path, site):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/a.xml", rss(item(1))), "--id", "a", "--title", "A")
+    with (archive / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[display]\ntimezone = "Asia/Kolkata"\n')
+    lines: list[str] = []
+    daemon.run(Archive(archive), threading.Event(), lines.append, passes=1)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC\+5:30 a: 1 new \[\d+\.\ds\]", lines[0]), lines
+    assert re.fullmatch(r"\S+ \S+ UTC\+5:30 pass: .*", lines[-1]), lines
 
 
 def test_sigterm_finishes_the_writes_in_flight_and_exits_quickly(tmp_path, site):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
-from newsmirror.dates import http_date, month_day_utc8, parse_date
+from newsmirror.dates import UTC8, display, display_zone, http_date, month_day_utc8, parse_date
 
 T = 1715116475000  # 2024-05-07 21:14:35 UTC
 
@@ -43,6 +45,23 @@ def test_impossible_dates_are_no_dates_not_errors(text):
 def test_output_forms():
     assert http_date(T) == "Tue, 07 May 2024 21:14:35 GMT"
     assert month_day_utc8(T) == "5-8"
+
+
+@pytest.mark.parametrize(("zone", "shown"), [
+    ("Asia/Shanghai", "2024-05-08 05:14 UTC+8"), ("UTC", "2024-05-07 21:14 UTC"),
+    ("Asia/Kolkata", "2024-05-08 02:44 UTC+5:30"), ("America/St_Johns", "2024-05-07 18:44 UTC-2:30"),
+    ("Europe/Berlin", "2024-05-07 23:14 UTC+2"),  # summer time: the offset in force then
+])
+def test_a_time_for_people_is_in_the_display_zone_and_labelled_with_its_offset(zone, shown):
+    assert display(T, display_zone(zone)) == shown
+    assert display(T - 120 * 86400 * 1000, ZoneInfo("Europe/Berlin")).endswith(" UTC+1")  # and winter time
+    assert display(T, UTC8) == "2024-05-08 05:14 UTC+8"  # any tzinfo
+
+
+@pytest.mark.parametrize("name", ["Asia/Shangai", "+08:00", "CST", "", "../../etc/passwd"])
+def test_the_display_zone_is_an_iana_name(name):
+    with pytest.raises(ValueError, match="IANA name"):
+        display_zone(name)
 
 
 @pytest.mark.parametrize("text", [

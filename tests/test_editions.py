@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from support import item, newsmirror, rss
 
-from newsmirror.editions import convert_html, converter
+from newsmirror.editions import SAMPLE, convert_html, converter, lang_of
 from newsmirror.store import Store
 
 SIMPLIFIED = '<p>美国希望在停火谈判中取得进展。<a href="https://x.example/软件?q=头发">软件</a></p>' * 8
@@ -12,6 +13,24 @@ SIMPLIFIED = '<p>美国希望在停火谈判中取得进展。<a href="https://x
 
 def test_only_text_is_converted():
     assert convert_html('<p title="头发">头发 &amp; 软件<br /></p>', converter("zh-TW")) == '<p title="头发">頭髮 &amp; 軟體<br /></p>'
+
+
+@pytest.mark.parametrize(("text", "lang"), [
+    ("以色列占领拉法过境点加沙一侧，美国希望在停火谈判中取得进展", "zh-Hans"),
+    ("以色列佔領拉法過境點加沙一側，美國希望在停火談判中取得進展", "zh-Hant"),
+    ("台灣立法院今日通過預算，台北市長表示支持", "zh-Hant"),  # 台 is Simplified-only to OpenCC, but outvoted
+    ("表格", "zh"),  # 表, the fold of 錶, is Traditional too
+    ("Israel takes the Rafah crossing, says 美国之音", "en"),
+    ("中文大学", "zh-Hans"), ("中文大學", "zh-Hant"), ("中文大人", "zh"), ("", "zh"), ("1234 — 56", "zh"),  # nothing tells
+    ("\ue000\ue000\ue001中文", "zh"),  # the private-use marks lang_of counts with, in the text: nothing
+])
+def test_the_script_of_a_text_is_told_by_the_characters_only_one_script_uses(text, lang):
+    assert lang_of(text) == lang
+
+
+def test_the_script_is_told_from_a_bounded_sample():
+    assert lang_of("中国" * SAMPLE + "發" * 10 * SAMPLE, default="zh-Hans") == "zh-Hans"
+    assert lang_of("一" * SAMPLE + "國", default="und") == "und"
 
 
 def test_variant_and_editions(tmp_path, site):

@@ -271,6 +271,7 @@ def test_429_honours_retry_after_and_later_passes_wait(tmp_path, site):
     assert 3590_000 < s.next_attempt - s.last_attempt <= 3600_000 + 1000
     deferred = newsmirror("--archive", archive, "run")
     assert "f: deferred: until" in deferred.out and "(last: HTTP 429 Too Many Requests)" in deferred.out
+    assert re.search(r"until \d{4}-\d\d-\d\d \d\d:\d\d UTC\+8 after 1 failure", deferred.out)  # [display] timezone
     assert site.hits["/f.xml"] == 1  # only by the first pass
 
 

@@ -6,6 +6,7 @@ package; a machine without them fails here rather than skipping.
 
 from __future__ import annotations
 
+import base64
 import functools
 import html
 import http.server
@@ -30,6 +31,9 @@ from newsmirror.render.markdown import read_article
 
 HOUR = 3600 * 1000
 FORK = "/some/fork-name/"  # the mirror folder as a fork under another name serves it
+# The tests' output directory (git-ignored): screenshots of the site to look at after a run.
+OUTPUT = Path(__file__).resolve().parent.parent / "build" / "test-output" / "site"
+WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
 
 ORIGINAL = "".join(f"<p>{p}</p>" for p in (
     "白宫周二表示，希望以色列和哈马斯能够弥合停火谈判中的差距。", "科比说，以色列官员表示，这次行动的范围有限。",
@@ -37,6 +41,7 @@ ORIGINAL = "".join(f"<p>{p}</p>" for p in (
 EDITED = ORIGINAL.replace("范围有限", "范围非常有限")
 PICTURE = '<p><img src="__BASE__/img/3.jpg"></p>' + "".join(f"<p>第{i}段：新型芯片的能耗降低了一半。</p>" for i in range(8))
 HK = "".join(f"<p>香港经济发展第{i}段，政府公布了新的措施。</p>" for i in range(8))
+TW = "<p>台灣立法院今日通過新年度預算，行政院長表示將盡快執行。</p>" * 8  # Traditional as published: no variant
 
 CONFIG = """\
 [[feeds]]
@@ -54,6 +59,11 @@ variant = "zh-Hant"
 id = "many"
 title = "快讯"
 url = "{base}/many.xml"
+
+[[feeds]]
+id = "tw"
+title = "自由時報"
+url = "{base}/tw.xml"
 """
 
 
@@ -65,12 +75,14 @@ def voa(first: str, title: str) -> str:
 
 @pytest.fixture
 def mirror(tmp_path: Path, site) -> Path:
-    """Three feeds (one in Traditional script, one of 120 articles), built by two passes: the
-    second sees article 1 edited and article 2 gone from its source (404); then `site`."""
+    """Four feeds (one written in Traditional script, one published in it, one of 120 articles),
+    built by two passes: the second sees article 1 edited and article 2 gone from its source
+    (404); then `site`."""
     site.add("/voa.xml", voa(ORIGINAL, "拉法停火谈判"))
     site.add("/hk.xml", rss(item(1, "Wed, 08 May 2024 02:00:00 GMT", body=HK, title="香港经济发展", link="__BASE__/hk/1.html")))
     site.add("/many.xml", rss(*(item(n, f"Wed, 01 May 2024 {n // 60:02d}:{n % 60:02d}:00 GMT", link=f"__BASE__/m/{n}.html")
                                 for n in range(1, 121))))
+    site.add("/tw.xml", rss(item(1, "Sat, 04 May 2024 02:00:00 GMT", body=TW, title="立法院通過預算", link="__BASE__/tw/1.html")))
     for n in (1, 3):
         site.add(f"/a/{n}.html", "<html><body><article><p>仍在。</p></article></body></html>", content_type="text/html")
     archive = tmp_path / "m"
@@ -150,9 +162,9 @@ def walk(driver: WebDriver, base: str) -> None:
     """A reader's way through the site from `base` (the site folder's address, ending in /)."""
     driver.get_log("performance")  # what came before is not this site's
     driver.get(base + "index.html")
-    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh"
+    assert driver.find_element(By.TAG_NAME, "html").get_attribute("lang") == "zh-Hans"
     rows = [r.text for r in driver.find_elements(By.CSS_SELECTOR, "table.feeds tbody tr")]
-    assert rows == ["美国之音 3 2024-05-08", "香港新聞 1 2024-05-08", "快讯 120 2024-05-01"]
+    assert rows == ["美国之音 3 2024-05-08", "香港新聞 1 2024-05-08", "快讯 120 2024-05-01", "自由時報 1 2024-05-04"]
     assert base + "assets/site.css" in own_requests(driver, base)
 
     follow(driver, "美国之音")
@@ -287,6 +299,89 @@ def test_pages_fit_a_phone_screen(mirror, browser):
         browser.set_window_size(1024, 900)
 
 
+def screenshot(driver: WebDriver, name: str) -> None:
+    """The whole page (not only the window) as OUTPUT/<name>.png."""
+    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    (OUTPUT / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
+def visible(driver: WebDriver, css: str) -> list[str]:
+    return [e.text for e in driver.find_elements(By.CSS_SELECTOR, css) if e.is_displayed()]
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_reader_at_desktop_and_phone_widths_from_file(mirror, browser, width):
+    """Home, a feed, an article edited at the source, one taken down and one in Traditional
+    script, each screenshot; nothing wider than a phone; flags, neighbours and lang as a reader
+    meets them."""
+    base = (mirror / "site").as_uri() + "/"
+    browser.set_window_size(*WIDTHS[width])
+    try:
+        for name, page in (("home", "index.html"), ("feed", "feeds/voa/index.html"),
+                           ("article-edited", "articles/voa/1048572.html"), ("article-removed", "articles/voa/1048573.html"),
+                           ("article-traditional", "articles/tw/1048574.html")):
+            browser.get(base + page)
+            screenshot(browser, f"{name}-{width}")
+            assert browser.execute_script("return document.documentElement.scrollWidth <= window.innerWidth"), page
+
+        browser.get(base + "index.html")  # the newest headlines across feeds, by date, then the sources
+        assert visible(browser, "h2") == ["最新文章", "来源"]
+        headlines = browser.find_elements(By.CSS_SELECTOR, "ol.articles li")
+        assert len(headlines) == 50
+        assert [h.find_element(By.CSS_SELECTOR, "a").text for h in headlines[:6]] == [
+            "香港經濟發展", "拉法停火谈判（更新）", "被删除的文章", "芯片新闻", "立法院通過預算", "文章120"]
+        first = headlines[0].text.split("\n") if width == "phone" else headlines[0].text.split(" ", 3)
+        assert " ".join(first).startswith("2024-05-08 10:00 UTC+8 香港新聞")  # labelled, in the display zone
+        assert [h.get_dom_attribute("lang") for h in headlines[:6]] == ["zh-Hant", None, None, None, "zh-Hant", None]
+        assert "已修改 1 次" in headlines[1].text and "[已删除]" in headlines[2].text
+        assert visible(browser, ".flag.edited") == ["已修改 1 次"]
+
+        browser.get(base + "feeds/voa/index.html")  # the same flags beside titles in a feed's list
+        assert browser.execute_script("return document.documentElement.lang") == "zh-Hans"
+        assert visible(browser, ".flag.edited") == ["已修改 1 次"] and visible(browser, ".removed") == ["[已删除]"]
+        follow(browser, "已修改 1 次")
+        assert browser.current_url == base + "articles/voa/1048572.html#history"
+
+        browser.get(base + "articles/voa/1048572.html")  # the newest of its feed: an older neighbour only
+        assert visible(browser, ".edited-notice")[0].startswith("原网站修改过此文 1 次（edited 1 times）")
+        assert not browser.find_elements(By.CSS_SELECTOR, ".pager a[rel=prev], .removed-notice")
+        follow(browser, "较早：被删除的文章")
+        assert browser.current_url == base + "articles/voa/1048573.html"
+        assert "removed at the source" in visible(browser, ".removed-notice")[0]
+        assert not browser.find_elements(By.CSS_SELECTOR, ".edited-notice")
+        follow(browser, "较早：芯片新闻")
+        assert browser.current_url == base + "articles/voa/1048574.html"
+        assert not browser.find_elements(By.CSS_SELECTOR, ".pager a[rel=next]")
+        follow(browser, "较新：被删除的文章")
+        assert browser.current_url == base + "articles/voa/1048573.html"
+        assert browser.execute_script("return document.documentElement.lang") == "zh-Hans"
+
+        for page in ("articles/tw/1048574.html", "articles/hk/1048574.html"):  # read from the text; written so
+            browser.get(base + page)
+            assert browser.execute_script("return document.documentElement.lang") == "zh-Hant", page
+            assert "PingFang TC" in browser.execute_script("return getComputedStyle(document.body).fontFamily")
+    finally:
+        browser.set_window_size(1024, 900)
+
+
+def test_the_site_shows_times_and_days_in_the_display_zone(mirror, browser):
+    """[display] timezone = "UTC": labelled times, days cut at UTC midnight, search results' days
+    too (in the browser); the house-format lists keep UTC+8."""
+    with (mirror / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[display]\ntimezone = "UTC"\n')
+    assert newsmirror("--archive", mirror, "site").code == 0
+    site = mirror / "site"
+    assert "2024-05-07 21:39 UTC</time>" in (site / "articles/voa/1048572.html").read_text(encoding="utf-8")
+    assert "芯片新闻" in (site / "days/2024-05-05.html").read_text(encoding="utf-8")  # 18:00 GMT: the 6th in UTC+8
+    assert "<h1>按日期（UTC）</h1>" in (site / "days/index.html").read_text(encoding="utf-8")
+    assert search(browser, site.as_uri() + "/", "芯片") == ["芯片新闻"]
+    assert browser.find_element(By.CSS_SELECTOR, "#results .meta").text.startswith("美国之音 · 2024-05-05")
+    assert "\n5-6 [芯片新闻]" in (mirror / "lists/美国之音.md").read_text(encoding="utf-8")
+
+
 def test_every_link_and_asset_is_local(mirror):
     """All src/href of the site's own markup are relative and lead to a file; what is not the
     site's own (the article body, its images through the proxy, the source link) is left out."""
@@ -304,7 +399,7 @@ def test_every_link_and_asset_is_local(mirror):
         assert ("<script" in markup) == (page.name == "search.html")  # only search needs JavaScript
         for ref in re.findall(r'(?:src|href)="([^"]*)"', markup):
             assert not re.match(r"([a-z][a-z0-9+.-]*:|/)", ref, re.I), (page, ref)
-            target = (page.parent / html.unescape(ref).split("#")[0]).resolve()
+            target = (page.parent / html.unescape(ref).split("#")[0]).resolve() if ref[0] != "#" else page
             assert target.is_file(), (page, ref)
     hk = (site / "articles/hk/1048574.html").read_text(encoding="utf-8")
     assert '<html lang="zh-Hant">' in hk and "香港經濟發展" in hk
@@ -320,11 +415,12 @@ def test_a_second_build_changes_no_file_and_a_new_article_few(mirror, site):
     site.add("/hk.xml", rss(item(1, "Wed, 08 May 2024 02:00:00 GMT", body=HK, title="香港经济发展", link="__BASE__/hk/1.html"),
                             item(2, "Thu, 09 May 2024 02:00:00 GMT", body=HK, title="第二篇", link="__BASE__/hk/2.html")))
     newsmirror("--archive", mirror, "run")
-    assert "(8 files written)" in newsmirror("--archive", mirror, "site").out
+    assert "(9 files written)" in newsmirror("--archive", mirror, "site").out
     after = site_files(mirror)
     changed = sorted(str(p.relative_to(mirror / "site")) for p in after if after[p] != before.get(p))
-    assert changed == ["articles/hk/1048573.html", "days/2024-05-08.html", "days/2024-05-09.html", "days/index.html",
-                       "feeds/hk/index.html", "index.html", "search.html", "search/hk/0.js"], changed
+    # the article before it gains a link to it (its newer neighbour)
+    assert changed == ["articles/hk/1048573.html", "articles/hk/1048574.html", "days/2024-05-08.html", "days/2024-05-09.html",
+                       "days/index.html", "feeds/hk/index.html", "index.html", "search.html", "search/hk/0.js"], changed
 
 
 def test_an_article_two_feeds_carry_has_one_page_both_feed_pages_link_to(tmp_path, site):

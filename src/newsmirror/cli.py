@@ -28,8 +28,8 @@ from . import archive as files
 from . import config as configuration
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
-from .dates import iso
-from .store import Store
+from .dates import display, iso
+from .store import DB_NAME, Store
 
 if TYPE_CHECKING:
     from .discover import Found
@@ -344,6 +344,10 @@ def remove(feed_id: Annotated[str, typer.Argument(metavar="ID")], archive: Archi
     feed = next((f for f in _load(arch).feeds if f.id == feed_id), None)
     if feed is None:
         raise _fail(f"ID: no feed {feed_id!r} in {arch.config_path}")
+    if not (arch.state_dir / DB_NAME).is_file():  # never mirrored here: no articles, no title to keep
+        configuration.remove_feed(arch.config_path, feed_id)
+        out.print(f"Removed {feed_id}: no longer mirrored", markup=False)
+        return
     store = _store(arch)
     try:
         state = store.feed(feed_id)
@@ -402,13 +406,16 @@ def list_feeds(
     for r in rows:
         flag = "!" if r["problems"] else ""
         detail = "; ".join(r["problems"]) or r["last_error"] or ""
+        s = states.get(r["id"])
         table.add_row(flag, r["id"], r["title"] or "", str(r["articles"]), str(r["revised"]), str(r["removed"]),
-                      _short(r["last_attempt"]), _short(r["last_success"]), detail, style="red" if flag else None)
+                      _when(s.last_attempt if s else None, config), _when(s.last_success if s else None, config), detail,
+                      style="red" if flag else None)
     Console(width=None if sys.stdout.isatty() else 200, highlight=False).print(table)
 
 
-def _short(stamp: str | None) -> str:
-    return stamp.replace("T", " ").removesuffix("Z")[:16] if stamp else "never"
+def _when(ms: int | None, config: Config) -> str:
+    """A time as people read it (`[display] timezone`, labelled), or "never"."""
+    return display(ms, config.display.zone) if ms else "never"
 
 
 @app.command()
@@ -441,7 +448,7 @@ def run(
         raise _fail(str(exc), 1) from None
     for note in report.notes:
         out.print(note, markup=False)
-    out.print(report.total(), markup=False)
+    out.print(report.total(config.display.zone), markup=False)
     if report.all_failed:
         for line in _unreachable(arch, bool(report.deferred)):
             out.print(line, markup=False)
@@ -579,17 +586,17 @@ def doctor(archive: ArchiveOption = None) -> None:
         raise typer.Exit(1)
 
 
-def _versions(archive: Path | None, item: str) -> tuple[EntryRow, list[Version], dict[str, int]]:
-    """The article ITEM names, its versions (oldest first) and the changes not kept as versions
-    (by reason); a usage error when there is none."""
+def _versions(archive: Path | None, item: str) -> tuple[EntryRow, list[Version], dict[str, int], Config]:
+    """The article ITEM names, its versions (oldest first), the changes not kept as versions
+    (by reason) and the configuration; a usage error when there is none."""
     from .history import NoSuchItem, resolve, suppressed, versions
 
     arch = _archive(archive)
-    _load(arch)
+    config = _load(arch)
     store = _store(arch)
     try:
         row = resolve(store, item)
-        return row, versions(store, row), suppressed(store, row)
+        return row, versions(store, row), suppressed(store, row), config
     except NoSuchItem as exc:
         raise _fail(f"ITEM: {exc}") from None
     finally:
@@ -608,7 +615,7 @@ def history(
 ) -> None:
     """List an article's versions (when each was first seen, how its size changed) and the
     changes not kept as versions."""
-    row, found, suppressed = _versions(archive, item)
+    row, found, suppressed, config = _versions(archive, item)
     if as_json:
         out.print(json.dumps({
             "feed": row.feed_id, "number": row.number, "link": row.link,
@@ -620,12 +627,12 @@ def history(
         return
     out.print(f"{row.feed_id}/{row.number} {row.link}", markup=False)
     if row.removed_at:
-        out.print(f"removed at the source: {_short(iso(row.removed_at))} UTC", markup=False)
+        out.print(f"removed at the source: {_when(row.removed_at, config)}", markup=False)
     previous = None
     for v in found:
         size = len(v.text)
         change = "" if previous is None else f" ({size - previous:+,} chars)"
-        out.print(f"{v.number:>3}  {_short(iso(v.seen_at))} UTC  {size:,} chars{change}  {v.title}", markup=False)
+        out.print(f"{v.number:>3}  {_when(v.seen_at, config)}  {size:,} chars{change}  {v.title}", markup=False)
         previous = size
     if any(suppressed.values()):
         counts = ", ".join(f"{n:,} {_SUPPRESSED[reason]}" for reason, n in suppressed.items() if n)
@@ -643,14 +650,14 @@ def diff(
     from .history import diff as changes
     from .history import plain, shorten
 
-    _, found, _ = _versions(archive, item)
+    _, found, _, config = _versions(archive, item)
     b = b or len(found)
     a = a or b - 1
     if a < 1 or not 1 <= b <= len(found) or a >= b:
         raise _fail(f"A B: give two versions 1 <= A < B <= {len(found)} (this article has {len(found)})"
                     if len(found) > 1 else "A B: this article has one version only; nothing to compare")
     old, new = found[a - 1], found[b - 1]
-    out.print(f"version {a} ({_short(iso(old.seen_at))}) -> version {b} ({_short(iso(new.seen_at))})", markup=False)
+    out.print(f"version {a} ({_when(old.seen_at, config)}) -> version {b} ({_when(new.seen_at, config)})", markup=False)
     segments = changes(old.text, new.text)
     if not out.is_terminal:
         out.print(plain(segments), markup=False)
@@ -713,7 +720,7 @@ def search(
                               for h in hits], ensure_ascii=False, indent=2), markup=False)
         return
     for h in hits:
-        out.print(format_hit(h, color=out.is_terminal), markup=False, highlight=False)
+        out.print(format_hit(h, tz=config.display.zone, color=out.is_terminal), markup=False, highlight=False)
         out.print(f"    {arch.root / 'articles' / h.feed_id / f'{h.number}.md'}", markup=False)
     shown = f"{len(hits)} of {total:,}" if total > len(hits) else f"{len(hits)}"
     out.print(f"{shown} result{'s' if total != 1 else ''}", markup=False)

@@ -20,6 +20,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ import ada_url
 import tomlkit
 
 from . import __version__
-from .dates import DEFAULT_TIMEZONE, zone
+from .dates import DEFAULT_TIMEZONE, display_zone, zone
 
 CONFIG_NAME = "newsmirror.toml"
 DEFAULT_PROXY = "https://images.weserv.nl?url={url_noscheme}"
@@ -148,6 +149,20 @@ class RevisionSettings:
 
 
 @dataclass(frozen=True)
+class DisplaySettings:
+    """How times are shown to people (CLI, site, daemon logs): in one zone, always labelled
+    (dates.display). Asia/Shanghai by default, not the machine's zone: the readers live in UTC+8,
+    the house-format lists date in UTC+8 whatever this says, and a site committed to git must
+    not change every page when a CI runner (in UTC) builds it."""
+
+    timezone: str = DEFAULT_TIMEZONE
+
+    @property
+    def zone(self) -> tzinfo:
+        return display_zone(self.timezone)
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one mirror folder."""
 
@@ -157,6 +172,7 @@ class Config:
     publish: PublishSettings = field(default_factory=PublishSettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     revisions: RevisionSettings = field(default_factory=RevisionSettings)
+    display: DisplaySettings = field(default_factory=DisplaySettings)
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
     interval: float = 30.0
@@ -267,6 +283,11 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# Edits of an article kept as revisions in any 24 hours; later changes are counted only",
         "# (`newsmirror history` shows them). Counters, relative times and boxes of links never count.",
         "# max_per_day = 4",
+        "",
+        "[display]",
+        "# The time zone of every time shown to people (list, history, search, the site, daemon logs),",
+        "# each labelled with its offset (2024-05-08 05:14 UTC+8): an IANA name. Files keep UTC+8.",
+        f'# timezone = "{DEFAULT_TIMEZONE}"',
         "",
         "[images]",
         '# mode = "proxy"            # "proxy", "local" (copies under media/) or "keep"',
@@ -442,12 +463,15 @@ def _selector(value: str) -> str | None:
     return None
 
 
-def _timezone(value: str) -> str | None:
-    try:
-        zone(value)
-    except ValueError as exc:
-        return str(exc)
-    return None
+def _raises(check: Callable[[str], object]) -> Rule:
+    """The rule of a function that raises ValueError, with the message, for a bad value (time zones)."""
+    def rule(value: str) -> str | None:
+        try:
+            check(value)
+        except ValueError as exc:
+            return str(exc)
+        return None
+    return rule
 
 
 def _edition(value: str) -> str | None:
@@ -480,7 +504,7 @@ _BYTES = _within(1, GiB)
 
 _RULES: dict[type, dict[str, Rule]] = {
     Config: {
-        "timezone": _timezone, "page_retries": _within(0, 100), "interval": _MINUTES, "editions": _each(_edition),
+        "timezone": _raises(zone), "page_retries": _within(0, 100), "interval": _MINUTES, "editions": _each(_edition),
         "takedown_days": _within(0.0, 3650.0), "takedown_budget": _within(0, 100_000), "removed_marker": _text,
         "feeds_out": _within(0, 10_000),
     },
@@ -495,6 +519,7 @@ _RULES: dict[type, dict[str, Rule]] = {
         "max_items": _within(1, 1_000_000), "max_pages": _within(1, 100_000),
     },
     RevisionSettings: {"max_per_day": _within(1, 1000)},
+    DisplaySettings: {"timezone": _raises(display_zone)},
     ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers},
     PublishSettings: {
         "remotes": _each(_remote), "branch": _optional(_branch), "author_name": _identity, "author_email": _identity,
@@ -503,7 +528,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     SiteRule: {"body": _optional(_selector), "lead_image": _optional(_selector), "caption": _optional(_selector),
                "remove": _each(_selector)},
     FeedConfig: {
-        "id": feed_id_problem, "url": url_problem, "title": _optional(title_problem), "timezone": _optional(_timezone),
+        "id": feed_id_problem, "url": url_problem, "title": _optional(title_problem), "timezone": _optional(_raises(zone)),
         "proxy": _optional(_proxy), "headers": _headers, "interval": _optional(_MINUTES),
     },
 }

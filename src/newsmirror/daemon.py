@@ -11,12 +11,13 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from datetime import tzinfo
 
 from . import config as configuration
 from . import failures
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
-from .dates import iso, now_ms
+from .dates import display, iso, now_ms
 from .pipeline import FeedResult, run_pass
 from .publish import publish_locked
 from .schedule import due_at
@@ -26,14 +27,14 @@ MAX_SLEEP = 60.0  # seconds: wake up at least this often to read the configurati
 MAX_BACKOFF = 1800.0  # seconds between attempts after passes that failed one after another
 
 
-def log_line(result: FeedResult, as_json: bool) -> str:
-    """One log line per feed per pass."""
+def log_line(result: FeedResult, as_json: bool, tz: tzinfo) -> str:
+    """One log line per feed per pass: JSON with the time in ISO 8601, else the time as people read it (`tz`)."""
     if as_json:
         return json.dumps({"time": iso(now_ms()), "feed": result.feed_id, "status": result.status, "new": result.new,
                            "updated": result.updated, "revised": result.revised, "completed": result.completed,
                            "removed": result.removed, "error": result.error, "notes": result.notes,
                            "seconds": round(result.seconds, 3)}, ensure_ascii=False)
-    return f"{iso(now_ms())} {result.line()} [{result.seconds:.1f}s]"
+    return f"{display(now_ms(), tz)} {result.line()} [{result.seconds:.1f}s]"
 
 
 def due_feeds(config: Config, states: dict[str, FeedState], now: int) -> tuple[list[str], int]:
@@ -71,7 +72,7 @@ def run(archive: Archive, stop: threading.Event, say: Callable[[str], None], as_
             failed += 1
             pause = min(MAX_BACKOFF, MAX_SLEEP * 2 ** (failed - 1))
             say(json.dumps({"time": iso(now_ms()), "error": failures.reason(exc), "retry_in": pause}) if as_json
-                else f"{iso(now_ms())} pass failed: {failures.reason(exc)}; trying again in {pause:.0f}s")
+                else f"{display(now_ms(), config.display.zone)} pass failed: {failures.reason(exc)}; trying again in {pause:.0f}s")
             stop.wait(pause)
             continue
         failed = 0
@@ -96,18 +97,20 @@ def _one_pass(archive: Archive, config: Config, stop: threading.Event, say: Call
     due, next_due = due_feeds(config, states, now_ms())
     if not due:
         return False, next_due
+    tz = config.display.zone
     try:
         with archive.lock(wait=MAX_SLEEP):
-            report = run_pass(archive, config, due, on_result=lambda r: say(log_line(r, as_json)), stop=stop)
+            report = run_pass(archive, config, due, on_result=lambda r: say(log_line(r, as_json, tz)), stop=stop)
     except ArchiveLocked as exc:
         say(str(exc))
         return None, next_due
     for line in report.notes + report.problems:
-        say(json.dumps({"time": iso(now_ms()), "note": line}, ensure_ascii=False) if as_json else f"{iso(now_ms())} {line}")
+        say(json.dumps({"time": iso(now_ms()), "note": line}, ensure_ascii=False) if as_json
+            else f"{display(now_ms(), tz)} {line}")
     if not as_json:
-        say(f"{iso(now_ms())} pass: {report.total()} in {report.seconds:.1f}s")
+        say(f"{display(now_ms(), tz)} pass: {report.total(tz)} in {report.seconds:.1f}s")
     if config.publish.remotes:
         published = publish_locked(archive, config.publish, report.message())
         say(json.dumps({"time": iso(now_ms()), "publish": published.pushed, "commit": published.commit})
-            if as_json else f"{iso(now_ms())} publish: " + "; ".join(published.lines()))
+            if as_json else f"{display(now_ms(), tz)} publish: " + "; ".join(published.lines()))
     return True, next_due

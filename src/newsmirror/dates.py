@@ -152,6 +152,33 @@ def month_day_utc8(ms: int) -> str:
     return f"{dt.month}-{dt.day}"
 
 
+def offset_label(offset: timedelta) -> str:
+    """`UTC+8`, `UTC-3:30`, `UTC`: an offset as people read it. Never a zone abbreviation: CST
+    is China's and America's Central, and most zones' abbreviations are bare offsets anyway."""
+    minutes = int(offset / timedelta(minutes=1))
+    if not minutes:
+        return "UTC"
+    hours, rest = divmod(abs(minutes), 60)
+    return f"UTC{'+' if minutes > 0 else '-'}{hours}" + (f":{rest:02d}" if rest else "")
+
+
+def display(ms: int, tz: tzinfo) -> str:
+    """`2024-05-08 05:14 UTC+8`: every time a person reads (CLI, site, logs), in the zone of
+    `[display] timezone` and labelled with the offset in force then (summer time included)."""
+    local = datetime.fromtimestamp(ms / 1000, tz)
+    return f"{local:%Y-%m-%d %H:%M} {offset_label(local.utcoffset() or timedelta())}"
+
+
+def display_zone(name: str) -> ZoneInfo:
+    """The zone `[display] timezone` names: IANA only (`Asia/Shanghai`, `UTC`), because the
+    site's search shows days in it too, through the browser's Intl, which takes those names.
+    ValueError if unknown."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (an IANA name such as \"Asia/Shanghai\" or \"UTC\")") from exc
+
+
 def now_ms() -> int:
     """Now, in milliseconds since the epoch (the unit of every time in the state)."""
     return int(time.time() * 1000)

@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
+from datetime import tzinfo
 
 from . import archive as files
 from . import config as configuration
@@ -29,7 +30,7 @@ from . import decide, failures, revisions
 from .archive import FIRST_NUMBER, Archive
 from .building import Builder
 from .config import Config, FeedConfig
-from .dates import iso, now_ms
+from .dates import display, iso, now_ms
 from .fetch import FEED_ACCEPT, Fetcher, FetchError
 from .identity import same_title
 from .model import ParsedEntry, new_entry
@@ -105,12 +106,13 @@ class PassReport:
     def new(self) -> int:
         return sum(r.new for r in self.results)
 
-    def total(self) -> str:
+    def total(self, zone: tzinfo) -> str:
+        """The pass in one line; times (the end of a deferral) in `zone`, the display zone."""
         counts = ", ".join(f"{sum(getattr(r, what) for r in self.results)} {what}" for what in ("revised", "completed", "removed"))
         total = f"{len(self.results)} feeds: {self.new} new articles, {counts}, {len(self.failed)} failed"
         if deferred := self.deferred:  # not failures of this pass, which tried nothing of them
             times = [r.until for r in deferred if r.until is not None]
-            until = f"until {iso(min(times))}, " if times else ""
+            until = f"until {display(min(times), zone)}, " if times else ""
             total += f", {len(deferred)} deferred ({until}`--force` to try now)"
         return total
 
@@ -337,7 +339,7 @@ class _Pass:
             return
         if not self.force and state.errors and state.next_attempt and state.next_attempt > now:
             result.status, result.until = "deferred", state.next_attempt
-            result.error = (f"until {iso(state.next_attempt)} after {state.errors} failure"
+            result.error = (f"until {display(state.next_attempt, self.config.display.zone)} after {state.errors} failure"
                             f"{'s' if state.errors > 1 else ''} (last: {state.last_error})")
             return
         state = replace(state, url=feed.url, last_attempt=now)

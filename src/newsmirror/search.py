@@ -39,14 +39,14 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 from functools import cache
 from itertools import chain, islice
 from pathlib import Path
 
 import opencc
 
-from .dates import UTC8
+from .dates import UTC8, display
 from .store import SEARCH_DB as DB_NAME
 from .store import immediate
 from .workers import die_with_parent
@@ -624,6 +624,6 @@ def _find_all(haystack: str, needle: str, most: int = 64) -> Iterator[int]:
 
 def format_hit(hit: Hit, *, tz: tzinfo = UTC8, color: bool = False) -> str:
     """Three lines for a terminal: where and when, title; the snippet; the link."""
-    when = datetime.fromtimestamp(hit.published / 1000, tz).strftime("%Y-%m-%d %H:%M")
+    when = display(hit.published, tz)
     start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
     return f"{hit.feed_id}/{hit.number}  {when}  {hit.title}\n    {hit.marked(start, end)}\n    {hit.link}"

@@ -101,11 +101,11 @@ def run_demo(directory: Path, say: Callable[[str], None]) -> Archive:
         config = configuration.load(archive.config_path)
         say(f"Serving the sample feeds at {server.base}/ and mirroring them into {directory}/")
         with archive.lock():
-            say(run_pass(archive, config, on_result=lambda r: say(r.line())).total())
+            say(run_pass(archive, config, on_result=lambda r: say(r.line())).total(config.display.zone))
             _a_day_passes(archive, server.base)
             server.later = True
             say("A day later, the Atom feed has edited one article and taken the other down:")
-            say(run_pass(archive, config, on_result=lambda r: say(r.line())).total())
+            say(run_pass(archive, config, on_result=lambda r: say(r.line())).total(config.display.zone))
     for feed_id, *_ in FEEDS:  # the server is gone: a `run` here would fail every feed
         configuration.set_feed_key(archive.config_path, feed_id, "enabled", False)
     _tell(directory, archive, say)

@@ -1,4 +1,4 @@
-"""The static site under DIR/site/: feeds, pages by day, articles with their history, search.
+"""The static site under DIR/site/: the newest headlines, feeds, pages by day, articles with their history, search.
 
 The site is read where no server can be trusted to run: from `file://`, from any sub-path of a
 static host, from a fork under another name. So every link is relative (but an article's
@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import json
 import sys
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import TypeVar
@@ -32,7 +33,8 @@ from .. import archive as files
 from .. import editions, history
 from ..archive import Archive
 from ..config import Config
-from ..dates import UTC8
+from ..dates import display
+from ..htmltokens import is_text, split
 from ..store import EntryRow, Store
 from .links import safe_link
 from .markdown import NOT_MIRRORED, one_line
@@ -40,11 +42,13 @@ from .markdown import NOT_MIRRORED, one_line
 SITE_DIR = "site"
 MANIFEST = "site.json"  # in the state directory: what each page was rendered from
 PER_PAGE = 50
+LATEST = 50  # headlines across feeds on the home page
 SHARD_SIZE = 200  # articles per search shard: ~0.5 MB of Chinese text
 WRITERS = 4  # threads writing files
 DIFF_CONTEXT = 40  # characters kept at each end of an unchanged line in a diff
 SITE_TITLE = "新闻镜像"
-LANGS = {"original": "zh", "zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "zh-TW": "zh-Hant-TW", "zh-HK": "zh-Hant-HK"}
+LANGS = {"zh-Hans": "zh-Hans", "zh-Hant": "zh-Hant", "zh-TW": "zh-Hant-TW", "zh-HK": "zh-Hant-HK"}  # variants written
+SITE_LANG = "zh-Hans"  # the site's own words (来源, 按日期, 搜索) are Simplified
 ASSETS = ("site.css", "search.js", "icon.svg")
 
 T = TypeVar("T")
@@ -57,9 +61,9 @@ class _Feed:
     variant: str
     stopped: str = ""  # NOT_MIRRORED, converted, for a feed removed from the configuration
 
-    @property
-    def lang(self) -> str:
-        return LANGS[self.variant]
+    def lang_of(self, text: str, default: str) -> str:
+        """The `lang` of this feed's `text`: its variant's when it writes one, else read from the text."""
+        return LANGS.get(self.variant) or editions.lang_of(text, default)
 
     def convert(self, text: str) -> str:
         return editions.converter(self.variant)(text)
@@ -75,6 +79,7 @@ class _Link:
     removed: bool
     feed: str  # the title of the feed that archived it
     lang: str
+    edits: int  # revisions since it was first archived
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +168,18 @@ class _Build:
         self.templates = resources.files("newsmirror") / "templates"
         self.env = jinja2.Environment(loader=jinja2.PackageLoader("newsmirror", "templates"), autoescape=True,
                                       trim_blocks=True, lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-        self.env.filters["day"] = lambda ms: _local(ms).strftime("%Y-%m-%d")
-        self.env.filters["minute"] = lambda ms: _local(ms).strftime("%Y-%m-%d %H:%M")
+        self.zone = config.display.zone
+        self.env.filters["day"] = self._day
+        self.env.filters["minute"] = lambda ms: display(ms, self.zone)
+        self.env.globals["zone"] = config.display.timezone
         self.pages = _Pages(archive.root / SITE_DIR, archive.state_dir / MANIFEST, self._fingerprint())
-        self.lang = LANGS[config.variant]
+        self.lang = LANGS.get(config.variant, SITE_LANG)
         # Revisions are only ever added, so their count and last id say whether a history changed.
         self.revised: dict[int, tuple[int, int]] = store.revision_summary()
 
     def _fingerprint(self) -> bytes:
         """What every page also depends on: this renderer and its templates (a change re-renders all)."""
-        digest = hashlib.blake2b(Path(__file__).read_bytes())
+        digest = hashlib.blake2b(Path(__file__).read_bytes() + self.config.display.timezone.encode())
         for name in sorted(p.name for p in self.templates.iterdir() if p.is_file()):
             digest.update((self.templates / name).read_bytes())
         return digest.digest()
@@ -181,22 +188,28 @@ class _Build:
         feeds = self._feeds()
         titles = {f.id: f.title for f in feeds}
         days: dict[str, list[_Link]] = defaultdict(list)
-        summaries: list[tuple[_Feed, int, int | None]] = []
+        summaries: list[tuple[_Feed, int, int | None, str]] = []
         shards: list[tuple[str, int, int, int]] = []
+        latest: list[_Link] = []
         for feed in feeds:
             rows = self.store.listed(feed.id, sys.maxsize)
-            links = [_Link(f"articles/{r.feed_id}/{r.number}.html", one_line(feed.convert(r.title)), r.published,
-                           r.removed_at is not None, titles.get(r.feed_id, r.feed_id), feed.lang) for r in rows]
+            # The feed's script, from its newest titles: what a title or article too short to tell is taken for.
+            lang = feed.lang_of(" ".join(one_line(feed.convert(r.title)) for r in rows[:20]), self.lang)
+            links = [self._link(r, feed, titles.get(r.feed_id, r.feed_id), lang) for r in rows]
             own = [r for r in rows if r.feed_id == feed.id]
-            self._articles(feed, own)
+            self._articles(feed, own, lang)
             shards += self._shards(feed, own)
-            for row, link in zip(rows, links):
-                if row.feed_id == feed.id:
-                    days[_local(row.published).strftime("%Y-%m-%d")].append(link)
-            self._feed_pages(feed, links)
-            summaries.append((feed, len(rows), max((r.published for r in rows), default=None)))
+            own_links = [link for row, link in zip(rows, links) if row.feed_id == feed.id]
+            for row, link in zip(own, own_links):
+                days[self._day(row.published)].append(link)
+            # A feed's newest by date are among its newest by number (the order of archiving):
+            # LATEST of each, not every article, make the home page's choice.
+            latest += own_links[:LATEST]
+            self._feed_pages(feed, links, lang)
+            summaries.append((feed, len(rows), max((r.published for r in rows), default=None), lang))
         self._days(days)
-        self._page("index.html", "index.html", feeds=summaries)
+        self._page("index.html", "index.html", feeds=summaries, marker=self._marker(),
+                   latest=tuple(heapq.nlargest(LATEST, latest, key=lambda link: (link.published, link.href))))
         self._search(feeds, shards)
         for name in ASSETS:
             self.pages.emit(f"assets/{name}", (), (self.templates / name).read_text)
@@ -215,6 +228,20 @@ class _Build:
             out.append(_Feed(feed_id, convert(title), variant, "" if conf else convert(NOT_MIRRORED)))
         return out
 
+    def _link(self, row: EntryRow, feed: _Feed, source: str, lang: str) -> _Link:
+        """`row` as a line of a list of `feed`'s (`source`: the title of the feed that archived it;
+        `lang`: the feed's)."""
+        title = one_line(feed.convert(row.title))
+        return _Link(f"articles/{row.feed_id}/{row.number}.html", title, row.published, row.removed_at is not None,
+                     source, feed.lang_of(title, lang), self.revised.get(row.id, (0, 0))[0])
+
+    def _day(self, ms: int) -> str:
+        """The day of `ms` in the display zone: the days of the site's pages."""
+        return datetime.fromtimestamp(ms / 1000, self.zone).strftime("%Y-%m-%d")
+
+    def _marker(self) -> str:
+        return editions.converter(self.config.variant)(self.config.removed_marker)
+
     def _page(self, rel: str, template: str, lang: str | None = None, **context: object) -> None:
         """A page rendered from `context` (plain data), with links made relative to where it lies."""
         lang = lang or self.lang
@@ -226,17 +253,21 @@ class _Build:
 
     # --- articles ----------------------------------------------------------------------------
 
-    def _articles(self, feed: _Feed, rows: list[EntryRow]) -> None:
+    def _articles(self, feed: _Feed, rows: list[EntryRow], lang: str) -> None:
         on_disk = self.archive.numbers_on_disk(feed.id)  # an adopted file keeps its "<n>_<title>.md" name
-        same = repr(feed)  # what every article of the feed shares: once, not per article
-        for row in rows:
+        same = repr((feed, lang))  # what every article of the feed shares: once, not per article
+        # The neighbours in the feed's list order (newest first): (file name, title) of each.
+        near = [(f"{r.number}.html", one_line(feed.convert(r.title))) for r in rows]
+        for i, row in enumerate(rows):
             markdown = on_disk[row.number].name if row.number in on_disk else f"{row.number}.md"
+            newer, older = near[i - 1] if i else None, near[i + 1] if i + 1 < len(rows) else None
             inputs = (same, row.title, row.link, row.published, row.body, row.removed_at, markdown,
-                      self.revised.get(row.id))
+                      self.revised.get(row.id), newer, older)
             rel = f"articles/{feed.id}/{row.number}.html"
-            self.pages.emit(rel, inputs, functools.partial(self._article, rel, feed, row, markdown))
+            self.pages.emit(rel, inputs, functools.partial(self._article, rel, feed, lang, row, markdown, newer, older))
 
-    def _article(self, rel: str, feed: _Feed, row: EntryRow, markdown: str) -> str:
+    def _article(self, rel: str, feed: _Feed, feed_lang: str, row: EntryRow, markdown: str,
+                 newer: tuple[str, str] | None, older: tuple[str, str] | None) -> str:
         body = row.body if feed.variant == "original" else editions.convert_html(row.body, feed.convert)
         changes: list[_Change] = []
         first_seen = None
@@ -248,23 +279,25 @@ class _Build:
                                  for op, text in history.diff(before, after))
                 changes.append(_Change(v.number, v.seen_at, one_line(feed.convert(v.title)), segments))
             first_seen = versions[0].seen_at
-        return self._render(rel, "article.html", feed.lang, feed=feed, title=one_line(feed.convert(row.title)),
+        title = one_line(feed.convert(row.title))
+        return self._render(rel, "article.html", feed.lang_of(f"{title}\n{_text_sample(body)}", feed_lang), feed=feed, title=title,
                             link=safe_link(row.link), published=row.published, removed_at=row.removed_at, body=body,
-                            markdown=f"articles/{feed.id}/{quote(markdown)}", changes=changes, first_seen=first_seen)
+                            markdown=f"articles/{feed.id}/{quote(markdown)}", changes=changes, first_seen=first_seen,
+                            newer=newer, older=older)
 
     # --- lists -------------------------------------------------------------------------------
 
-    def _feed_pages(self, feed: _Feed, links: list[_Link]) -> None:
+    def _feed_pages(self, feed: _Feed, links: list[_Link], lang: str) -> None:
         chunks = _chunks(links, PER_PAGE)
         names = [f"page-{i}.html" for i in range(1, len(chunks))] + ["index.html"]
         for i, chunk in enumerate(chunks):
-            self._page(f"feeds/{feed.id}/{names[i]}", "feed.html", feed.lang, feed=feed, links=tuple(chunk),
+            self._page(f"feeds/{feed.id}/{names[i]}", "feed.html", lang, feed=feed, links=tuple(chunk),
                        number=i + 1, newest=i == len(chunks) - 1, marker=feed.convert(self.config.removed_marker),
                        newer=names[i + 1] if i + 1 < len(chunks) else None, older=names[i - 1] if i else None)
 
     def _days(self, days: dict[str, list[_Link]]) -> None:
         order = sorted(days, reverse=True)
-        marker = editions.converter(self.config.variant)(self.config.removed_marker)
+        marker = self._marker()
         for i, day in enumerate(order):
             links = tuple(sorted(days[day], key=lambda link: link.published, reverse=True))
             self._page(f"days/{day}.html", "day.html", day=day, links=links, marker=marker,
@@ -290,8 +323,8 @@ class _Build:
     def _search(self, feeds: list[_Feed], shards: list[tuple[str, int, int, int]]) -> None:
         data = {"feeds": {f.id: f.title for f in feeds},
                 "shards": sorted(shards, key=lambda s: s[2], reverse=True),
-                "marker": editions.converter(self.config.variant)(self.config.removed_marker).strip(),
-                "utc8": UTC8.utcoffset(None) // timedelta(milliseconds=1)}  # the days search results show
+                "marker": self._marker().strip(),
+                "zone": self.config.display.timezone}  # the days search results show
         self._page("search.html", "search.html", data=data, total=sum(s[3] for s in shards))
         fold = _fold_pairs()
         self.pages.emit("search/fold.js", (fold,), lambda: f"window.NM_FOLD = {json.dumps(fold, ensure_ascii=False)};\n")
@@ -329,5 +362,6 @@ def _fold_pairs() -> str:
     return "".join(t + s for t, s in script_pairs().items())
 
 
-def _local(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC8)
+def _text_sample(body: str) -> str:
+    """The text at the start of `body`, enough for editions.lang_of: a bounded read of a body of any size."""
+    return "".join(p for p in split(body[:8 * editions.SAMPLE]) if is_text(p))

@@ -57,8 +57,12 @@
     });
   }
 
+  // The day in [display] timezone, as the site's pages show it (an IANA name: Intl knows them all).
+  var days = new Intl.DateTimeFormat("en-CA", { timeZone: data.zone, year: "numeric", month: "2-digit", day: "2-digit" });
   function day(ms) {
-    return new Date(ms + data.utc8).toISOString().slice(0, 10); // UTC+8, as the lists (dates.UTC8)
+    var parts = {};
+    days.formatToParts(new Date(ms)).forEach(function (p) { parts[p.type] = p.value; });
+    return parts.year + "-" + parts.month + "-" + parts.day;
   }
 
   function snippet(text, at, length) {
