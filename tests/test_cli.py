@@ -178,6 +178,19 @@ def test_run_prints_a_line_per_feed_and_a_total_and_list_shows_state(tmp_path, s
     assert "HTTP 404 Not Found" in table and "never" in table
 
 
+def test_a_folder_whose_feeds_are_all_disabled_says_so_in_list_and_run(tmp_path, site):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/a.xml", rss(item(1))), "--id", "a", "--title", "A")
+    (archive / "newsmirror.toml").write_text((archive / "newsmirror.toml").read_text() + "enabled = false\n")
+    (row,) = json.loads(newsmirror("--archive", archive, "list", "--json").out)
+    assert row["enabled"] is False
+    assert "disabled in the configuration" in newsmirror("--archive", archive, "list").out
+    for command in (["run"], ["run", "--feed", "a"]):
+        result = newsmirror("--archive", archive, *command)
+        assert result.code == 1 and result.out == ""
+        assert result.err.startswith("newsmirror: no enabled feed") and "`enabled = true`" in result.err
+
+
 def test_run_only_the_named_feeds(tmp_path, site):
     archive = tmp_path / "m"
     newsmirror("--archive", archive, "add", site.add("/a.xml", rss(item(1))), "--id", "a", "--title", "A")

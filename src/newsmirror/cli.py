@@ -391,6 +391,7 @@ def list_feeds(
                 "last_attempt": iso(s.last_attempt) if s else None, "last_success": iso(s.last_success) if s else None,
                 "articles": counts.get(f.id, 0),
                 "revised": revised, "removed": removed,
+                "enabled": f.enabled,
                 "last_error": (s.disabled and f"disabled: {s.disabled}") or s.last_error if s else None,
                 "problems": problems(s, store.published(f.id), now),
             })
@@ -405,7 +406,7 @@ def list_feeds(
         table.add_column(column, overflow="fold")
     for r in rows:
         flag = "!" if r["problems"] else ""
-        detail = "; ".join(r["problems"]) or r["last_error"] or ""
+        detail = "; ".join(r["problems"]) or r["last_error"] or ("" if r["enabled"] else "disabled in the configuration")
         s = states.get(r["id"])
         table.add_row(flag, r["id"], r["title"] or "", str(r["articles"]), str(r["revised"]), str(r["removed"]),
                       _when(s.last_attempt if s else None, config), _when(s.last_success if s else None, config), detail,
@@ -439,8 +440,11 @@ def run(
     unknown = [f for f in feed or [] if f not in known]
     if unknown:
         raise _fail(f"--feed: no feed {unknown[0]!r} in {arch.config_path} (known: {', '.join(sorted(known))})")
+    total = len([f for f in config.feeds if f.enabled and (not feed or f.id in feed)])
+    if not total:  # a pass would do nothing: say why instead of printing an empty total
+        raise _fail(f"no enabled feed{' of --feed' if feed else ''} in {arch.config_path}: "
+                    "`newsmirror add URL`, or `enabled = true` on a feed", 1)
     arch.prepare()
-    total = len(feed or [f for f in config.feeds if f.enabled])
     try:
         with arch.lock(wait), _progress(total) as on_result:
             report = run_pass(arch, config, feed or (), on_result=on_result, force=force)
