@@ -29,7 +29,7 @@ from . import config as configuration
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import display, iso
-from .store import DB_NAME, Store
+from .store import Store
 
 if TYPE_CHECKING:
     from .discover import Found
@@ -335,37 +335,40 @@ def export_opml(archive: ArchiveOption = None) -> None:
 @app.command()
 def remove(feed_id: Annotated[str, typer.Argument(metavar="ID")], archive: ArchiveOption = None) -> None:
     """Stop mirroring a feed: it leaves the configuration; its articles stay, listed as no longer mirrored."""
+    arch = _archive(archive)
+    feed = next((f for f in _load(arch).feeds if f.id == feed_id), None)
+    if feed is None:
+        raise _fail(f"ID: no feed {feed_id!r} in {arch.config_path}")
+    if not (arch.root / "README.md").is_file():  # no pass wrote the folder: no record to keep listed
+        configuration.remove_feed(arch.config_path, feed_id)
+        out.print(f"Removed {feed_id}: no longer mirrored", markup=False)
+        return
+    out.print(f"Removed {feed_id}: no longer mirrored{_keep_listed(arch, feed)}", markup=False)
+
+
+def _keep_listed(arch: Archive, feed: configuration.FeedConfig) -> str:
+    """Take the feed out of the configuration and rewrite README.md at once, listing its articles
+    as no longer mirrored; what `remove` adds to its line."""
     from dataclasses import replace
 
     from .output import refresh_readme
     from .render.markdown import NOT_MIRRORED
 
-    arch = _archive(archive)
-    feed = next((f for f in _load(arch).feeds if f.id == feed_id), None)
-    if feed is None:
-        raise _fail(f"ID: no feed {feed_id!r} in {arch.config_path}")
-    if not (arch.state_dir / DB_NAME).is_file():  # never mirrored here: no articles, no title to keep
-        configuration.remove_feed(arch.config_path, feed_id)
-        out.print(f"Removed {feed_id}: no longer mirrored", markup=False)
-        return
     store = _store(arch)
     try:
-        state = store.feed(feed_id)
-        title = feed.title or state.title or feed_id
+        state = store.feed(feed.id)
+        title = feed.title or state.title or feed.id
         store.save_feeds([replace(state, title=title)])  # the title its list has: the list keeps its name
-        configuration.remove_feed(arch.config_path, feed_id)
-        kept = bool(store.entries(feed_id, 1))
+        configuration.remove_feed(arch.config_path, feed.id)
         later = ""
         try:
-            if (arch.root / "README.md").is_file():  # a pass wrote the folder: it agrees at once
-                with arch.lock():
-                    refresh_readme(arch, _load(arch), store)
+            with arch.lock():
+                refresh_readme(arch, _load(arch), store)
         except ArchiveLocked:
-            later = " (in README.md after the next pass: another pass holds the folder)"
+            later = " in README.md after the next pass"
+        return f"; its articles stay, listed as {title}{NOT_MIRRORED}{later}" if store.entries(feed.id, 1) else ""
     finally:
         store.close()
-    out.print(f"Removed {feed_id}: no longer mirrored"
-              + (f"; its articles stay, listed as {title}{NOT_MIRRORED}{later}" if kept else ""), markup=False)
 
 
 @app.command("list")

@@ -5,7 +5,7 @@ summary-only feed with its article page, and an Atom feed) on 127.0.0.1 and mirr
 demo folder twice: a first day, then a second on which the Atom feed edits one article and takes
 the other down, so that `history`, `diff`, the site's history pages and the removed marker have
 something to show. The server is gone when the demo ends, so the folder's feeds are left
-disabled (a `run` there fetches nothing instead of failing every feed), and the demo says so,
+disabled (a `run` there says it has no enabled feed instead of failing every feed), and the demo says so,
 with the commands to try next.
 """
 
@@ -34,7 +34,7 @@ FEEDS = (  # id, list title, file, full_text
 )
 HEADER = """\
 # Made by `newsmirror demo`. Its feeds were served on 127.0.0.1 while the demo ran and are
-# disabled since: `run` here fetches nothing; `site`, `serve`, `history` and `diff` work.
+# disabled since: `run` here has no feed to fetch; `site`, `serve`, `history` and `diff` work.
 # A mirror of your own: `newsmirror init --archive DIR`.
 """
 SECOND_DAY: dict[str, str | None] = {"atom.xml": "atom-later.xml", "atom-1.html": None}  # one entry edited, one taken down (404)
@@ -148,5 +148,5 @@ def _tell(directory: Path, archive: Archive, say: Callable[[str], None]) -> None
                  "Next:",
                  *(f"  {step.ljust(width)}  # {why}" for step, why in steps),
                  "This folder is a one-off demonstration: its feeds were served by the demo and are now",
-                 "disabled, so `run` here fetches nothing. A mirror of your own: `newsmirror init --archive DIR`."):
+                 "disabled, so `run` here has nothing to fetch. A mirror of your own: `newsmirror init --archive DIR`."):
         say(line)
