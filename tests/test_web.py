@@ -15,6 +15,7 @@ import urllib.error
 import urllib.request
 from pathlib import PurePath
 from urllib.parse import urljoin, urlsplit
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.testclient import TestClient
@@ -195,3 +196,13 @@ def test_search_never_hands_out_a_script_link(tmp_path, site):
     client = TestClient(create_app(Archive(archive)))
     assert [(h["title"], h["link"]) for h in client.get("/api/search", params={"q": "选举"}).json()] == [("台湾选举", "")]
     assert client.get("/api/search", params={"q": "拉法"}).json()[0]["link"] == f"{site.base}/a/1.html"
+
+
+def test_search_results_show_their_day_in_the_display_zone(tmp_path, site):
+    """26 hours apart, Kiritimati (UTC+14) and Baker Island (UTC-12) never share a day."""
+    reader(tmp_path, site)
+    days = []
+    for zone in ("Pacific/Kiritimati", "Etc/GMT+12"):
+        page = TestClient(create_app(Archive(tmp_path / "m"), ZoneInfo(zone))).get("/search", params={"q": "选举"}).text
+        days += re.findall(r"voa · (\d{4}-\d\d-\d\d)", page)
+    assert len(days) == 2 and days[0] != days[1]

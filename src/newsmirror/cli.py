@@ -784,7 +784,7 @@ def serve(
     from .web.current import SiteKeeper
 
     arch = _archive(archive)
-    _load(arch)
+    config = _load(arch)
     try:
         sock = server.listen(host, port)
     except OSError as exc:
@@ -800,7 +800,7 @@ def serve(
             raise _fail(str(exc), 1) from None
         with keeper.kept(lambda line: err.print(f"newsmirror: {line}", markup=False)):
             out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-            server.serve(create_app(arch), sock)
+            server.serve(create_app(arch, config.display.zone), sock)
 
 
 _SKIPPED_SHOWN = 20  # files reindex skipped, named one by one on the terminal; a longer list goes to a file

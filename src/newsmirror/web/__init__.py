@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import html
 import os
-from datetime import datetime
+from datetime import datetime, tzinfo
 from pathlib import PurePath
 
 from starlette.applications import Starlette
@@ -33,8 +33,9 @@ from ..render.site import SITE_DIR
 from ..search import Hit, SearchError, SearchIndex
 
 
-def create_app(archive: Archive) -> Starlette:
-    """The reader for one archive (its site must have been built: `newsmirror site`)."""
+def create_app(archive: Archive, zone: tzinfo = UTC8) -> Starlette:
+    """The reader for one archive (its site must have been built: `newsmirror site`); days in `zone`,
+    the display zone."""
 
     def hits(request: Request) -> list[Hit]:
         query = request.query_params.get("q", "").strip()
@@ -62,7 +63,7 @@ def create_app(archive: Archive) -> Starlette:
             found, error = hits(request), ""
         except SearchError as exc:
             found, error = [], str(exc)
-        items = "".join(_result(h) for h in found)
+        items = "".join(_result(h, zone) for h in found)
         summary = html.escape(error) if error else (f"{len(found)} 条结果" if query else "")
         return HTMLResponse(
             '<!doctype html><html lang="zh"><head><meta charset="utf-8">'
@@ -134,9 +135,9 @@ class _Files(StaticFiles):
         return response
 
 
-def _result(h: Hit) -> str:
+def _result(h: Hit, zone: tzinfo) -> str:
     """One result of the search page: a link to the site's own page, never to the source."""
     page = html.escape(f"articles/{h.feed_id}/{h.number}.html", quote=True)
     return (f'<li><a href="{page}">{html.escape(h.title)}</a> '
-            f'<small>{html.escape(h.feed_id)} · {datetime.fromtimestamp(h.published / 1000, UTC8):%Y-%m-%d}</small>'
+            f'<small>{html.escape(h.feed_id)} · {datetime.fromtimestamp(h.published / 1000, zone):%Y-%m-%d}</small>'
             f"<p>{html.escape(h.marked(chr(1), chr(2))).replace(chr(1), '<mark>').replace(chr(2), '</mark>')}</p></li>")
