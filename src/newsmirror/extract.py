@@ -61,6 +61,7 @@ class _Meta:
     """What the page's <head> says about itself."""
 
     canonical: str | None
+    description: str | None
     image: str | None
     published: str | None
     title: str | None
@@ -138,6 +139,7 @@ def _meta(tree: LexborHTMLParser) -> _Meta:
 
     return _Meta(
         canonical=content("link[rel=canonical]", "href"),
+        description=content("meta[property='og:description']") or content("meta[name=description]"),
         image=content("meta[property='og:image']"),
         # BBC writes <meta name=...>, most others <meta property=...>.
         published=content("meta[property='article:published_time']") or content("meta[name='article:published_time']")
@@ -181,7 +183,10 @@ def _generic(page: str, tree: LexborHTMLParser, url: str, meta: _Meta) -> _Found
     opens the article, else og:image; its caption is the figcaption the page gives it, if any
     (extractors drop or inline captions)."""
     body = _chosen(page, tree, url)
-    if body is None:
+    if body is not None:
+        for node in _openers(body, meta):
+            node.decompose()
+    if body is None or not normalized_text(body.text()):
         return None
     image = _opening_image(body)
     lead = _image_url(image) if image is not None else meta.image
@@ -339,26 +344,31 @@ def _finished(extracted: str | None) -> LexborNode | None:
     for item in body.css("li"):
         if item.css_first("img") is not None and _is_all_links(item):
             item.decompose()
-    for block in _datelines(body):
-        block.decompose()
     return body if normalized_text(body.text()) else None
 
 
 # A year and a clock time close together: "2024年05月17日08:31", "November 20, 2019 - 11:28 AMT".
 _DATELINE = re.compile(r"(?:19|20)\d\d.{0,40}?\d{1,2}:\d\d|\d{1,2}:\d\d.{0,40}?(?:19|20)\d\d", re.S)
+_ADDRESS = re.compile(r"https?://\S+")
+_HEADINGS = frozenset("h2 h3 h4 h5 h6".split())
 
 
-def _datelines(body: LexborNode) -> list[LexborNode]:
-    """The short blocks with a date and time that open the body: the header block shows the date."""
+def _openers(body: LexborNode, meta: _Meta) -> list[LexborNode]:
+    """The blocks (or loose text) opening the body that repeat what the house format shows
+    elsewhere: a dateline (the header block's date), the headline (the title line), a heading
+    that repeats the page's description (the standfirst), the page's address (a print header)."""
+    title, description = _bare(meta.title or ""), _bare(meta.description or "").rstrip(".…")
     found: list[LexborNode] = []
     for node in body.traverse(include_text=True):
         if not node.is_text_node or not _bare(node.text_content or ""):
             continue
         holder = next(n for n in _lineage(node.parent) if n.tag in _BLOCK_TAGS or n == body)
+        holder = node if holder == body else holder
         if found and holder == found[-1]:
             continue
         text = _bare(holder.text())
-        if holder == body or len(text) >= MIN_PARAGRAPH or not _DATELINE.search(text):
+        if not (len(text) < MIN_PARAGRAPH and _DATELINE.search(text) or text == title or _ADDRESS.fullmatch(text)
+                or holder.tag in _HEADINGS and description and text.rstrip(".…") == description):
             return found
         found.append(holder)
     return found
