@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from itertools import islice
 
+import lxml.html
 from lxml import etree
 from lxml.html import HtmlElement
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -26,7 +27,7 @@ from . import sites, urls
 from .clean import best_srcset, real_image
 from .config import SiteRule
 from .dates import http_date, parse_date
-from .htmltokens import Tag, bound_nesting, may_nest, split
+from .htmltokens import Tag, bound_nesting, split
 from .identity import normalized_text
 from .model import Extracted, ParsedEntry
 
@@ -76,7 +77,7 @@ class _Found:
 
 def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | None:
     """The article in `page` (decoded HTML), or None when nothing like an article is there."""
-    page = _bounded(page)
+    page, document = _parsed(page)
     tree = LexborHTMLParser(page)
     meta = _meta(tree)
     # A page served from elsewhere (a mirror, a proxy, 127.0.0.1 in tests) still names its site
@@ -87,7 +88,7 @@ def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | No
     if found is None or _fragment(found):
         # A rule that finds only a fragment (the author line of an older layout) was written for
         # another layout: the generic reading replaces it when that finds more than a fragment.
-        generic = _generic(page, tree, url, meta)
+        generic = _generic(document, tree, url, meta) if document is not None else None
         found = generic if found is None or (generic is not None and not _fragment(generic)) else found
     if found is None:
         return None
@@ -105,12 +106,32 @@ def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | No
 PAGE_DEPTH = 192
 
 
+# trafilatura's reading of pages: comments and processing instructions out.
+_PARSER = lxml.html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
+                               remove_pis=True)
+
+
+def _parsed(page: str) -> tuple[str, HtmlElement | None]:
+    """The page and its lxml tree, which trafilatura and readability read. A page libxml2 finds
+    nested deeper than it reads is bounded first (`_bounded`) and read again: libxml2 gives up
+    there, lexbor slows down with the depth of the tree (a page of 100,000 nested <div> took it
+    minutes). libxml2 tells at no cost; bounding every page took a third of the extraction's time."""
+    document = _lxml(page)
+    if any(error.type == etree.ErrorTypes.ERR_RESOURCE_LIMIT for error in _PARSER.error_log):
+        page = _bounded(page)
+        document = _lxml(page)
+    return page, document
+
+
+def _lxml(page: str) -> HtmlElement | None:
+    try:
+        return lxml.html.document_fromstring(page.encode("utf-8", "replace"), parser=_PARSER)
+    except etree.ParserError:  # an empty document
+        return None
+
+
 def _bounded(page: str) -> str:
-    """The page with its nesting bounded (htmltokens.bound_nesting): lexbor, and trafilatura
-    after it, slow down with the depth of the tree (a page of 100,000 nested <div> took lexbor
-    minutes)."""
-    if not may_nest(page, PAGE_DEPTH):
-        return page
+    """The page with its nesting bounded (htmltokens.bound_nesting)."""
     lowered = page[:1024].lstrip("\ufeff \t\r\n\f").lower()
     # Without a doctype lexbor reads the page in quirks mode, where a <table> leaves an open <p>
     # open; with `<!DOCTYPE html>`, it closes it; any other doctype: not modelled.
@@ -178,11 +199,11 @@ def _by_rule(tree: LexborHTMLParser, rule: SiteRule, url: str) -> _Found | None:
     return _found(body, url, lead, caption or None, caption_node)
 
 
-def _generic(page: str, tree: LexborHTMLParser, url: str, meta: _Meta) -> _Found | None:
+def _generic(document: HtmlElement, tree: LexborHTMLParser, url: str, meta: _Meta) -> _Found | None:
     """The body `_chosen` picks from trafilatura and readability. The lead picture is the one that
     opens the article, else og:image; its caption is the figcaption the page gives it, if any
     (extractors drop or inline captions)."""
-    body = _chosen(page, tree, url)
+    body = _chosen(document, tree, url)
     if body is not None:
         for node in _openers(body, meta):
             node.decompose()
@@ -287,14 +308,9 @@ def _opening_image(body: LexborNode) -> LexborNode | None:
     return None
 
 
-def _chosen(page: str, tree: LexborHTMLParser, url: str) -> LexborNode | None:
+def _chosen(document: HtmlElement, tree: LexborHTMLParser, url: str) -> LexborNode | None:
     """trafilatura's body when it passes `_plausible`; otherwise readability's is read too and
     `_better` picks between them."""
-    import trafilatura  # heavy: loaded only when a page needs it
-
-    document = trafilatura.load_html(page)
-    if document is None:
-        return None
     _drop_captions(document)
     first = _finished(_trafilatura(document, url))
     if first is not None and _plausible(first, tree):
@@ -475,7 +491,7 @@ def _drop_captions(document: HtmlElement) -> None:
 
 
 def _trafilatura(document: HtmlElement, url: str) -> str | None:
-    import trafilatura
+    import trafilatura  # heavy: loaded only when a page needs it
 
     out = trafilatura.extract(document, url=url, config=_trafilatura_config(), **TRAFILATURA)  # type: ignore[arg-type]
     # Its HTML is serialized as XML: an empty link is `<a href=".."/>`, which an HTML parser reads
