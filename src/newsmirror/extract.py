@@ -1,8 +1,10 @@
 """Full text from an article page: body, lead image, caption, date.
 
-The fallback chain is explicit: the site's rule (sites.py, refined by the feed's configuration),
-then trafilatura (paragraphs, images and links kept), then readability. Every path ends in the
-same finishing step: page furniture out, the lead picture out of the body (the header block
+The order is explicit: the site's rule (sites.py, refined by the feed's configuration), unless it
+finds only a fragment; else the generic reading, trafilatura's body (paragraphs, images and
+links kept) when it passes a check, and otherwise the better of it and readability's by a stated
+rule (`_chosen`), measured on extractbench's public pages (bench/extract). Every path ends in
+the same finishing step: page furniture out, the lead picture out of the body (the header block
 shows it). The result is raw HTML for the clean stage; `header_block` builds the block the
 original mirror's full-text source wrote.
 """
@@ -106,7 +108,7 @@ def extract(page: str, url: str, rule: SiteRule | None = None) -> Extracted | No
 PAGE_DEPTH = 192
 
 
-# trafilatura's reading of pages: comments and processing instructions out.
+# Pages as trafilatura reads them: comments and processing instructions out.
 _PARSER = lxml.html.HTMLParser(collect_ids=False, default_doctype=False, encoding="utf-8", remove_comments=True,
                                remove_pis=True)
 
@@ -335,6 +337,7 @@ class _Block:
 
 
 def _blocks(body: LexborNode) -> list[_Block]:
+    """The body's blocks, each the text nearest block element holds (text in the body itself is one block)."""
     texts: dict[int, list[str]] = {}
     linked: dict[int, int] = {}
     for node in body.traverse(include_text=True):
