@@ -5,8 +5,8 @@ The gold set: each gold page is `pages/<outlet>-<n>.html` (the bytes as served) 
 (see README.md). In one run, for every page:
 
 - the pipeline: encoding.decode(html=True) -> extract.extract -> header_block + body ->
-  clean.clean, split into paragraphs with the header block left out; its lead image and
-  caption are scored separately;
+  clean.clean, split into paragraphs with the header block left out; the header block's date,
+  lead image and caption are scored separately;
 - trafilatura alone: trafilatura.extract on the same bytes, default settings, one paragraph a
   line.
 
@@ -37,6 +37,7 @@ import unicodedata
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 import lxml.html
@@ -67,6 +68,7 @@ class Page:
     paragraphs: tuple[str, ...]
     lead_image: str | None
     caption: str | None
+    published: int | None  # milliseconds since the epoch
 
 
 @dataclass(frozen=True)
@@ -74,16 +76,18 @@ class Output:
     paragraphs: tuple[str, ...]
     lead_image: str | None = None
     caption: str | None = None
+    published: int | None = None
 
 
 @dataclass
 class Tally:
-    """Paragraph counts pooled over pages, and lead image/caption hits."""
+    """Paragraph counts pooled over pages, and the header block's date, lead image and caption hits."""
 
     matched: int = 0
     extracted: int = 0
     expected: int = 0
     pages: int = 0
+    date_hits: int = 0
     lead_hits: int = 0
     caption_hits: int = 0
     misses: list[str] = field(default_factory=list)
@@ -94,6 +98,7 @@ class Tally:
         self.extracted += sum(got.values())
         self.expected += sum(want.values())
         self.pages += 1
+        self.date_hits += out.published == page.published
         self.lead_hits += out.lead_image == page.lead_image
         self.caption_hits += normalize(out.caption or "") == normalize(page.caption or "")
         self.misses += [f"{page.name}: missing {p[:40]}" for p in (want - got)]
@@ -123,8 +128,13 @@ def load_gold(directory: Path = PAGES) -> list[Page]:
         gold = json.loads(spec.read_text(encoding="utf-8"))
         pages.append(Page(spec.stem, gold["outlet"], gold["url"], gold.get("content_type"),
                           spec.with_suffix(".html").read_bytes(), tuple(gold["paragraphs"]),
-                          gold["lead_image"], gold["caption"]))
+                          gold["lead_image"], gold["caption"], _instant(gold["published"])))
     return pages
+
+
+def _instant(iso: str | None) -> int | None:
+    """Milliseconds since the epoch of an ISO 8601 time with its offset."""
+    return int(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000) if iso else None
 
 
 def pipeline(page: Page) -> Output:
@@ -134,7 +144,8 @@ def pipeline(page: Page) -> Output:
         return Output(())
     body = clean(header_block(extracted.published or 0, extracted.lead_image, extracted.caption) + extracted.body,
                  page.url)
-    return Output(tuple(paragraphs(HEADER.sub("", body, count=1))), extracted.lead_image, extracted.caption)
+    return Output(tuple(paragraphs(HEADER.sub("", body, count=1))), extracted.lead_image, extracted.caption,
+                  extracted.published)
 
 
 def trafilatura_alone(page: Page) -> Output:
@@ -193,11 +204,14 @@ def speed(pages: list[Page], method: Callable[[Page], Output], rounds: int) -> f
 def report(pages: list[Page], rounds: int, verbose: bool) -> str:
     ours, theirs = evaluate(pages, pipeline), evaluate(pages, trafilatura_alone)
     outlets = sorted(k for k in ours if k != "overall") + ["overall"]
-    rows = [f"{'outlet':<10}{'pages':>6}   {'pipeline P / R / F1':<22}{'trafilatura P / R / F1':<24}{'lead img':>9}{'caption':>9}"]
+    rows = ["gold set: the body's paragraphs (header block cut), then the header block's parts found right",
+            f"{'outlet':<10}{'pages':>6}   {'pipeline P / R / F1':<22}{'trafilatura P / R / F1':<24}"
+            f"{'date':>7}{'lead img':>10}{'caption':>9}"]
     for name in outlets:
         a, b = ours[name], theirs[name]
         rows.append(f"{name:<10}{a.pages:>6}   {a.precision:.3f} {a.recall:.3f} {a.f1:.3f}    "
-                    f"{b.precision:.3f} {b.recall:.3f} {b.f1:.3f}      {a.lead_hits:>3}/{a.pages:<3}  {a.caption_hits:>3}/{a.pages:<3}")
+                    f"{b.precision:.3f} {b.recall:.3f} {b.f1:.3f}    {a.date_hits:>3}/{a.pages:<3}"
+                    f"  {a.lead_hits:>3}/{a.pages:<3}  {a.caption_hits:>3}/{a.pages:<3}")
     rows.append(f"\npages/s (one core): pipeline {speed(pages, pipeline, rounds):.1f}, "
                 f"trafilatura alone {speed(pages, trafilatura_alone, rounds):.1f}")
     if verbose:
