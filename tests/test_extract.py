@@ -345,3 +345,17 @@ def test_only_a_page_libxml2_finds_too_deep_is_bounded(monkeypatch, page, bounde
     monkeypatch.setattr(extraction, "_bounded", lambda page: seen.append(True) or page)
     extraction._parsed(page)
     assert bool(seen) is bounded
+
+
+def test_captions_and_credits_stay_out_of_the_body():
+    figure = ('<figure><img src="https://e.org/inline.jpg"><figcaption>Workers on the bridge in March.</figcaption></figure>'
+              '<p class="photo-credit">Photo: Jane Roe / Agency</p>')
+    found = extract(report(*PARAS[:2], figure, *PARAS[2:]), "https://e.org/2024/bridge.html")
+    assert bench.paragraphs(found.body) == [bench.paragraphs(p)[0] for p in PARAS]
+    assert "inline.jpg" in found.body
+
+
+def test_a_page_whose_class_names_credits_keeps_its_article():
+    page = report(*PARAS).replace("<body>", "<body class='credits-page'>")
+    found = extract(page, "https://e.org/2024/bridge.html")
+    assert bench.paragraphs(found.body) == [bench.paragraphs(p)[0] for p in PARAS]

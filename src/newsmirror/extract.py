@@ -484,8 +484,10 @@ def _worth(blocks: list[_Block]) -> int:
 
 
 # Captions and credits: the text around pictures. With pictures kept, trafilatura keeps it too;
-# it is not the article's text (the header block shows the lead picture's caption).
-_CAPTIONS = etree.XPath("//figcaption | //*[contains(@class, 'caption') or contains(@class, 'credit')][not(.//img)]")
+# it is not the article's text (the header block shows the lead picture's caption). A container
+# of the page (<body class="credits-page">) is never one.
+_CAPTIONS = etree.XPath("//figcaption | //*[contains(@class, 'caption') or contains(@class, 'credit')]"
+                        "[not(self::body or self::main or self::article or .//img or .//main or .//article)]")
 
 
 def _drop_captions(document: HtmlElement) -> None:
