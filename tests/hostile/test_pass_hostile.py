@@ -320,12 +320,12 @@ def test_summary_only_items_fetch_at_most_max_pages_a_pass(tmp_path, site):
             + "</article></body></html>")
     for i in range(count):
         site.add(f"/a/{i}.html", page.replace("<article>", f"<article><p>编号{i}。</p>"), content_type="text/html; charset=utf-8",
-                 delay=6.0 if i == slow else 0.0)
+                 delay=3.0 if i == slow else 0.0)
     url = site.add("/summaries.xml", rss(*(item(i, date(i), body=f"摘要{i}") for i in reversed(range(count))),
                                          title="摘要"), headers={"ETag": '"1"'})
     mirror.feed("summaries", url)
 
-    # While the slow page is being served (6 s), the entries whose pages are done are stored already.
+    # While the slow page is being served (3 s), the entries whose pages are done are stored already.
     stored_meanwhile: list[int] = []
     done = threading.Event()
 
@@ -334,7 +334,7 @@ def test_summary_only_items_fetch_at_most_max_pages_a_pass(tmp_path, site):
         while not done.is_set():
             if asked is None and site.hits[f"/a/{slow}.html"]:
                 asked = time.monotonic()
-            if asked is not None and time.monotonic() - asked < 5.5:  # its answer is not sent yet
+            if asked is not None and time.monotonic() - asked < 2.5:  # its answer is not sent yet
                 try:
                     stored_meanwhile.append(query(mirror.root, "SELECT count(*) FROM entries WHERE feed_id = 'summaries'")[0][0])
                 except Exception:  # noqa: BLE001  the database is being written: the next sample
