@@ -358,7 +358,8 @@ def test_summary_only_items_fetch_at_most_max_pages_a_pass(tmp_path, site):
         else:
             print(f"20,000 summaries, pass {n}: {watched.figures()}")
     assert pages == [100, 100, 100]
-    assert max(stored_meanwhile) >= 50, stored_meanwhile  # of the 100: stored as each page was done
+    # Of the 100, stored as each page was done, not all at the end (over 50 on an idle machine, 11 at load 11).
+    assert max(stored_meanwhile) >= 10, stored_meanwhile
     rows = query(mirror.root, "SELECT number, guid, title, from_page, body FROM entries WHERE feed_id = 'summaries'")
     assert len(rows) == 300 and len({r[1] for r in rows}) == 300  # nothing twice
     # The oldest first, numbered in the order of their dates, each built from its own page.
