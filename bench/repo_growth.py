@@ -2,7 +2,7 @@
 """Repository growth: a simulated month of hourly passes, each committed (and pushed to a local
 bare repository, as a mirror would be), then the repository's size.
 
-    python bench/growth.py [--hours 720] [--feeds 8] [--per-hour 12]
+    python bench/repo_growth.py [--hours 720] [--feeds 8] [--per-hour 12]
 
 Each hour `--per-hour` new articles (2-6 KB of VOA-like Chinese HTML from
 ../shared/bench/gen_corpus.py's generator) appear spread over the feeds; every feed document
