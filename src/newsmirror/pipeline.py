@@ -490,7 +490,7 @@ class _Pass:
         added = self.store.add_entries(rows, done_waiting=[c.waiting for c, _ in pairs if c.waiting is not None])
         if done is not None:
             done.update(handled)
-        return self.out.write_rows(added)
+        return self.out.write_rows(added, fresh=True)
 
     async def complete_waiting(self, feed: FeedConfig, carried: set[int] | None, result: FeedResult) -> int:
         """Complete the oldest entries waiting from earlier passes, within what the feed may still
@@ -551,9 +551,16 @@ class _Pass:
         return revised
 
     def next_number(self, feed_id: str) -> int:
-        """Below the smallest number already used, in the database or on disk."""
-        used = [n for n in (self.store.min_number(feed_id), min(self.archive.numbers_on_disk(feed_id), default=None))
-                if n is not None]
+        """Below the smallest number already used, in the database or on disk.
+
+        The folder is read only when the database knows no article of the feed (it may hold
+        another mirror's files) or the next file is there already: every file a pass or a
+        rebuild read is in the database, and reading a folder of 5,000 articles for each feed
+        with something new made a pass at 1,000,000 articles cost seconds more than at 10,000."""
+        known = self.store.min_number(feed_id)
+        if known is not None and not self.archive.article_path(feed_id, known - 1).exists():
+            return known - 1
+        used = [n for n in (known, min(self.archive.numbers_on_disk(feed_id), default=None)) if n is not None]
         return min(used) - 1 if used else FIRST_NUMBER
 
     async def retry_partial(self, feed: FeedConfig) -> int:
