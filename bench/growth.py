@@ -1,147 +1,328 @@
 #!/usr/bin/env python3
-"""Repository growth: a simulated month of hourly passes, each committed (and pushed to a local
-bare repository, as a mirror would be), then the repository's size.
+"""Cost as the archive grows: a pass, a no-change pass, search and the site at 10k to 1M articles.
 
-    python bench/growth.py [--hours 720] [--feeds 8] [--per-hour 12]
+    python bench/growth.py [--sizes 10000,100000,1000000] [--tmpdir DIR] [--queries 40]
 
-Each hour `--per-hour` new articles (2-6 KB of VOA-like Chinese HTML from
-../shared/bench/gen_corpus.py's generator) appear spread over the feeds; every feed document
-shows its newest 50 items, as real feeds do; a few older articles are edited at the source.
-The original mirror's repositories grew to 2-3 GB: its list pages and articles were rewritten
-on every run. newsmirror rewrites a file only when its content changes.
+For each size, a fresh archive of 200 feeds is grown on disk (`--tmpdir`, default the system's
+temporary folder) and measured, then deleted:
+  - all but each feed's newest 50 articles are generated straight into the state (the store's
+    own `add_entries`, bodies from ../shared/bench/gen_corpus.py's generator) and written as
+    house-format files by the project's renderer, with their identity-index lines; the search
+    index is built from them (`pipeline.index`);
+  - the newest 50 of each feed come from a real `newsmirror run` against a local feed server
+    that shows each feed's newest 50 items, as real feeds do; then `newsmirror site` builds the
+    whole site once (not timed);
+  - measured, each a command as a user runs it (`python -m newsmirror ...`, whole process):
+    `run` after each feed gained one article (`pass_s`), `run` again with nothing new
+    (`nochange_s`), `site` after that pass (`site_s`); the search index as `newsmirror search`
+    uses it (a search, then its total), p95 over `--queries` queries per kind (one, two, three
+    characters, several words; from the generator's vocabulary, so most match most articles);
+    the largest peak RSS of any of those processes (`rss_mb`), and the state folder's size
+    (`state_mb`: `.newsmirror/`).
+Writes bench/results/growth.csv (one row per size) and bench/results/growth.png. Targets
+(issue 15): pass at 1M within 1.5x of the pass at 10k; search p95 < 100 ms; RSS < 500 MB.
+Needs the bench extras: pip install ".[bench]".
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import json
+import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared" / "bench"))
-import gen_corpus  # noqa: E402  (the shared corpus generator: sentences, paragraphs, figures)
+BENCH = Path(__file__).resolve().parent
+sys.path.insert(0, str(BENCH.parents[1] / "shared" / "bench"))
+import gen_corpus  # noqa: E402  (the shared corpus generator: headlines, bodies)
 
-from newsmirror import config as configuration  # noqa: E402
+from newsmirror import identity, identity_index, urls  # noqa: E402
 from newsmirror.archive import Archive  # noqa: E402
-from newsmirror.config import PublishSettings  # noqa: E402
-from newsmirror.pipeline import run_pass  # noqa: E402
-from newsmirror.publish import publish  # noqa: E402
+from newsmirror.model import Article, new_entry  # noqa: E402
+from newsmirror.pipeline import index  # noqa: E402
+from newsmirror.render import markdown  # noqa: E402
+from newsmirror.store import Store  # noqa: E402
+
+FEEDS = 200
+SHOWN = 50  # items each feed document shows: the newest
+POOL = 400  # distinct generated bodies, each made unique per article by a numbered paragraph
+FIRST = 1048574  # the house format's first article number; numbers count down
+COLUMNS = ("articles", "pass_s", "nochange_s", "p95_ms_1char", "p95_ms_2char", "p95_ms_3char", "p95_ms_words",
+           "rss_mb", "state_mb", "site_s")
+NOW = datetime.now(UTC).replace(microsecond=0)
+SPACING = timedelta(minutes=10)  # between a feed's articles
 
 
-class Feeds:
-    """Feed documents that grow hour by hour."""
+class Corpus:
+    """Article k of feed f, the same every time it is asked for (oldest is k = 0)."""
 
-    def __init__(self, feeds: int, seed: int = 1):
-        self.rng = random.Random(seed)
-        self.items: list[list[dict]] = [[] for _ in range(feeds)]
-        self.clock = datetime(2024, 5, 1, tzinfo=timezone.utc)
-        self.base = ""
+    def __init__(self, seed: int = 1):
+        rng = random.Random(seed)
+        self.pool = []
+        for _ in range(POOL):
+            title = gen_corpus.headline(rng)
+            self.pool.append((title, gen_corpus.body(rng, "https://www.example.com", title, 2048, 6144)[0]))
 
-    def hour(self, new: int, edits: int) -> None:
-        self.clock += timedelta(hours=1)
-        for _ in range(new):
-            feed = self.rng.randrange(len(self.items))
-            n = sum(len(i) for i in self.items)
-            title = gen_corpus.headline(self.rng)
-            body, _ = gen_corpus.body(self.rng, self.base, title, 2048, 6144)
-            when = self.clock - timedelta(minutes=self.rng.randrange(60))
-            self.items[feed].insert(0, {"n": n, "title": title, "body": body, "date": format_datetime(when, usegmt=True)})
-        for _ in range(edits):
-            feed = self.items[self.rng.randrange(len(self.items))]
-            if feed:
-                victim = feed[self.rng.randrange(min(len(feed), 50))]
-                victim["body"] = victim["body"].replace("。", "。" + gen_corpus.sentence(self.rng), 1)
-
-    def document(self, feed: int) -> bytes:
-        items = "".join(
-            f"<item><title>{i['title']}</title><link>{self.base}/a/{i['n']}.html</link><guid>{self.base}/a/{i['n']}.html</guid>"
-            f"<pubDate>{i['date']}</pubDate><description><![CDATA[{i['body']}]]></description></item>"
-            for i in self.items[feed][:50])
-        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>feed {feed}</title>'
-                f"<link>{self.base}/</link>{items}</channel></rss>").encode()
+    def item(self, f: int, k: int) -> tuple[str, str, str, str, int]:
+        """(guid, link, title, body, published ms)."""
+        title, body = self.pool[(f * 7919 + k) % POOL]
+        when = NOW - SPACING * (10**6 // FEEDS - k) - timedelta(seconds=f)
+        return (f"urn:nm-growth:{f}:{k}", f"https://www.example.com/a/{f}/{k}.html", f"{title} {f}-{k}",
+                f"{body}<p>第 {f}-{k} 号</p>", int(when.timestamp() * 1000))
 
 
-def serve(feeds: Feeds) -> ThreadingHTTPServer:
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, *args: object) -> None:
-            pass
+class FeedServer:
+    """Feed f shows its newest SHOWN of `count[f]` items, with an ETag (a no-change pass gets 304s)."""
 
-        def do_GET(self) -> None:
-            try:
-                body = feeds.document(int(self.path.strip("/").split(".")[0]))
-            except (ValueError, IndexError):
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def __init__(self, corpus: Corpus, count: int):
+        self.corpus = corpus
+        self.count = [count] * FEEDS
+        outer = self
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    feeds.base = f"http://127.0.0.1:{server.server_address[1]}"
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                try:
+                    f = int(self.path.strip("/").split(".")[0])
+                    etag = f'"{f}-{outer.count[f]}"'
+                except (ValueError, IndexError):
+                    self.send_error(404)
+                    return
+                if self.headers.get("If-None-Match") == etag:
+                    self.send_response(304)
+                    self.end_headers()
+                    return
+                body = outer.document(f)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/rss+xml")
+                self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def document(self, f: int) -> bytes:
+        items = []
+        for k in range(self.count[f] - 1, max(0, self.count[f] - SHOWN) - 1, -1):
+            guid, link, title, body, ms = self.corpus.item(f, k)
+            when = format_datetime(datetime.fromtimestamp(ms / 1000, UTC), usegmt=True)
+            items.append(f'<item><title>{title}</title><link>{link}</link><guid isPermaLink="false">{guid}</guid>'
+                         f"<pubDate>{when}</pubDate><description><![CDATA[{body}]]></description></item>")
+        return (f'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>feed {f}</title>'
+                f"<link>https://www.example.com/{f}</link>{''.join(items)}</channel></rss>").encode()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
-def size(path: Path) -> int:
-    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+def bulk(archive: Archive, corpus: Corpus, per_feed: int) -> int:
+    """Each feed's articles but the newest SHOWN, into the state and the files, as a pass would
+    have left them; returns how many."""
+    old = per_feed - SHOWN
+    store = Store(archive.state_dir)
+    try:
+        for f in range(FEEDS):
+            feed_id = f"f{f:03d}"
+            folder = archive.feed_folder(feed_id)
+            folder.mkdir(parents=True, exist_ok=True)
+            rows = []
+            for k in range(old):
+                guid, link, title, body, ms = corpus.item(f, k)
+                text = identity.normalized_text(body)
+                rows.append(new_entry(feed_id, FIRST - k, guid=guid, link=link, canonical=urls.canonical(link),
+                                      title=title, published=ms, first_seen=ms, body=body,
+                                      source_hash=identity.content_hash(body), from_page=False,
+                                      feed_hash=identity.entry_hash(title, text), body_key=identity.body_key(text)))
+            added = store.add_entries(rows, pending=False)
+            for row in added:
+                (folder / f"{row.number}.md").write_text(markdown.article(
+                    Article(feed_id, row.number, row.title, row.link, row.published, row.body)), encoding="utf-8")
+            identity_index.append(folder, [(r.number, r.guid, r.body_key, r.feed_hash) for r in added])
+    finally:
+        store.close()
+    return old * FEEDS
+
+
+def command(archive: Path, *args: str) -> tuple[float, float]:
+    """`newsmirror --archive DIR ARGS` as a user runs it: (wall seconds, peak RSS in MB of its
+    largest process)."""
+    return child([sys.executable, "-m", "newsmirror", "--archive", str(archive), *args])[:2]
+
+
+def child(argv: list[str]) -> tuple[float, float, str]:
+    """Run `argv`: (wall seconds, peak RSS in MB of its largest process, its output); wait4
+    gives that process's own peak (RUSAGE_CHILDREN would mix in every earlier child's)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen(argv, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        text = out.read().decode()
+        if proc.returncode:
+            sys.exit(f"{' '.join(argv[:6])} ... failed:\n{text}\n{err.read().decode()}")
+    return wall, usage.ru_maxrss / 1024, text
+
+
+SEARCH = """
+import json, sys, time
+from pathlib import Path
+from newsmirror.search import SearchIndex
+queries = json.loads(sys.argv[2])
+out = {}
+with SearchIndex(Path(sys.argv[1])) as index:
+    index.search(queries["1char"][0], limit=20)  # opened and warm, as a served search is
+    for kind, qs in queries.items():
+        times = []
+        for q in qs:
+            started = time.perf_counter()
+            hits = index.search(q, limit=20)
+            if len(hits) == 20:
+                index.total(q)  # what `newsmirror search` prints: the count of the rest
+            times.append((time.perf_counter() - started) * 1000)
+        out[kind] = times
+print(json.dumps(out))
+"""
+
+
+def queries(count: int, rng: random.Random) -> dict[str, list[str]]:
+    """Queries from the generator's vocabulary (common words: the hard case for ranking)."""
+    words = sorted(set(gen_corpus.WORDS + gen_corpus.NAMES))
+    two = [w for w in words if len(w) == 2]
+    three = sorted({w[i:i + 3] for w in words if len(w) >= 3 for i in range(len(w) - 2)})
+    chars = sorted({c for w in words for c in w})
+    return {"1char": [rng.choice(chars) for _ in range(count)], "2char": [rng.choice(two) for _ in range(count)],
+            "3char": [rng.choice(three) for _ in range(count)],
+            "words": [" ".join(rng.sample(words, rng.choice((2, 3)))) for _ in range(count)]}
+
+
+def search_p95(state: Path, count: int) -> tuple[dict[str, float], float]:
+    """p95 ms per kind of query, and the searching process's peak RSS (MB)."""
+    _, rss, out = child([sys.executable, "-c", SEARCH, str(state), json.dumps(queries(count, random.Random(5)))])
+    p95 = {kind: percentile(times, 95) for kind, times in json.loads(out).items()}
+    return p95, rss
+
+
+def percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))]
+
+
+def folder_mb(path: Path) -> float:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) / 2**20
+
+
+def load() -> str:
+    return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def grow(size: int, tmpdir: Path, corpus: Corpus, count: int) -> dict[str, float]:
+    per_feed = max(SHOWN, size // FEEDS)
+    server = FeedServer(corpus, per_feed)
+    root = Path(tempfile.mkdtemp(prefix="nm-growth-", dir=tmpdir))
+    try:
+        (root / "newsmirror.toml").write_text("".join(
+            f'[[feeds]]\nid = "f{f:03d}"\ntitle = "feed {f:03d}"\nurl = "{server.base}/{f}.xml"\nfull_text = "never"\n\n'
+            for f in range(FEEDS)), encoding="utf-8")
+        archive = Archive(root)
+        archive.prepare()
+        started = time.perf_counter()
+        made = bulk(archive, corpus, per_feed)
+        print(f"  {made} articles generated into the state and files: {time.perf_counter() - started:.0f} s ({load()})",
+              flush=True)
+        started = time.perf_counter()
+        index(archive, [], rebuild=True)
+        print(f"  search index of them: {time.perf_counter() - started:.0f} s ({load()})", flush=True)
+        seed, _ = command(root, "run")
+        print(f"  newest {SHOWN} of each feed fetched by `run`: {seed:.1f} s ({load()})", flush=True)
+        first_site, _ = command(root, "site")
+        print(f"  first `site` (every page): {first_site:.1f} s ({load()})", flush=True)
+
+        server.count = [per_feed + 1] * FEEDS
+        pass_s, pass_rss = command(root, "run")
+        nochange_s, nochange_rss = command(root, "run")
+        site_s, site_rss = command(root, "site")
+        p95, search_rss = search_p95(archive.state_dir, count)
+        row = {"articles": size, "pass_s": pass_s, "nochange_s": nochange_s, "p95_ms_1char": p95["1char"],
+               "p95_ms_2char": p95["2char"], "p95_ms_3char": p95["3char"], "p95_ms_words": p95["words"],
+               "rss_mb": max(pass_rss, nochange_rss, site_rss, search_rss), "state_mb": folder_mb(archive.state_dir), "site_s": site_s}
+        print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
+              + f" ({load()})", flush=True)
+        return row
+    finally:
+        server.close()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def plot(rows: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    sizes = [r["articles"] for r in rows]
+    fig, (times, p95s, sizes_ax) = plt.subplots(1, 3, figsize=(15, 4.5))
+    for key, label in (("pass_s", "pass, 1 new a feed"), ("nochange_s", "no-change pass"), ("site_s", "site")):
+        times.plot(sizes, [r[key] for r in rows], marker="o", label=label)
+    times.set(title="seconds per command", xlabel="articles", xscale="log")
+    for key in ("p95_ms_1char", "p95_ms_2char", "p95_ms_3char", "p95_ms_words"):
+        p95s.plot(sizes, [r[key] for r in rows], marker="o", label=key.removeprefix("p95_ms_"))
+    p95s.axhline(100, color="grey", linestyle=":", label="target")
+    p95s.set(title="search p95 (ms)", xlabel="articles", xscale="log")
+    for key, label in (("rss_mb", "peak RSS"), ("state_mb", "state on disk")):
+        sizes_ax.plot(sizes, [r[key] for r in rows], marker="o", label=label)
+    sizes_ax.axhline(500, color="grey", linestyle=":", label="RSS target")
+    sizes_ax.set(title="MB", xlabel="articles", xscale="log", yscale="log")
+    times.set_ylim(bottom=0)
+    p95s.set_ylim(bottom=0)
+    for ax in (times, p95s, sizes_ax):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.suptitle("newsmirror as the archive grows (bench/growth.py)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--hours", type=int, default=720)
-    p.add_argument("--feeds", type=int, default=8)
-    p.add_argument("--per-hour", type=int, default=12)
-    p.add_argument("--edits-per-hour", type=int, default=1)
-    p.add_argument("--feeds-out", type=int, default=20, help="articles per re-published feed (0: none)")
+    p.add_argument("--sizes", default="10000,100000,1000000", help="archive sizes, comma-separated (at least 10000)")
+    p.add_argument("--tmpdir", type=Path, default=Path(tempfile.gettempdir()), help="where the archives grow (on disk)")
+    p.add_argument("--queries", type=int, default=40, help="queries per kind")
+    p.add_argument("--out", type=Path, default=BENCH / "results")
     a = p.parse_args()
-
-    feeds = Feeds(a.feeds)
-    server = serve(feeds)
-    started = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        root, remote = Path(tmp) / "mirror", Path(tmp) / "remote.git"
-        subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(remote)], check=True)
-        root.mkdir()
-        (root / "newsmirror.toml").write_text(f"feeds_out = {a.feeds_out}\n\n" + "".join(
-            f'[[feeds]]\nid = "f{i}"\ntitle = "feed {i}"\nurl = "{feeds.base}/{i}.xml"\nfull_text = "never"\n\n'
-            for i in range(a.feeds)), encoding="utf-8")
-        archive = Archive(root)
-        archive.prepare()
-        config = configuration.load(archive.config_path)
-        settings = PublishSettings(remotes=(str(remote),))
-        commits = changed_files = 0
-        for hour in range(a.hours):
-            feeds.hour(a.per_hour, a.edits_per_hour)
-            with archive.lock():
-                report = run_pass(archive, config)
-            result = publish(root, settings, report.message())
-            if result.commit:
-                commits += 1
-                changed_files += int(subprocess.run(["git", "-C", str(root), "show", "--name-only", "--format=", "HEAD"],
-                                                    capture_output=True, text=True).stdout.count("\n"))
-            if (hour + 1) % 168 == 0:
-                print(f"  day {(hour + 1) // 24}: {size(remote) / 2**20:.1f} MB in the remote", flush=True)
-        articles = sum(1 for _ in (root / "articles").rglob("*.md"))
-        working = sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and ".git" not in p.parts
-                      and ".newsmirror" not in p.parts)
-        loose = size(remote)
-        subprocess.run(["git", "-C", str(remote), "gc", "-q"], check=True)  # what hosts do, roughly
-        packed = size(remote)
-    server.shutdown()
-    print(f"{a.hours} hourly passes ({a.hours / 24:.0f} days), {a.feeds} feeds, {a.per_hour} new articles/hour, "
-          f"{a.edits_per_hour} edit/hour: {articles} articles, {commits} commits, "
-          f"{changed_files / max(commits, 1):.1f} files changed per commit, {time.perf_counter() - started:.0f} s")
-    print(f"working tree {working / 2**20:.1f} MB; bare remote {loose / 2**20:.1f} MB as pushed, "
-          f"{packed / 2**20:.1f} MB after git gc")
+    sizes = [int(s) for s in a.sizes.split(",")]
+    if min(sizes) < FEEDS * SHOWN:
+        p.error(f"--sizes: at least {FEEDS * SHOWN} (each feed's newest {SHOWN} are fetched)")
+    corpus = Corpus()
+    rows = []
+    a.out.mkdir(parents=True, exist_ok=True)
+    for size in sizes:
+        print(f"{size} articles in {a.tmpdir} ({load()})", flush=True)
+        rows.append(grow(size, a.tmpdir, corpus, a.queries))
+        with open(a.out / "growth.csv", "w", newline="") as fh:  # after each size: a long run keeps what it reached
+            writer = csv.DictWriter(fh, COLUMNS)
+            writer.writeheader()
+            writer.writerows({k: (v if k == "articles" else f"{v:.3f}") for k, v in r.items()} for r in rows)
+        plot(rows, a.out / "growth.png")
+    print(f"wrote {a.out / 'growth.csv'} and {a.out / 'growth.png'}")
 
 
 if __name__ == "__main__":

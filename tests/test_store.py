@@ -25,3 +25,21 @@ def test_articles_stored_but_unwritten_before_migration_9_are_still_written(tmp_
     store.mark_written([r.id for r in store.pending()])
     assert store.pending() == []
     store.close()
+
+
+def test_takedown_checks_are_chosen_from_an_index_without_reading_articles(tmp_path):
+    # Filtering every article of every feed on when it was stored read the whole archive, bodies
+    # and all, each pass (bench/growth.py).
+    store = Store(tmp_path)
+    store.add_entries([{"feed_id": "voa", "number": n, "guid": None, "link": f"https://x/{n}", "canonical": None,
+                        "title": "t", "published": n, "first_seen": n, "body": "<p>b</p>", "source_hash": "h",
+                        "from_page": 0, "partial": 0, "page_attempts": 0, "removed_at": None, "feed_hash": None,
+                        "revised_at": None, "checked_at": None} for n in range(1, 6)], pending=False)
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    assert [r.number for r in store.to_recheck(["voa"], since=2, older_than=5, checked_before=1, limit=2)] == [4, 3]
+    store.db.set_trace_callback(None)
+    plan = [r[3] for r in store.db.execute(f"EXPLAIN QUERY PLAN {statements[-1]}")]
+    assert any("COVERING INDEX entries_recheck" in step for step in plan), plan
+    assert not any(step.startswith("SCAN") for step in plan), plan
+    store.close()

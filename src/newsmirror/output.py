@@ -65,18 +65,21 @@ class Output:
         """
         return self.write_rows(self.store.pending(feed_id, besides=self.submitted))
 
-    def write_rows(self, rows: list[EntryRow]) -> int:
-        """Start writing these articles' files (see `write_pending`)."""
+    def write_rows(self, rows: list[EntryRow], fresh: bool = False) -> int:
+        """Start writing these articles' files (see `write_pending`); `fresh`: just stored,
+        numbered below every file, so that no file of theirs can exist yet."""
         on_disk: dict[str, dict[int, Path]] = {}
         groups = []
         for row in rows:
-            if row.feed_id not in on_disk:
-                on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
             out = []
             for tree, variant, _ in self.trees(self._feeds.get(row.feed_id)):
-                # An adopted file keeps its name, "<n>_<title>.md" included.
-                path = (on_disk[row.feed_id].get(row.number) if tree is self.archive else None) \
-                    or tree.article_path(row.feed_id, row.number)
+                path = tree.article_path(row.feed_id, row.number)
+                if tree is self.archive and not fresh and not path.exists():
+                    # An adopted file keeps its name, "<n>_<title>.md" included: the folder is read
+                    # for that only (once a pass), not for every article written.
+                    if row.feed_id not in on_disk:
+                        on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
+                    path = on_disk[row.feed_id].get(row.number) or path
                 out.append((path, markdown.article(editions.article(article(row), variant)).encode("utf-8")))
             groups.append(out)
             self.submitted.add(row.id)

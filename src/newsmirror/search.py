@@ -451,6 +451,10 @@ class SearchIndex:
     def count(self) -> int:
         return self.db.execute("SELECT count(*) FROM docs").fetchone()[0]
 
+    def empty(self) -> bool:
+        """Whether no article is indexed (new, or emptied for another scheme): one row read, not a count."""
+        return self.db.execute("SELECT 1 FROM docs LIMIT 1").fetchone() is None
+
     # --- searching -----------------------------------------------------------------------------
 
     def search(self, query: str, feed: str | None = None, since: int | None = None, until: int | None = None,

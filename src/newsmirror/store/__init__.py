@@ -469,12 +469,14 @@ class Store:
     def to_recheck(self, feed_ids: list[str], since: int, older_than: int, checked_before: int,
                    limit: int) -> list[EntryRow]:
         """Recent articles of these feeds not known to be removed and not checked lately, least
-        recently checked first (takedowns)."""
+        recently checked first (takedowns). Chosen from the `entries_recheck` index alone (the
+        articles stored in the window), then only those `limit` rows read."""
         marks = ", ".join("?" * len(feed_ids))
+        order = "ORDER BY coalesce(checked_at, 0), first_seen DESC"
         rows = self.db.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE feed_id IN ({marks}) AND removed_at IS NULL"
-            " AND first_seen >= ? AND first_seen < ? AND coalesce(checked_at, 0) < ? AND link != ''"
-            " ORDER BY coalesce(checked_at, 0), first_seen DESC LIMIT ?",
+            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN (SELECT id FROM entries INDEXED BY entries_recheck"
+            f" WHERE feed_id IN ({marks}) AND removed_at IS NULL AND link != '' AND first_seen >= ? AND first_seen < ?"
+            f" AND coalesce(checked_at, 0) < ? {order} LIMIT ?) {order}",
             (*feed_ids, since, older_than, checked_before, limit))
         return [EntryRow(*r) for r in rows]
 
