@@ -2,7 +2,7 @@
 """A whole `newsmirror run` as a user runs it, next to the `reader` library, same corpus, same disk.
 
     python bench/fetch.py [--corpus DIR] [--feeds 200] [--items 50] [--port 8791] [--repeat 3]
-                          [--tmpdir DIR] [--baseline REF] [--skip-busy]
+                          [--tmpdir DIR] [--baseline REF] [--conditions idle,busy]
 
 On a generated VOA-like corpus (../shared/bench/gen_corpus.py) served with ETag/Last-Modified
 (../shared/bench/serve.py), each repeat measures, in this order, on the same disk:
@@ -126,7 +126,7 @@ def main() -> None:
     p.add_argument("--tmpdir", type=Path, default=Path(tempfile.gettempdir()),
                    help="where archives and reader's database go (default: the system's temporary folder)")
     p.add_argument("--baseline", default="bench-baseline-15", help="git ref whose search index is the baseline")
-    p.add_argument("--skip-busy", action="store_true", help="only the idle condition")
+    p.add_argument("--conditions", default="idle,busy", help="idle, busy (one other CPU-bound process running), or both")
     a = p.parse_args()
 
     os.environ["TMPDIR"] = str(a.tmpdir)  # bench_reader.py's temporary folder too
@@ -140,7 +140,7 @@ def main() -> None:
     try:
         with tempfile.TemporaryDirectory() as tree:
             baseline = baseline_tree(a.baseline, Path(tree))
-            for condition in ("idle", "busy") if not a.skip_busy else ("idle",):
+            for condition in a.conditions.split(","):
                 # the other job: one process that keeps one core busy for as long as it runs
                 hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if condition == "busy" else None
                 try:
