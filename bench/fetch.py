@@ -1,22 +1,24 @@
 #!/usr/bin/env python3
-"""Fetching at scale: newsmirror's passes next to the `reader` library, same corpus, same server.
+"""A whole `newsmirror run` as a user runs it, next to the `reader` library, same corpus, same disk.
 
-    python bench/fetch.py [--corpus /tmp/nm-bench-corpus] [--feeds 200] [--items 50] [--port 8791]
-                          [--repeat 3] [--tmpdir DIR] [--skip-reader]
+    python bench/fetch.py [--corpus DIR] [--feeds 200] [--items 50] [--port 8791] [--repeat 3]
+                          [--tmpdir DIR] [--baseline REF] [--conditions idle,busy]
 
 On a generated VOA-like corpus (../shared/bench/gen_corpus.py) served with ETag/Last-Modified
-(../shared/bench/serve.py), measures in one run:
-  1. newsmirror's first pass into a fresh archive: wall time, entries/s, peak RSS, CPU use;
-  2. its second pass with nothing new (every feed answers 304): wall time;
-  3. reader's update_feeds(), first and second pass (../shared/bench/bench_reader.py), as the baseline.
-Both are timed around the call that does the work (run_pass(), update_feeds()) in a fresh
-process; newsmirror's search indexing, done right after the pass, is reported on its own line.
+(../shared/bench/serve.py), each repeat measures, in this order, on the same disk:
+  1. `python -m newsmirror --archive A run` as a command into a fresh archive: the whole command's
+     wall time (process start, pass, lists, search index), and the index's own share as it prints it;
+  2. the same command again, nothing new (every feed answers 304);
+  3. the search index of that archive built again from scratch (`pipeline.index(rebuild=True)`, what
+     a first run does) by this checkout's code and by the code of git REF (`--baseline`, default
+     the tag bench-baseline-15: the code before issue 15), each in a fresh process, alternating;
+  4. reader's update_feeds(), first and second pass (../shared/bench/bench_reader.py, timed around
+     the calls: reader's process start and add_feed() are not counted, newsmirror's are).
+Then all of it again with one other CPU-bound process running (started by the bench), as on a
+machine shared with another job. Medians of `--repeat` runs; the machine's load average is printed.
 
-Both archives (reader's database too) go to /dev/shm by default, so that the figures are the
-programs' and not the disk's: a first pass creates 10,000 files, and this machine's disk took
-from 0.15 s to 6.5 s of kernel time to create that many from one hour to the next. The time the
-disk takes for as many files alone is printed beside the pass; `--tmpdir /tmp` measures there.
-Needs the bench extras: pip install ".[bench]".
+Archives and reader's database go to `--tmpdir`, by default the system's temporary folder (a real
+disk, not /dev/shm): figures as a user gets them, disk included.
 """
 
 from __future__ import annotations
@@ -24,19 +26,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
+import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
 from pathlib import Path
 
-import psutil
-
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "bench"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "bench"
+INDEX = ("import sys, time\nfrom pathlib import Path\nfrom newsmirror.archive import Archive\n"
+         "from newsmirror.pipeline import index\nstarted = time.perf_counter()\n"
+         "n = index(Archive(Path(sys.argv[1])), [], rebuild=True)\nprint(n, time.perf_counter() - started)\n")
 
 
 def corpus(path: Path, feeds: int, items: int, port: int) -> dict:
@@ -51,67 +53,67 @@ def corpus(path: Path, feeds: int, items: int, port: int) -> dict:
     return json.loads(manifest.read_text())
 
 
-def stats(base: str) -> dict:
-    with urllib.request.urlopen(f"{base}/__stats?reset=1", timeout=10) as r:
-        return json.load(r)["status"]
+def load() -> str:
+    """The 1-minute load average now: figures taken on a busy machine are not comparable."""
+    return f"{os.getloadavg()[0]:.1f}"
 
 
-def timed_passes(archive: Path) -> dict:
-    """Two passes in one child process (as bench_reader.py runs its two updates), each timed
-    around run_pass() (as it times update_feeds()); CPU of the whole process tree and its peak
-    memory."""
-    code = (
-        "import json, sys, time\n"
-        "from pathlib import Path\n"
-        "from newsmirror import config\n"
-        "from newsmirror.archive import Archive\n"
-        "from newsmirror.pipeline import run_pass\n"
-        f"archive = Archive(Path({str(archive)!r}))\n"
-        "settings = config.load(archive.config_path)\n"
-        "for _ in range(2):\n"
-        "    started = time.perf_counter()\n"
-        "    with archive.lock():\n"
-        "        report = run_pass(archive, settings, force=True)\n"
-        "    print(json.dumps({'wall': time.perf_counter() - started, 'index': report.index_seconds,\n"
-        "                      'indexed': report.indexed, 'total': report.total()}), flush=True)\n")
-    proc = psutil.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    peak_tree = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        # PSS: forked workers share their parent's pages; summing RSS would count them twice.
-        # Reading it costs ~2 ms a process, so it is sampled twice a second, not more: the
-        # sampler shares the two cores with the pass it measures.
-        nonlocal peak_tree
-        while not done.wait(0.5):
-            try:
-                peak_tree = max(peak_tree, sum(p.memory_full_info().pss for p in [proc, *proc.children(recursive=True)]))
-            except psutil.Error:
-                pass
-
-    threading.Thread(target=sample, daemon=True).start()
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    out, err = proc.communicate()
-    done.set()
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if proc.returncode != 0:
-        sys.exit(f"the pass failed:\n{out}\n{err}")
-    first, second = (json.loads(line) for line in out.strip().splitlines()[-2:])
-    first["cpu"] = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)  # both passes
-    first["peak_tree_mb"] = peak_tree / 2**20
-    first["peak_one_mb"] = after.ru_maxrss / 1024  # the kernel's own peak of the largest process (KiB)
-    return {"first": first, "second": second}
-
-
-def file_creation(folder: Path, count: int, size: int) -> float:
-    """Seconds to create `count` files of `size` bytes in 50-file folders: the file system's own share."""
+def command(archive: Path, src: Path) -> tuple[float, float, str]:
+    """`newsmirror run` as a command from `src`: wall seconds, the index's seconds, its last line."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
     started = time.perf_counter()
-    for i in range(count):
-        sub = folder / f"{i // 50:04d}"
-        if i % 50 == 0:
-            sub.mkdir(parents=True)
-        (sub / f"{i}.md").write_bytes(b"x" * size)
-    return time.perf_counter() - started
+    done = subprocess.run([sys.executable, "-m", "newsmirror", "--archive", str(archive), "run"],
+                          env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        sys.exit(f"newsmirror run failed:\n{done.stdout}\n{done.stderr}")
+    found = re.search(r"search index: \d+ articles in ([\d.]+) s", done.stdout)
+    total = next(line for line in done.stdout.splitlines() if " feeds: " in line)
+    return wall, float(found.group(1)) if found else 0.0, total
+
+
+def reindex(archive: Path, src: Path) -> float:
+    """Seconds to build the search index of `archive` from scratch with the code in `src`."""
+    for suffix in ("", "-wal", "-shm"):
+        (archive / ".newsmirror" / f"search.db{suffix}").unlink(missing_ok=True)
+    done = subprocess.run([sys.executable, "-c", INDEX, str(archive)], env={**os.environ, "PYTHONPATH": str(src)},
+                          capture_output=True, text=True, check=True)
+    return float(done.stdout.split()[1])
+
+
+def reader(corpus_dir: Path) -> dict:
+    with tempfile.NamedTemporaryFile(suffix=".json") as out:
+        subprocess.run([sys.executable, str(SHARED / "bench_reader.py"), "--corpus", str(corpus_dir),
+                        "--repeat", "1", "--no-server", "--json", out.name], check=True, stdout=subprocess.DEVNULL)
+        data = json.loads(Path(out.name).read_text().splitlines()[-1])
+    return {"first": data["update1_s"]["median"], "second": data["update2_s"]["median"], "tool": data["tool"]}
+
+
+def repeat(manifest: dict, corpus_dir: Path, baseline: Path) -> dict:
+    """One of each measurement, in a fresh archive."""
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = Path(tmp) / "archive"
+        archive.mkdir()
+        (archive / "newsmirror.toml").write_text(
+            "".join(f'[[feeds]]\nid = "f{i:03d}"\ntitle = "feed {i:03d}"\nurl = "{u}"\n\n'
+                    for i, u in enumerate(manifest["feed_urls"])), encoding="utf-8")
+        run: dict = {"load": [load()]}
+        run["whole"], run["index"], run["total"] = command(archive, ROOT / "src")
+        run["written"] = sum(1 for _ in (archive / "articles").rglob("*.md"))
+        run["nochange"], _, run["nochange_total"] = command(archive, ROOT / "src")
+        run["index_baseline"] = reindex(archive, baseline)
+        run["index_now"] = reindex(archive, ROOT / "src")
+        run["load"].append(load())
+    run["reader"] = reader(corpus_dir)
+    run["load"].append(load())
+    return run
+
+
+def baseline_tree(ref: str, into: Path) -> Path:
+    """The `src` folder of git `ref`, extracted into `into`."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "src"], check=True, capture_output=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into / "src"
 
 
 def main() -> None:
@@ -120,79 +122,61 @@ def main() -> None:
     p.add_argument("--feeds", type=int, default=200)
     p.add_argument("--items", type=int, default=50)
     p.add_argument("--port", type=int, default=8791)
-    p.add_argument("--skip-reader", action="store_true")
-    p.add_argument("--repeat", type=int, default=3, help="fresh archives (and reader databases) measured; medians are printed")
-    p.add_argument("--tmpdir", type=Path, default=Path("/dev/shm") if Path("/dev/shm").is_dir() else None,
-                   help="where both archives go (reader's database too); default /dev/shm, in memory")
+    p.add_argument("--repeat", type=int, default=3, help="fresh archives per condition; medians are printed")
+    p.add_argument("--tmpdir", type=Path, default=Path(tempfile.gettempdir()),
+                   help="where archives and reader's database go (default: the system's temporary folder)")
+    p.add_argument("--baseline", default="bench-baseline-15", help="git ref whose search index is the baseline")
+    p.add_argument("--conditions", default="idle,busy", help="idle, busy (one other CPU-bound process running), or both")
     a = p.parse_args()
 
-    disk = Path(tempfile.gettempdir())
-    if a.tmpdir:
-        os.environ["TMPDIR"] = str(a.tmpdir)  # bench_reader.py's temporary folder too
-        tempfile.tempdir = str(a.tmpdir)
+    os.environ["TMPDIR"] = str(a.tmpdir)  # bench_reader.py's temporary folder too
+    tempfile.tempdir = str(a.tmpdir)
     manifest = corpus(a.corpus, a.feeds, a.items, a.port)
-    base, entries = manifest["base_url"], manifest["items"]
     server = subprocess.Popen([sys.executable, str(SHARED / "serve.py"), "--root", str(a.corpus), "--port", str(a.port),
                                "--exit-after", "100000"], stdout=subprocess.PIPE, text=True)
+    assert server.stdout is not None
     server.stdout.readline()
-    runs = []
+    results: dict[str, list[dict]] = {}
     try:
-        for _ in range(a.repeat):
-            with tempfile.TemporaryDirectory() as tmp:
-                archive = Path(tmp) / "archive"
-                archive.mkdir()
-                feeds = "".join(f'[[feeds]]\nid = "f{i:03d}"\ntitle = "feed {i:03d}"\nurl = "{u}"\n\n'
-                                for i, u in enumerate(manifest["feed_urls"]))
-                (archive / "newsmirror.toml").write_text(feeds, encoding="utf-8")
-                stats(base)
-                run = timed_passes(archive)
-                run["server"] = stats(base)
-                run["written"] = sum(1 for _ in (archive / "articles").rglob("*.md"))
-                size = manifest["body_bytes"] // max(entries, 1)
-                run["files"] = file_creation(Path(tmp) / "files", run["written"], size)
-                with tempfile.TemporaryDirectory(dir=disk) as on_disk:
-                    run["disk"] = file_creation(Path(on_disk), run["written"], size)
-                runs.append(run)
-            if run["written"] != entries:
-                print(f"WARNING: newsmirror wrote {run['written']} articles, the corpus has {entries}", file=sys.stderr)
-        reader = None
-        if not a.skip_reader:
-            with tempfile.NamedTemporaryFile(suffix=".json") as out:
-                subprocess.run([sys.executable, str(SHARED / "bench_reader.py"), "--corpus", str(a.corpus),
-                                "--repeat", str(a.repeat), "--no-server", "--json", out.name],
-                               check=True, stdout=subprocess.DEVNULL)
-                reader = json.loads(Path(out.name).read_text().splitlines()[-1])
+        with tempfile.TemporaryDirectory() as tree:
+            baseline = baseline_tree(a.baseline, Path(tree))
+            for condition in a.conditions.split(","):
+                # the other job: one process that keeps one core busy for as long as it runs
+                hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if condition == "busy" else None
+                try:
+                    results[condition] = [repeat(manifest, a.corpus, baseline) for _ in range(a.repeat)]
+                finally:
+                    if hog:
+                        hog.kill()
+                        hog.wait()
     finally:
         server.terminate()
         server.wait(10)
+    report(results, manifest, a)
 
-    def spread(values: list[float]) -> str:
-        """median, and the range when there was more than one run"""
-        med = statistics.median(values)
-        return f"{med:6.2f} s" + (f" ({min(values):.2f}-{max(values):.2f})" if len(values) > 1 else "")
 
-    firsts = [r["first"] for r in runs]
-    pass1 = [f["wall"] - f["index"] for f in firsts]
-    index_s = [f["index"] for f in firsts]
-    nochange = [r["second"]["wall"] for r in runs]
-    cores = os.cpu_count() or 1
-    print(f"corpus: {a.feeds} feeds x {a.items} items = {entries} entries, {manifest['feed_bytes'] / 2**20:.0f} MB of feed XML; "
-          f"{cores} cores; archives in {tempfile.gettempdir()}; {a.repeat} run(s) each, medians (range)")
-    print(f"newsmirror first pass:  {spread(pass1)}  {entries / statistics.median(pass1):7.0f} entries/s  "
-          f"CPU {statistics.median(f['cpu'] for f in firsts):.1f} s for both passes  "
-          f"peak memory {max(f['peak_tree_mb'] for f in firsts):.0f} MB PSS (all processes), "
-          f"{max(f['peak_one_mb'] for f in firsts):.0f} MB RSS (largest)  server {runs[-1]['server']}")
-    print(f"  search index, after:  {spread(index_s)}  "
-          f"{firsts[0]['indexed'] / max(statistics.median(index_s), 1e-9):7.0f} articles/s")
-    print(f"  files alone:          {spread([r['files'] for r in runs])}  to create {runs[-1]['written']} files of the same size"
-          f" in {tempfile.gettempdir()}; on the disk ({disk}): {spread([r['disk'] for r in runs])}")
-    print(f"newsmirror no-change:   {spread(nochange)}  ({runs[-1]['second']['total']})")
-    if reader:
-        r1, r2 = reader["update1_s"], reader["update2_s"]
-        print(f"{reader['tool']} first pass:  {spread([r1['min'], r1['median'], r1['max']])}  {entries / r1['median']:7.0f} entries/s")
-        print(f"{reader['tool']} no-change:   {spread([r2['min'], r2['median'], r2['max']])}")
-        print(f"ratio: first pass {r1['median'] / statistics.median(pass1):.1f}x reader's entries/s (target >= 5x); "
-              f"no-change pass {r2['median'] / statistics.median(nochange):.2f}x reader's speed (target >= 1)")
+def report(results: dict[str, list[dict]], manifest: dict, a: argparse.Namespace) -> None:
+    def med(runs: list[dict], key: str, sub: str | None = None) -> float:
+        return statistics.median(r[key][sub] if sub else r[key] for r in runs)
+
+    entries = manifest["items"]
+    print(f"corpus: {a.feeds} feeds x {a.items} items = {entries} entries; {os.cpu_count()} cores; "
+          f"archives and reader's database in {a.tmpdir}; medians of {a.repeat}; baseline index: {a.baseline}")
+    for condition, runs in results.items():
+        written = {r["written"] for r in runs}
+        if written != {entries}:
+            print(f"WARNING: newsmirror wrote {sorted(written)} articles, the corpus has {entries}", file=sys.stderr)
+        whole, index, first = med(runs, "whole"), med(runs, "index"), med(runs, "reader", "first")
+        now, before = med(runs, "index_now"), med(runs, "index_baseline")
+        loads = " ".join("/".join(r["load"]) for r in runs)
+        print(f"\n{condition} machine" + (" (one other CPU-bound process running)" if condition == "busy" else "")
+              + f"; load average before/after/after reader, per repeat: {loads}")
+        print(f"  first run, whole command:  {whole:6.2f} s  (search index {index:.2f} s)   "
+              f"{runs[0]['reader']['tool']} update_feeds(): {first:6.2f} s   ratio {first / whole:.1f}x (target >= 5x)")
+        print(f"  no-change run, whole:      {med(runs, 'nochange'):6.2f} s (target < 0.5 s)   "
+              f"reader: {med(runs, 'reader', 'second'):6.2f} s   ({runs[-1]['nochange_total']})")
+        print(f"  search index from scratch: {entries / now:6.0f} articles/s ({now:.2f} s)   "
+              f"{a.baseline}: {entries / before:6.0f} articles/s ({before:.2f} s)   ratio {before / now:.1f}x (target >= 3x)")
 
 
 if __name__ == "__main__":

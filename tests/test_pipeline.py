@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -153,6 +155,23 @@ def test_a_second_pass_with_nothing_new_rewrites_nothing(tmp_path, site):
     assert {p: p.stat().st_mtime_ns for p in archive.root.rglob("*.md")} == mtimes
     feed_requests = [headers for path, headers in site.requests if path == "/f.xml"]
     assert feed_requests[-1].get("if-none-match") == '"v1"'
+
+
+def test_a_run_with_nothing_new_imports_no_parser_extractor_or_cleaner(tmp_path, site):
+    """Start-up is most of a `run` that finds nothing new: what parses, extracts, cleans and
+    reindexes is imported only when a feed brings something."""
+    url = site.add("/f.xml", rss(item(1)), headers={"ETag": '"v1"'})
+    archive = make_mirror(tmp_path, ("f", url))
+    run(archive)
+    code = ("import runpy, sys\nsys.argv[1:] = ['--archive', sys.argv[1], 'run']\ntry:\n"
+            "    runpy.run_module('newsmirror', run_name='__main__')\nexcept SystemExit as e:\n"
+            "    print(e.code, *sys.modules)\n")
+    done = subprocess.run([sys.executable, "-c", code, str(archive.root)], capture_output=True, text=True, check=True)
+    code, *modules = done.stdout.split("\n")[-2].split()
+    assert code == "0" and "newsmirror.pipeline" in modules
+    heavy = {"newsmirror.process", "newsmirror.parse", "newsmirror.extract", "newsmirror.clean", "newsmirror.reindex",
+             "newsmirror.search", "feedparser", "selectolax", "trafilatura", "jinja2"}
+    assert heavy.isdisjoint(modules)
 
 
 def test_awkward_titles_links_and_bodies_follow_the_format(tmp_path, site):

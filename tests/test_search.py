@@ -215,6 +215,21 @@ def test_adding_again_replaces(index):
     assert found(index, "改写") == [("voa", 1)]
 
 
+def test_the_index_holds_each_character_and_pair_within_runs_once_per_article(tmp_path):
+    """The tokens repeat pairs and span white space; FTS5 keeps exactly the distinct grams."""
+    with SearchIndex(tmp_path) as ix:
+        ix.add([doc(1, "美国 总统", "<p>总统总统</p><p>AB-c 美</p>")])
+        ix.db.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, grams, 'row')")
+        terms = dict(ix.db.execute("SELECT term, doc FROM temp.terms").fetchall())
+        mark, title = search._TITLE, {"美", "国", "总", "统", "美国", "总统"}
+        assert terms == {t: 1 for t in {*title, "统总", "a", "b", "c", "ab", "\ue02dc", "b\ue02d", "\ue02d",
+                                        *(mark + t for t in title), search._FEED + "voa"}}
+        ix.add([doc(1, "新", "<p>新</p>")])  # replaced: every old token is forgotten
+        assert dict(ix.db.execute("SELECT term, doc FROM temp.terms").fetchall()) == {
+            "新": 1, mark + "新": 1, search._FEED + "voa": 1}
+        ix.db.execute("INSERT INTO grams (grams, rank) VALUES ('integrity-check', 0)")
+
+
 def test_remove(index):
     assert index.remove("voa", 4)
     assert not index.remove("voa", 4)

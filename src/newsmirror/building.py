@@ -7,18 +7,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .archive import Archive
-from .clean import image_urls
 from .config import Config, FeedConfig
 from .encoding import decode
-from .extract import extract
 from .fetch import PAGE_ACCEPT, Fetcher, FetchError, Response, is_html
-from .media import choose_proxies, localize
 from .model import Extracted, ParsedEntry
-from .process import Candidate, compose, finish
 from .store import Store
 from .workers import Budget, Workers
+
+if TYPE_CHECKING:  # extraction and cleaning are imported when there is something to build
+    from .process import Candidate
 
 
 @dataclass
@@ -37,6 +37,10 @@ class Builder:
         (in a worker, on the feed's time budget)."""
         if not candidates:
             return
+        from .clean import image_urls
+        from .media import choose_proxies, localize
+        from .process import compose, finish
+
         pages = await asyncio.gather(*(self.page(feed, c.entry) if c.wants_page else _none() for c in candidates))
         items = []
         for c, page in zip(candidates, pages):
@@ -70,6 +74,8 @@ class Builder:
         """The article a fetched page holds (extracted in a worker, on the feed's time budget)."""
         if not is_html(response):
             return None
+        from .extract import extract
+
         text = decode(response.content, response.content_type, html=True)
         extracted = await self.workers.run(extract, text, response.url, feed.rules, budget=self.budget(feed))
         return (extracted, response.url) if extracted else None

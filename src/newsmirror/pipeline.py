@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import tzinfo
+from typing import TYPE_CHECKING
 
 from . import archive as files
 from . import config as configuration
@@ -35,13 +36,14 @@ from .fetch import FEED_ACCEPT, Fetcher, FetchError
 from .identity import same_title
 from .model import ParsedEntry, new_entry
 from .output import Output
-from .parse import NotAFeed
-from .process import Candidate, FeedJob, prepare, within_pages
 from .revisions import FLIP, LIMIT, ReturnTo, Revise, Suppress, VersionKey, version_key
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
 from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
 from .takedowns import Takedowns
 from .workers import Budget, OverBudget, WorkerDied, Workers
+
+if TYPE_CHECKING:  # parsing and cleaning are imported when a feed brings something: a no-change pass starts faster
+    from .process import Candidate
 
 
 @dataclass(slots=True)
@@ -167,10 +169,11 @@ def restore_state(archive: Archive, store: Store) -> str | None:
     state would archive every article a second time under new numbers. So is a state whose
     rebuild did not finish (killed half-way: some feeds read back, others not)."""
     from .publish import unread
-    from .reindex import reindex  # reindex uses this module's index()
 
     if not unread(archive, store):
         return None
+    from .reindex import reindex  # reindex uses this module's index()
+
     incomplete = store.incomplete()
     report = reindex(archive, store)
     return (f"state {'incomplete' if incomplete else 'missing'}: rebuilt from {sum(report.articles.values())} "
@@ -370,6 +373,9 @@ class _Pass:
         if not response.not_modified:
             digest = hashlib.sha256(response.content).hexdigest()
             if digest != state.body_hash:  # a server that ignores conditional requests costs no parsing
+                from .parse import NotAFeed
+                from .process import FeedJob, prepare
+
                 job = FeedJob(feed.id, response.content, response.url, response.content_type,
                               self.config.timezone_for(feed), feed.full_text, self.config.images_for(feed),
                               self.archive.state_dir, now_ms(), work.items, self.config.limits.max_article_bytes)
@@ -440,6 +446,8 @@ class _Pass:
         first that does not, it and every younger one wait for a later pass (numbers keep to the
         order of age). An entry whose page is done is stored at once."""
         new = self.unshared(feed, new, now, result)  # before building: no page fetched for a shared article
+        from .process import within_pages
+
         work = self.budget(feed)
         go, wait = within_pages(new, work.pages)
         self.wait(feed.id, (_waiting_row(feed.id, c, now) for c in wait if c.waiting is None))
@@ -583,6 +591,8 @@ class _Pass:
         if not rows:
             return 0
         work.pages -= len(rows)
+        from .process import Candidate
+
         candidates = [Candidate(ParsedEntry(title=r.title, guid=r.guid, link=r.link or None, published=r.published,
                                             summary=r.body), wants_page=True) for r in rows]
         await self.builder.build(feed, candidates, now_ms())
@@ -657,6 +667,8 @@ def _waiting_row(feed_id: str, c: Candidate, now: int) -> dict:
 
 def _from_waiting(row: WaitingRow, gone: bool) -> Candidate:
     """A waiting entry as a candidate again; one the feed no longer carries takes no page."""
+    from .process import Candidate
+
     return Candidate(ParsedEntry(**json.loads(row.entry)), wants_page=bool(row.wants_page) and not gone,
                      feed_hash=row.feed_hash, canonical=row.canonical, waiting=row.id, body_key=row.body_key)
 

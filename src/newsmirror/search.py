@@ -4,10 +4,10 @@ Chinese has no spaces between words, so words cannot be tokens: the index holds 
 character and every pair of adjacent characters (bigram) of each article. A one- or
 two-character query is one token; a longer one is the AND of its bigrams, confirmed by a
 substring test on the stored text. This answers queries of every length, where FTS5's `trigram`
-tokenizer cannot match one or two characters. The tokens are made in Python, in worker
-processes for big batches, and each distinct one is given to FTS5 once (`ascii` tokenizer,
-`detail=none`): the single SQLite writer then does a fraction of the work a `trigram` table
-does on every character.
+tokenizer cannot match one or two characters. The tokens are made in Python (by array
+slicing, no object per token), in worker processes for big batches, and FTS5 (`ascii`
+tokenizer, `detail=none`) keeps one entry per token and document: the single SQLite writer then
+does a fraction of the work a `trigram` table does on every character.
 
 A common word matches most of the archive, and ranking all of it would take far longer than a
 search may; `search` ranks the last-indexed `_WINDOW` matches and `_WINDOW` title matches
@@ -33,7 +33,9 @@ import operator
 import os
 import re
 import sqlite3
+import sys
 import unicodedata
+from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -245,10 +247,30 @@ def _grams(folded: str) -> set[str]:
     return grams
 
 
+_UTF32 = f"utf-32-{sys.byteorder[0]}e"  # the code points of an array("I"), 4 bytes each
+
+
+def _pairs(folded: str) -> str:
+    """Every pair of adjacent characters, space-separated, built by array slicing in C: making
+    and deduplicating a string object per pair was most of the cost of indexing.
+
+    FTS5 stores a token once per document however often it repeats, and its tokenizer splits a
+    pair across white space into its characters, which are indexed anyway: the index holds
+    exactly the pairs `_grams` finds.
+    """
+    codes = array("I", folded.encode(_UTF32))
+    out = array("I", " ".encode(_UTF32)) * (3 * len(codes))
+    out[0::3] = codes
+    out[1:-3:3] = codes[1:]
+    return out.tobytes().decode(_UTF32)
+
+
 def _tokens(feed_id: str, ftitle: str, ftext: str) -> str:
-    """What the FTS5 table indexes for one document, each distinct character and bigram once."""
+    """What the FTS5 table indexes for one document: every character and bigram of the title and
+    text, the title's marked as such, and the feed."""
     title = _grams(ftitle)
-    return " ".join(chain(title | _grams(ftext), (_TITLE + g for g in title), (_FEED + fold(feed_id),)))
+    marks = " ".join(chain(title, (_TITLE + g for g in title), (_FEED + fold(feed_id),)))
+    return " ".join((marks, " ".join(ftext), _pairs(ftext)))
 
 
 # --- preparing documents (in worker processes for big batches) ----------------------------------

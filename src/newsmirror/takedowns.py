@@ -16,7 +16,6 @@ from .config import Config, FeedConfig
 from .dates import now_ms
 from .fetch import PAGE_ACCEPT, Fetcher, FetchError, Response, is_html
 from .model import Extracted, ParsedEntry
-from .process import Candidate, compose, finish
 from .store import EntryRow, Store
 from .workers import Budget, Workers
 
@@ -96,6 +95,8 @@ class Takedowns:
         page = await self.extracted(feed, response)
         if page is None:
             return False
+        from .process import Candidate, compose, finish  # cleaning: imported when a page changed
+
         entry = ParsedEntry(title=row.title, link=row.link, published=row.published)
         c = Candidate(entry, wants_page=False)
         c.body, base, c.from_page = compose(entry, page, feed.url, now)
