@@ -301,8 +301,10 @@ def test_pages_fit_a_phone_screen(mirror, browser):
 
 def screenshot(driver: WebDriver, name: str) -> None:
     """The whole page (not only the window) as OUTPUT/<name>.png."""
-    size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
-    clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 6000), "scale": 1}
+    # The document's own size, read once the page is laid out (the layout metrics can say 0 before).
+    width, height = driver.execute_script("const e = document.documentElement; return [Math.max(e.scrollWidth, "
+                                          "window.innerWidth), Math.max(e.scrollHeight, window.innerHeight)]")
+    clip = {"x": 0, "y": 0, "width": width, "height": min(height, 6000), "scale": 1}
     shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "clip": clip})
     OUTPUT.mkdir(parents=True, exist_ok=True)
     (OUTPUT / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
