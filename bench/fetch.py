@@ -125,7 +125,7 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="fresh archives per condition; medians are printed")
     p.add_argument("--tmpdir", type=Path, default=Path(tempfile.gettempdir()),
                    help="where archives and reader's database go (default: the system's temporary folder)")
-    p.add_argument("--baseline", default="bench-baseline-15", help="git ref whose search index is the baseline")
+    p.add_argument("--baseline", default="07d7852398", help="git ref whose search index is the baseline (default: main before issue 15, tagged bench-baseline-15 where tags were kept)")
     p.add_argument("--conditions", default="idle,busy", help="idle, busy (one other CPU-bound process running), or both")
     a = p.parse_args()
 
