@@ -92,7 +92,7 @@ def command(archive: Path, python: str) -> tuple[float, float, str]:
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"newsmirror run failed:\n{done.stdout}\n{done.stderr}")
-    found = re.search(r"search index: \d+ articles in ([\d.]+) s", done.stdout)
+    found = re.search(r"search index: \d+ articles, ([\d.]+) s after the pass", done.stdout)
     total = next(line for line in done.stdout.splitlines() if " feeds: " in line)
     return wall, float(found.group(1)) if found else 0.0, total
 

@@ -460,7 +460,7 @@ def run(
         for line in _unreachable(arch, bool(report.deferred)):
             out.print(line, markup=False)
     if report.indexed:
-        out.print(f"search index: {report.indexed} articles in {report.index_seconds:.2f} s", markup=False)
+        out.print(f"search index: {report.indexed} articles, {report.index_seconds:.2f} s after the pass", markup=False)
     for problem in report.problems:  # this machine's failures: what was stored is kept for the next pass
         err.print(f"newsmirror: {problem}", markup=False)
     if config.publish.remotes:

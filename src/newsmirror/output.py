@@ -47,6 +47,7 @@ class Output:
     unlisted: Counter[str] = field(default_factory=Counter)  # articles written since their feed's list was
     feeds_out_changed: bool = False
     shared: set[str] = field(default_factory=set)  # feeds that newly share another feed's article
+    on_written: Callable[[list[EntryRow]], None] = lambda rows: None  # given each article once its file is written
 
     def __post_init__(self) -> None:
         self._feeds = {f.id: f for f in self.config.feeds}
@@ -104,8 +105,10 @@ class Output:
         self.inflight.clear()
         self.step("articles written", self.store.mark_written, done)
         written = set(done)
-        self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
+        now_written = [row for rows, _ in settled for row in rows if row.id in written]
+        self.step("identity index", self.index_identities, now_written)
         self.written.extend(done)
+        self.on_written(now_written)
         for name, task, args in self.rendering:
             try:
                 try:
