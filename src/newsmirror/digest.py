@@ -244,7 +244,8 @@ def image_rewriter(settings: ImageSettings, sources: Mapping[str, str]) -> Calla
             return src
         path = local_path(src)
         source = sources.get(path) if path else None
-        return safe_link(apply_template(proxy, source)) or None if source else None
+        proxied = apply_template(proxy, source) if source else ""
+        return proxied if safe_link(proxied) else None
 
     return rewrite
 
