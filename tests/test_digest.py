@@ -217,11 +217,18 @@ def test_bodies_go_in_while_they_fit_and_the_rest_are_titles_and_links():
     def a(feed: str, n: int, size: int) -> Article:
         return Article(feed, n, f"t{n}", f"https://example.org/{n}", n, "x" * size)
 
-    sections, unlisted = digest.choose([a("b", 1, 60), a("a", 2, 50), a("b", 3, 30), a("c", 4, 10)], ["a", "b"],
+    sections = digest.choose([a("b", 1, 60), a("a", 2, 50), a("b", 3, 30), a("c", 4, 10)], ["a", "b"],
                                        {"a": "A", "b": "B"}, max_bytes=100)
     assert [(title, [(e.article.number, e.full) for e in entries]) for title, entries in sections] == [
         ("A", [(2, True)]), ("B", [(1, False), (3, True)]), ("c", [(4, True)])]  # unconfigured feeds last
-    assert unlisted == 0
+
+
+def test_past_the_most_articles_a_digest_lists_the_earliest_and_counts_the_rest(mirror, monkeypatch):
+    monkeypatch.setattr(digest, "MAX_ARTICLES", 2)
+    assert "Digest of 2024-05-07: 3 articles" in newsmirror("--archive", mirror, "digest", "--date", DAY).out
+    text = files(mirror)[0]
+    assert "清早的新闻" in text and "链接" in text and "晚上的新闻" not in text
+    assert "另有 1 篇未列出（每份摘要最多 2 篇）" in text
 
 
 def test_local_image_copies_are_mailed_through_the_proxy_and_unknown_ones_left_out():

@@ -37,7 +37,7 @@ from .store import Store
 
 FOLDER = "digests"
 TITLE = "新闻镜像"  # the site's name (render/site.py SITE_TITLE), without loading the site's renderer
-MAX_ARTICLES = 2000  # listed in one digest; a mirror of hundreds of busy feeds counts the rest
+MAX_ARTICLES = 2000  # read and listed in one digest, the earliest; a mirror of hundreds of busy feeds counts the rest
 REMOVED = "已被删除"
 STYLE = ("body{font-family:'PingFang SC','Hiragino Sans GB','Microsoft YaHei','Noto Sans CJK SC',sans-serif;"
          "max-width:42em;margin:0 auto;padding:1em;line-height:1.7;color:#222}"
@@ -103,27 +103,25 @@ def bounds(day: date, zone: tzinfo) -> tuple[int, int]:
 
 
 def choose(articles: Iterable[Article], order: list[str], titles: Mapping[str, str], max_bytes: int
-           ) -> tuple[tuple[tuple[str, tuple[Entry, ...]], ...], int]:
+           ) -> tuple[tuple[str, tuple[Entry, ...]], ...]:
     """The digest's sections: articles (oldest first) grouped by feed, feeds in `order` (ids
     not in it after, by id). Bodies go in while their HTML totals at most `max_bytes`, in
     section order; a body that does not fit leaves its article a title and a link, and a
-    later, smaller one may still fit. At most MAX_ARTICLES listed; returns how many more."""
+    later, smaller one may still fit."""
     by_feed: dict[str, list[Article]] = defaultdict(list)
     for a in articles:
         by_feed[a.feed_id].append(a)
     ids = [i for i in order if i in by_feed] + sorted(by_feed.keys() - set(order))
-    room, listed, sections = max_bytes, 0, []
+    room, sections = max_bytes, []
     for feed_id in ids:
         entries = []
-        for a in by_feed[feed_id][:MAX_ARTICLES - listed]:
+        for a in by_feed[feed_id]:
             size = len(a.body.encode("utf-8"))
             full = size <= room
             room -= size if full else 0
             entries.append(Entry(a, full))
-        listed += len(entries)
-        if entries:
-            sections.append((titles.get(feed_id, feed_id), tuple(entries)))
-    return tuple(sections), sum(map(len, by_feed.values())) - listed
+        sections.append((titles.get(feed_id, feed_id), tuple(entries)))
+    return tuple(sections)
 
 
 def mail_images(body: str, rewrite: Callable[[str], str | None]) -> str:
@@ -214,7 +212,7 @@ def _unlisted(d: Digest) -> str:
 def build(config: Config, store: Store, day: date) -> Digest:
     """The digest of `day` (in `[display] timezone`) from the state."""
     zone = config.display.zone
-    rows = store.published_between(*bounds(day, zone))
+    rows, total = store.published_between(*bounds(day, zone), MAX_ARTICLES)
     feeds = {f.id: f for f in config.feeds}
     local = {p for r in rows for piece in split(r.body) if is_tag(piece) and tag_name(piece) == "img"
              if (p := local_path(Tag.parse(piece).get("src") or ""))}
@@ -229,8 +227,7 @@ def build(config: Config, store: Store, day: date) -> Digest:
     articles = [editions.article(Article(r.feed_id, r.number, r.title, r.link, r.published,
                                          mail_images(r.body, rewriters[r.feed_id]), r.removed_at), variants[r.feed_id])
                 for r in rows]
-    sections, unlisted = choose(articles, list(feeds), titles, config.digest.max_bytes)
-    return Digest(day, zone, sections, unlisted)
+    return Digest(day, zone, choose(articles, list(feeds), titles, config.digest.max_bytes), total - len(rows))
 
 
 def image_rewriter(settings: ImageSettings, sources: Mapping[str, str]) -> Callable[[str], str | None]:

@@ -527,12 +527,12 @@ class Store:
             self.db.executemany("INSERT OR REPLACE INTO proxy_hosts (host, template, checked) VALUES (?, ?, ?)",
                                 [(h, t, now) for h, t in choices.items()])
 
-    def published_between(self, start: int, end: int) -> list[EntryRow]:
-        """Every article dated in [start, end) (ms), oldest first: a day's, for the digest, read
-        in the order of the `entries_all_dated` index."""
-        return [EntryRow(*r) for r in self.db.execute(
-            f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE published >= ? AND published < ? ORDER BY published, feed_id, number",
-            (start, end))]
+    def published_between(self, start: int, end: int, limit: int) -> tuple[list[EntryRow], int]:
+        """The first `limit` articles dated in [start, end) (ms), oldest first, and how many are
+        dated there in all: a day's, for the digest, read in the order of `entries_all_dated`."""
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS}, count(*) OVER () FROM entries WHERE published >= ? AND published < ?"
+                               " ORDER BY published, feed_id, number LIMIT ?", (start, end, limit)).fetchall()
+        return [EntryRow(*r[:-1]) for r in rows], rows[0][-1] if rows else 0
 
     def image_sources(self, paths: Iterable[str]) -> dict[str, str]:
         """The image URL of each local copy (`media/...`) among `paths`: one scan of the images."""
