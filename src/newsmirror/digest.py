@@ -59,6 +59,8 @@ class Entry:
 
 @dataclass(frozen=True, slots=True)
 class Digest:
+    """One day's digest, everything its files and mail are rendered from."""
+
     day: date
     zone: tzinfo
     sections: tuple[tuple[str, tuple[Entry, ...]], ...]  # (feed title, its articles by time), feeds in config order
