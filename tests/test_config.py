@@ -95,6 +95,22 @@ REFUSED = [
     ('[display]\ntimezone = "Asia/Shangai"\n', 2, "display.timezone", "unknown time zone 'Asia/Shangai'"),
     ('[display]\ntimezone = "+08:00"\n', 2, "display.timezone", "an IANA name"),  # the browser's Intl takes names only
     ("[display]\ntimezone = 8\n", 2, "display.timezone", "must be str"),
+    ('[digest]\nsmtp = "smtp.example.org"\n', 2, "digest.smtp", "must be host:port"),
+    ('[digest]\nsmtp = "smtp.example.org:70000"\n', 2, "digest.smtp", "must be host:port"),
+    ('[digest]\nsmtp = "h.example:25"\nto = ["a@example.org"]\n', 2, "digest.from", "is required with smtp"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "m@example.org"\n', 2, "digest.to", "is required with smtp"),
+    ('[digest]\nto = ["a@example.org"]\n', 2, "digest.to", "needs smtp"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "m@example.org"\nto = ["a@example.org\\nBcc: b@x.org"]\n', 4, "digest.to",
+     "not a mail address"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "Mirror <m@example.org>"\nto = ["a@example.org"]\n', 3, "digest.from",
+     "not a mail address"),
+    ('[digest]\npassword_env = "MY PASSWORD"\n', 2, "digest.password_env", "not an environment variable name"),
+    ('[digest]\nstarttls = "maybe"\n', 2, "digest.starttls", "must be one of 'auto', 'always', 'never'"),
+    ('[digest]\nssl = true\nstarttls = "always"\n', 3, "digest.starttls", "not with ssl = true"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "m@example.org"\nto = ["a@example.org"]\nuser = "m"\nstarttls = "never"\n',
+     6, "digest.starttls", "password of user unencrypted"),
+    ("[digest]\ntimeout = 0\n", 2, "digest.timeout", "greater than 0"),
+    ("[digest]\nfrm = 1\n", 2, "digest.frm", "unknown key (known: from, max_bytes"),
 ]
 
 
@@ -121,6 +137,14 @@ def test_ordinary_values_are_accepted_as_they_are():
     loaded = config.parse(text)
     assert loaded.fetch.per_host == 2  # the default per_host with concurrency = 1: what the user meant
     assert loaded.publish.remotes[1] == "/srv/git/my news.git" and loaded.feeds[0].title == "BBC News 中文 (简体)"
+
+
+def test_a_digest_mailed_through_a_server_is_read_with_its_from_key():
+    loaded = config.parse('[digest]\nsmtp = "[::1]:465"\nfrom = "m@example.org"\nto = ["a@example.org", "b@example.org"]\n'
+                          'user = "m"\nssl = true\n')
+    assert loaded.digest.sender == "m@example.org" and loaded.digest.to == ("a@example.org", "b@example.org")
+    assert config.host_port(loaded.digest.smtp or "") == ("::1", 465)
+    assert config.parse("").digest == config.DigestSettings()  # files only, nothing mailed
 
 
 def test_every_default_passes_its_own_rules():

@@ -154,6 +154,12 @@ def _heading(title: str) -> str:
     return text[:at] + "\\" + text[at:]
 
 
+def text_line(text: str) -> str:
+    """A line of plain text that a CommonMark reader shows as this text, in a paragraph of its own
+    (the digest's article text): escaped as a heading's text."""
+    return _heading(text)
+
+
 # --- bodies --------------------------------------------------------------------------------
 
 def body_line(body: str) -> str:
