@@ -80,7 +80,9 @@ def installed(into: Path) -> str:
     environment and `pip install` (bytecode compiled, runtime dependencies only)."""
     venv = into / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "install", "-q", str(ROOT)], check=True, env=user_env())
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-U", "pip"], check=True, env=user_env())  # as the README's set-up does
+    subprocess.run([*pip, str(ROOT)], check=True, env=user_env())
     return str(venv / "bin" / "python")
 
 
