@@ -569,7 +569,7 @@ def daemon(
 
 @app.command()
 def doctor(archive: ArchiveOption = None) -> None:
-    """Check configuration, state, every feed (through its proxy), remotes and disk; exit 1 if anything fails."""
+    """Check configuration, state, every feed (through its proxy), remotes, mirrors (warnings only) and disk; exit 1 if anything fails."""
     from .doctor import Check, checks
     from .publish import check_remote
 

@@ -89,6 +89,20 @@ class ImageSettings:
 
 
 @dataclass(frozen=True)
+class Mirror:
+    """A reader-facing address of another copy (a git host, a Pages site): every copy lists
+    them all, so that a reader who finds one copy finds the others when it is blocked."""
+
+    name: str
+    url: str  # http(s), or a git host's `git@host:path` (shown, never linked)
+
+    @property
+    def linked(self) -> bool:
+        """Whether the address is written as a link (http(s)); a `git@` one is shown as text."""
+        return self.url.lower().startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
 class PublishSettings:
     """Git mirrors: after a pass that changed files, one commit, then a push to every remote."""
 
@@ -98,6 +112,9 @@ class PublishSettings:
     author_email: str = "newsmirror@localhost"
     retries: int = 3
     site_url: str | None = None  # where site/ is served: re-published feeds link the mirror's copies
+    mirrors: tuple[Mirror, ...] = ()  # listed in README.md, every list page's foot and the site's footer
+    warn_size_mb: int = 1024  # `publish` warns at 80% of this packed size (git hosts advise 1-5 GB)...
+    warn_folder_entries: int = 1000  # ...or of this many entries in one folder (hosts truncate the view)
 
 
 @dataclass(frozen=True)
@@ -334,6 +351,12 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# retries = 3",
         "# Where site/ is served; the re-published feeds under feeds/ then link the mirror's copies.",
         '# site_url = "https://you.github.io/news/site/"',
+        "# The other copies readers can turn to (http(s) or git@host:path), listed in README.md, every list",
+        "# page and the site's footer; `doctor` checks that each answers.",
+        '# mirrors = [{ name = "GitHub", url = "https://github.com/you/news" }]',
+        "# `publish` warns when the packed repository or its largest folder reaches 80% of these.",
+        "# warn_size_mb = 1024",
+        "# warn_folder_entries = 1000",
         "",
     ]
     for feed_id, title, url, note in feeds:
@@ -548,6 +571,17 @@ def _smtp(value: str) -> str | None:
     return None if host_port(value) else f"{value!r} must be host:port, e.g. \"smtp.example.org:587\""
 
 
+_GIT_ADDRESS = re.compile(r"git@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+")
+
+
+def _mirror_url(value: str) -> str | None:
+    """A reader-facing address: http(s), or `git@host:path` (plain characters only: it is shown
+    as code, never as a link)."""
+    if value.startswith("git@"):
+        return None if _GIT_ADDRESS.fullmatch(value) else f"{value!r} is not a git@host:path address"
+    return url_problem(value)
+
+
 def _identity(value: str) -> str | None:
     """A commit author's name or email: git refuses an empty one, which failed every publish."""
     return "must not be empty" if not value.strip() else _text(value)
@@ -583,7 +617,9 @@ _RULES: dict[type, dict[str, Rule]] = {
     PublishSettings: {
         "remotes": _each(_remote), "branch": _optional(_branch), "author_name": _identity, "author_email": _identity,
         "retries": _within(0, 100), "site_url": _optional(url_problem),
+        "warn_size_mb": _within(1, 1_000_000), "warn_folder_entries": _within(1, 100_000_000),
     },
+    Mirror: {"name": title_problem, "url": _mirror_url},
     SiteRule: {"body": _optional(_selector), "lead_image": _optional(_selector), "caption": _optional(_selector),
                "remove": _each(_selector)},
     FeedConfig: {
@@ -665,7 +701,10 @@ class _Reader:
 
     def error(self, where: tuple, key: str, message: str) -> ConfigError:
         dotted = "".join(f"[{w}]" if isinstance(w, int) else f".{w}" for w in (*where, key)).lstrip(".")
-        return ConfigError(f"{dotted}: {message}", self.path, self._line(where, key))
+        line = self._line(where, key)
+        if line is None and len(where) > 1 and isinstance(where[-1], int):  # an inline table in a list
+            line = self._line(where[:-2], str(where[-2]))
+        return ConfigError(f"{dotted}: {message}", self.path, line)
 
     def _line(self, where: tuple, key: str) -> int | None:
         """Line of `key` in the table at `where` (e.g. ("feeds", 2, "rules")), by a plain scan."""
@@ -719,6 +758,10 @@ class _Reader:
             if dataclasses.is_dataclass(option):
                 return self.build(typing.cast(type, option), value, where)
             origin = typing.get_origin(option)
+            if origin is tuple and dataclasses.is_dataclass(item := typing.get_args(option)[0]):
+                if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                    raise self.error(parent, key, "must be a list of tables")
+                return tuple(self.build(typing.cast(type, item), v, (*where, i)) for i, v in enumerate(value))
             if origin is tuple:
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise self.error(parent, key, "must be a list of strings")

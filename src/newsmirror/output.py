@@ -181,9 +181,13 @@ class Output:
         for tree, variant, link_root in self.trees(feed):
             convert = editions.converter(variant)
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
-                                      convert(self.config.removed_marker), link_root)
+                                      convert(self.config.removed_marker), link_root, self.mirrors(convert))
             files.write(tree.list_path(name), page)
         return rows
+
+    def mirrors(self, convert: Callable[[str], str]) -> str:
+        """The mirror list closing a list page and the README, its heading in the tree's script."""
+        return markdown.mirrors_block(self.config.publish.mirrors, convert(markdown.MIRRORS_TITLE))
 
     def write_stopped_lists(self) -> None:
         """The lists of feeds no longer mirrored, when what they are rendered with changed (their
@@ -201,7 +205,7 @@ class Output:
         `feed` None: a feed no longer mirrored, whose list alone is rendered."""
         c = self.config
         settings = (__version__, title, name, feed and feed.url, c.variant_for(feed) if feed else c.variant, c.editions,
-                    c.removed_marker, c.feeds_out, c.publish.site_url, markdown.LIST_SIZE)
+                    c.removed_marker, c.feeds_out, c.publish.site_url, markdown.LIST_SIZE, c.publish.mirrors)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
@@ -231,7 +235,7 @@ class Output:
             path = tree.root / "README.md"
             # Only newsmirror's part is rewritten: an adopted repository's own text stays.
             current = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
-            files.write(path, markdown.readme([convert(t) for t in titles], names, current))
+            files.write(path, markdown.readme([convert(t) for t in titles], names, current, self.mirrors(convert)))
 
 
 def refresh_readme(archive: Archive, config: Config, store: Store) -> None:
