@@ -672,9 +672,14 @@ def redact(
         except NoSuchItem as exc:
             raise _fail(f"ITEM: {exc}") from None
         remotes = len(config.publish.remotes)
-        if not yes and not typer.confirm(f"Remove {row.feed_id}/{row.number} ({row.link}) everywhere, rewrite the "
-                                         f"history of {arch.root} and force-push it to {remotes} remotes?"):
-            raise _fail("not confirmed: nothing changed", 1)
+        question = (f"Remove {row.feed_id}/{row.number} ({row.link}) everywhere, rewrite the history of {arch.root} "
+                    f"and force-push it to {remotes} remotes?")
+        try:
+            confirmed = yes or typer.confirm(question)
+        except typer.Abort:  # no answer (end of input)
+            confirmed = False
+        if not confirmed:
+            raise _fail("not confirmed: nothing changed (--yes to skip the question)", 1)
         try:
             with arch.lock():
                 report = remove(arch, config, store, row, reason)
