@@ -55,8 +55,9 @@ def redacted(tmp_path, site):
     feed = site.add("/f.xml", rss(item(2, date=NEW), item(1, date=OLD, body=BODY)))
     newsmirror("--archive", archive, "add", feed, "--id", "voa", "--title", "美国之音")
     config = archive / "newsmirror.toml"
-    config.write_text(config.read_text() + f'\n[publish]\nremotes = ["{accepting}", "{refusing}"]\nretries = 0\n')
+    config.write_text("site = true\n" + config.read_text() + f'\n[publish]\nremotes = ["{accepting}", "{refusing}"]\nretries = 0\n')
     assert newsmirror("--archive", archive, "run").code == 0
+    assert "site/articles/voa/1048574.html" in git(refusing, "ls-tree", "-r", "--name-only", "main")
     assert TAKEN_DOWN in everything(refusing)
     shutil.copytree(archive / ".newsmirror", tmp_path / "cached-state")
 
@@ -164,3 +165,12 @@ def test_list_lines_place_redacted_articles_by_number():
     rows = [Article("voa", n, f"t{n}", "", 0, "") for n in (3, 6)]
     merged = with_redacted(rows, [stone(2), stone(5), stone(9)])
     assert [(a.number, a.redacted) for a in merged] == [(2, True), (3, False), (5, True), (6, False), (9, True)]
+
+
+def test_the_site_lists_it_as_removed_on_request_and_holds_nothing_of_it(redacted):
+    archive = redacted[0]  # the site was built by every pass, and published
+
+    page = (archive / "site/feeds/voa/index.html").read_text()
+    assert '<span class="removed">（应要求删除）</span>' in page and "文章2" in page
+    assert not (archive / "site/articles/voa/1048574.html").exists()
+    assert not any(TAKEN_DOWN in p.read_text() for p in (archive / "site").rglob("*") if p.is_file() and p.suffix != ".svg")

@@ -278,22 +278,9 @@ def refresh_feeds(archive: Archive, config: Config, store: Store, feed_ids: list
 
 
 def with_redacted(rows: list[Article], stones: list[Tombstone]) -> list[Article]:
-    """A feed's list lines (newest first) with a line for each of its redacted articles, placed
-    by number among the feed's own (`stones` newest first)."""
-    if not stones:
-        return rows
-    out: list[Article] = []
-    i = 0
-    for row in rows:
-        while i < len(stones) and row.feed_id == stones[i].feed and stones[i].number < row.number:
-            out.append(_redacted(stones[i]))
-            i += 1
-        out.append(row)
-    return out + [_redacted(t) for t in stones[i:]]
-
-
-def _redacted(stone: Tombstone) -> Article:
-    return Article(stone.feed, stone.number, "", "", stone.published, "", redacted=True)
+    """A feed's list lines (newest first) with a line for each of its redacted articles."""
+    return tombstones.interleave(rows, stones, lambda a: (a.feed_id, a.number),
+                                 lambda t: Article(t.feed, t.number, "", "", t.published, "", redacted=True))
 
 
 def article(row: EntryRow) -> Article:

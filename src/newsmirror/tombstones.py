@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from . import archive as files
 from .identity import body_key, normalized_text
 
+T = TypeVar("T")
 NAME = "redactions.json"
 MAX_BYTES = 16 * 1024 * 1024  # the file is ids and hashes: far below this for any real mirror
 
@@ -76,6 +78,22 @@ class Tombstones:
     def min_number(self, feed_id: str) -> int | None:
         """The lowest number a redaction of the feed held: never given to another article."""
         return min((t.number for t in self.all if t.feed == feed_id), default=None)
+
+
+def interleave(rows: list[T], stones: list[Tombstone], key: Callable[[T], tuple[str, int]],
+               make: Callable[[Tombstone], T]) -> list[T]:
+    """A feed's list lines (newest first; `key` gives each one's feed and number) with a line
+    `make`s for each of its redactions (`stones`, newest first), placed by number among the
+    feed's own lines (lines of articles shared from other feeds stay where they are)."""
+    out: list[T] = []
+    i = 0
+    for row in rows:
+        feed, number = key(row)
+        while i < len(stones) and feed == stones[i].feed and stones[i].number < number:
+            out.append(make(stones[i]))
+            i += 1
+        out.append(row)
+    return out + [make(t) for t in stones[i:]]
 
 
 def read(root: Path) -> Tombstones:
