@@ -15,6 +15,7 @@ from newsmirror import publish as publishing
 from newsmirror.identity import normalized_text
 from newsmirror.model import Article
 from newsmirror.output import with_redacted
+from newsmirror.redact import rewrite_history
 from newsmirror.tombstones import Tombstone, Tombstones, text_hash
 
 ENV = {"GIT_AUTHOR_NAME": "someone", "GIT_AUTHOR_EMAIL": "s@x", "GIT_COMMITTER_NAME": "someone",
@@ -174,3 +175,27 @@ def test_the_site_lists_it_as_removed_on_request_and_holds_nothing_of_it(redacte
     assert '<span class="removed">（应要求删除）</span>' in page and "文章2" in page
     assert not (archive / "site/articles/voa/1048574.html").exists()
     assert not any(TAKEN_DOWN in p.read_text() for p in (archive / "site").rglob("*") if p.is_file() and p.suffix != ".svg")
+
+
+def test_rewrite_history_drops_every_name_the_content_had_and_keeps_the_remotes(tmp_path):
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    git(repo, "remote", "add", "origin", "https://example.invalid/news.git")
+    (repo / "a").mkdir()
+    (repo / "a/5_标题.md").write_text(TAKEN_DOWN)
+    (repo / "keep.md").write_text("kept\n")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "adopted")
+    git(repo, "mv", "a/5_标题.md", "a/5.md")
+    git(repo, "commit", "-qm", "renamed")
+    (repo / "copy.md").write_text(TAKEN_DOWN)  # the same content under another name: gone by its blob id
+    git(repo, "add", "-A")
+    git(repo, "commit", "-qm", "copied")
+    blob = git(repo, "rev-parse", "HEAD:copy.md").strip()
+
+    rewrite_history([repo], ["a/5_标题.md", "a/5.md"], [blob])
+
+    assert TAKEN_DOWN not in everything(repo)
+    assert git(repo, "ls-tree", "-r", "--name-only", "HEAD").split() == ["keep.md"]
+    assert git(repo, "remote", "get-url", "origin").strip() == "https://example.invalid/news.git"
