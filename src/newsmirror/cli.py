@@ -432,6 +432,7 @@ def run(
 ) -> None:
     """One pass: fetch every feed, store new entries, write articles, lists and README."""
     from .pipeline import run_pass
+    from .tombstones import TombstoneError
 
     arch = _archive(archive)
     if not _has_config(arch):
@@ -452,6 +453,8 @@ def run(
         with arch.lock(wait), _progress(total) as on_result:
             report = run_pass(arch, config, feed or (), on_result=on_result, force=force)
     except ArchiveLocked as exc:
+        raise _fail(str(exc), 1) from None
+    except TombstoneError as exc:  # never archive against a record of redactions half-read
         raise _fail(str(exc), 1) from None
     for note in report.notes:
         out.print(note, markup=False)
@@ -644,6 +647,50 @@ def history(
     if any(suppressed.values()):
         counts = ", ".join(f"{n:,} {_SUPPRESSED[reason]}" for reason, n in suppressed.items() if n)
         out.print(f"changes not kept as versions: {counts}", markup=False)
+
+
+@app.command()
+def redact(
+    item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number (e.g. voa/1048574) or the article's link.")],
+    reason: Annotated[str, typer.Option(help="Why (the notice), recorded in redactions.json.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    archive: ArchiveOption = None,
+) -> None:
+    """Remove an article after a takedown notice: its files, lists, feeds out, site, search, state
+    and every commit's copy; then force-push (with lease) to every remote. It is never archived again."""
+    from .history import NoSuchItem, resolve
+    from .redact import redact as remove
+    from .tombstones import TombstoneError
+
+    arch = _archive(archive)
+    config = _load(arch)
+    if not reason.strip():
+        raise _fail('--reason: say why, e.g. --reason "DMCA notice of 2025-02-03"')
+    with closing(_store(arch)) as store:
+        try:
+            row = resolve(store, item)
+        except NoSuchItem as exc:
+            raise _fail(f"ITEM: {exc}") from None
+        remotes = len(config.publish.remotes)
+        question = (f"Remove {row.feed_id}/{row.number} ({row.link}) everywhere, rewrite the history of {arch.root} "
+                    f"and force-push it to {remotes} remotes?")
+        try:
+            confirmed = yes or typer.confirm(question)
+        except typer.Abort:  # no answer (end of input)
+            confirmed = False
+        if not confirmed:
+            raise _fail("not confirmed: nothing changed (--yes to skip the question)", 1)
+        try:
+            with arch.lock():
+                report = remove(arch, config, store, row, reason)
+        except ArchiveLocked as exc:
+            raise _fail(str(exc), 1) from None
+        except TombstoneError as exc:
+            raise _fail(str(exc), 1) from None
+    for line in report.lines():
+        out.print(line, markup=False)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command()

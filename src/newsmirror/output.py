@@ -17,7 +17,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import __version__, editions, failures, identity_index
+from . import __version__, editions, failures, identity_index, tombstones
 from . import archive as files
 from .archive import Archive
 from .config import Config, FeedConfig
@@ -25,6 +25,7 @@ from .model import Article
 from .render import feeds as republish
 from .render import markdown
 from .store import EntryRow, FeedState, Store
+from .tombstones import Tombstone, Tombstones
 from .workers import WorkerDied, Workers
 
 
@@ -177,13 +178,17 @@ class Output:
 
     def write_list(self, feed_id: str, feed: FeedConfig | None, title: str, name: str) -> list[Article]:
         """The feed's list page in every tree; returns what it lists."""
-        rows = self.store.list_lines(feed_id, markdown.LIST_SIZE)
+        rows = with_redacted(self.store.list_lines(feed_id, markdown.LIST_SIZE), self.tombstones.of_feed(feed_id))
         for tree, variant, link_root in self.trees(feed):
             convert = editions.converter(variant)
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
                                       convert(self.config.removed_marker), link_root, self.mirrors(convert))
             files.write(tree.list_path(name), page)
         return rows
+
+    @functools.cached_property
+    def tombstones(self) -> Tombstones:
+        return tombstones.read(self.archive.root)
 
     def mirrors(self, convert: Callable[[str], str]) -> str:
         """The mirror list closing a list page and the README, its heading in the tree's script."""
@@ -251,6 +256,38 @@ def refresh_readme(archive: Archive, config: Config, store: Store) -> None:
     finally:
         workers.close()
     store.save_feeds(saved)
+
+
+def refresh_feeds(archive: Archive, config: Config, store: Store, feed_ids: list[str]) -> None:
+    """The lists and re-published feeds of `feed_ids`, and README, outside a pass (`redact`):
+    what an article was taken out of shows so at once."""
+    states = store.feeds()
+    saved: list[FeedState] = []
+    configured = {f.id: f for f in config.feeds}
+    workers = Workers(1)
+
+    async def refresh(out: Output) -> None:
+        for feed_id in feed_ids:
+            if feed := configured.get(feed_id):
+                out.write_feed(feed, force=True)
+            elif feed_id in out.stopped:
+                title = out.stopped[feed_id]
+                out.write_list(feed_id, None, title, out.lists.name(feed_id, title))
+        out.write_readme()
+        await out.settle()
+
+    try:
+        asyncio.run(refresh(Output(archive, config, store, workers, lambda i: states.get(i) or FeedState(i), saved.append,
+                                   lambda name, fn, *args: fn(*args))))
+    finally:
+        workers.close()
+    store.save_feeds(saved)
+
+
+def with_redacted(rows: list[Article], stones: list[Tombstone]) -> list[Article]:
+    """A feed's list lines (newest first) with a line for each of its redacted articles."""
+    return tombstones.interleave(rows, stones, lambda a: (a.feed_id, a.number),
+                                 lambda t: Article(t.feed, t.number, "", "", t.published, "", redacted=True))
 
 
 def article(row: EntryRow) -> Article:

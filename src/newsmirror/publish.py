@@ -3,7 +3,8 @@
 A mirror that vanishes takes its readers with it, so a mirror has several remotes and one
 failing remote never blocks the others. Pushes retry with back-off; a push rejected because the
 remote moved on (non-fast-forward) fetches, rebases our commit on top, and tries again. Never a
-force push: a remote's history is never rewritten.
+force push: a remote's history is never rewritten (but by `newsmirror redact`, redact.py); a remote
+that still holds a redacted article is skipped, never rebased onto.
 """
 
 from __future__ import annotations
@@ -94,6 +95,8 @@ def integrate(root: Path, remote: str, settings: PublishSettings) -> str | None:
     except GitError as exc:
         return None if "couldn't find remote ref" in exc.output else str(exc)  # an empty remote
     if not git.succeeds(root, "merge-base", "--is-ancestor", "FETCH_HEAD", "HEAD"):
+        if redacted(root, "FETCH_HEAD"):
+            return "holds history with a redacted article (it refused the rewrite); skipped, not rebased onto"
         try:
             # Our files win where both sides changed one (lists and README are regenerated anyway).
             git.run(root, "-c", f"user.name={settings.author_name}", "-c", f"user.email={settings.author_email}",
@@ -102,6 +105,22 @@ def integrate(root: Path, remote: str, settings: PublishSettings) -> str | None:
             git.run(root, "rebase", "--abort", check=False)
             return f"diverged and could not be rebased ({exc}); not forced"
     return None
+
+
+def redacted(root: Path, ref: str) -> bool:
+    """Whether `ref` holds a redacted article's content (redactions.json names its blobs):
+    rebasing onto it would bring the article back into the mirror's history."""
+    from . import tombstones  # read only when a remote diverged
+
+    try:
+        blobs = tombstones.read(root).blobs
+    except tombstones.TombstoneError as exc:
+        raise GitError(f"{exc}; not rebased onto") from None
+    if not blobs:
+        return False
+    from .redact import holds_redacted
+
+    return holds_redacted(root, ref, blobs)
 
 
 def push(root: Path, remote: str, settings: PublishSettings, sleep=time.sleep) -> str:

@@ -203,10 +203,13 @@ def list_page(title: str, articles: Iterable[Article], marker: str = "", link_ro
     `foot` (the mirrors: `mirrors_block`).
 
     An article another feed archived (dedupe = "mirror") links to that feed's folder; one
-    removed at the source is marked with `marker`.
+    removed at the source is marked with `marker`; one removed on request is REDACTED alone.
     """
     lines = []
     for a in list(articles)[:LIST_SIZE]:
+        if a.redacted:  # neither title nor link: the notice may name either
+            lines.append(f"{month_day_utc8(a.published)} {REDACTED}\n")
+            continue
         removed = marker if a.removed_at and marker else ""
         path = f"{link_root}articles/{a.feed_id}/{a.number}.md"
         lines.append(f"{month_day_utc8(a.published)} {removed}{link(one_line(a.title), path)}\n")
@@ -222,6 +225,7 @@ def link_path(name: str) -> str:
 README_BEGIN, README_END = "<!-- newsmirror:begin -->", "<!-- newsmirror:end -->"  # invisible on any git host
 README_HEADING = "抓取新闻媒体文章\n------\n\n"
 NOT_MIRRORED = "（已停止镜像）"  # after the title of a feed removed from the configuration: its articles stay
+REDACTED = "（应要求删除）"  # the list line of an article removed on request (`newsmirror redact`)
 
 
 MIRRORS_TITLE = "全部镜像"  # the heading of the mirror list (the copy being read is one of them)

@@ -30,7 +30,7 @@ from urllib.parse import quote
 import jinja2
 
 from .. import archive as files
-from .. import editions, history
+from .. import editions, history, tombstones
 from ..archive import Archive
 from ..config import Config
 from ..dates import display
@@ -80,6 +80,7 @@ class _Link:
     feed: str  # the title of the feed that archived it
     lang: str
     edits: int  # revisions since it was first archived
+    redacted: bool = False  # removed on request (tombstones.py): no title, no link
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +178,7 @@ class _Build:
         self.lang = LANGS.get(config.variant, SITE_LANG)
         # Revisions are only ever added, so their count and last id say whether a history changed.
         self.revised: dict[int, tuple[int, int]] = store.revision_summary()
+        self.tombstones = tombstones.read(archive.root)
 
     def _fingerprint(self) -> bytes:
         """What every page also depends on: this renderer, its templates and the mirrors in every
@@ -199,6 +201,7 @@ class _Build:
             # The feed's script, from its newest titles: what a title or article too short to tell is taken for.
             lang = feed.lang_of(" ".join(one_line(feed.convert(r.title)) for r in rows[:20]), self.lang)
             links = [self._link(r, feed, titles.get(r.feed_id, r.feed_id), lang) for r in rows]
+            listed = self._with_redacted(feed, rows, links, lang)
             own = [r for r in rows if r.feed_id == feed.id]
             self._articles(feed, own, lang)
             shards += self._shards(feed, own)
@@ -208,7 +211,7 @@ class _Build:
             # A feed's newest by date are among its newest by number (the order of archiving):
             # LATEST of each, not every article, make the home page's choice.
             latest += own_links[:LATEST]
-            self._feed_pages(feed, links, lang)
+            self._feed_pages(feed, listed, lang)
             summaries.append((feed, len(rows), max((r.published for r in rows), default=None), lang))
         self._days(days)
         self._page("index.html", "index.html", feeds=summaries, marker=self._marker(),
@@ -237,6 +240,16 @@ class _Build:
         title = one_line(feed.convert(row.title))
         return _Link(f"articles/{row.feed_id}/{row.number}.html", title, row.published, row.removed_at is not None,
                      source, feed.lang_of(title, lang), self.revised.get(row.id, (0, 0))[0])
+
+    def _with_redacted(self, feed: _Feed, rows: list[EntryRow], links: list[_Link], lang: str) -> list[_Link]:
+        """The feed's list with a line for each article of its removed on request."""
+        stones = self.tombstones.of_feed(feed.id)
+        if not stones:
+            return links
+        lines = tombstones.interleave([(r.feed_id, r.number, link) for r, link in zip(rows, links)], stones,
+                                      lambda line: line[:2],
+                                      lambda t: (t.feed, t.number, _Link("", "", t.published, False, feed.title, lang, 0, True)))
+        return [link for _, _, link in lines]
 
     def _day(self, ms: int) -> str:
         """The day of `ms` in the display zone: the days of the site's pages."""

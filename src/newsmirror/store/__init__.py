@@ -270,6 +270,24 @@ class Store:
     def entry(self, feed_id: str, number: int) -> EntryRow | None:
         return self._one("feed_id = ? AND number = ?", (feed_id, number))
 
+    def forget(self, entry_ids: Sequence[int]) -> set[str]:
+        """Delete articles with their revisions (a redaction: nothing of them may stay); returns
+        the other feeds that listed them (dedupe = "mirror")."""
+        if not entry_ids:
+            return set()
+        ids = json.dumps(list(entry_ids))
+        with self.transaction():
+            sharing = {r[0] for r in self.db.execute(
+                "SELECT DISTINCT feed_id FROM shared WHERE entry_id IN (SELECT value FROM json_each(?))", (ids,))}
+            self.db.execute("DELETE FROM entries WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+        return sharing
+
+    def drop_waiting(self, waiting_ids: Sequence[int]) -> None:
+        """Forget waiting entries that will never be archived (redacted articles)."""
+        if waiting_ids:
+            with self.transaction():
+                self.db.executemany("DELETE FROM waiting WHERE id = ?", [(i,) for i in waiting_ids])
+
     def entry_by_link(self, canonical: str) -> EntryRow | None:
         return self._one("canonical = ?", (canonical,))
 
