@@ -33,6 +33,7 @@ import hashlib
 import io
 import os
 import warnings
+from collections import defaultdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -75,6 +76,8 @@ def recompress(data: bytes, settings: ImageSettings) -> tuple[bytes, str] | None
         source = Image.open(io.BytesIO(data))  # the header only
     except UnidentifiedImageError:
         raise ImageError("not an image (no known format)") from None
+    except Image.DecompressionBombError as exc:
+        raise ImageError(f"too large to decode ({exc})") from None
     except unreadable as exc:
         raise ImageError(f"not a readable image ({exc})") from None
     if source.width * source.height > MAX_PIXELS:
@@ -138,6 +141,7 @@ async def localize(urls: list[str], root: Path, store: Store, fetcher: Fetcher, 
     known = store.images(urls)
     missing = list(dict.fromkeys(u for u in urls if u not in known))
     conversions = asyncio.Semaphore(CONVERSIONS)
+    sources: defaultdict[str, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def one(url: str) -> tuple[str, str | None, str | None, int]:
         referer = referer_for(url, images.referers)
@@ -151,27 +155,35 @@ async def localize(urls: list[str], root: Path, store: Store, fetcher: Fetcher, 
         if kind is None:
             return url, None, f"not an image ({declared or 'no content type'})", now
         digest = hashlib.sha256(response.content).hexdigest()
-        folder = f"media/{digest[:2]}"
-        if name := _stored(root / folder, digest):
-            return url, f"{folder}/{name}", None, now
-        data, extension = response.content, _EXTENSIONS[kind]
-        if kind != "image/svg+xml":
-            try:
-                async with conversions:
-                    copy = await asyncio.to_thread(recompress, data, images)
-            except ImageError as exc:
-                return url, None, str(exc), now
-            if copy is not None:
-                data, extension = copy
-        relative = f"{folder}/{digest}.{extension}"
-        await asyncio.to_thread(files.write_bytes, root / relative, data)
-        return url, relative, None, now
+        async with sources[digest]:  # the same bytes by several URLs in this pass: decoded once
+            return url, *await _copy(response.content, kind, digest, root, images, conversions), now
 
     rows = await asyncio.gather(*(one(u) for u in missing))
     if rows:
         store.save_images(rows)
     known.update({url: path for url, path, _, _ in rows})
     return {url: path for url, path in known.items() if path}
+
+
+async def _copy(data: bytes, kind: str, digest: str, root: Path, images: ImageSettings,
+                conversions: asyncio.Semaphore) -> tuple[str | None, str | None]:
+    """(path relative to `root`, None) of the copy of the source with this hash, made unless it
+    exists; (None, error) when it cannot be made."""
+    folder = f"media/{digest[:2]}"
+    if name := _stored(root / folder, digest):
+        return f"{folder}/{name}", None
+    extension = _EXTENSIONS[kind]
+    if kind != "image/svg+xml":
+        try:
+            async with conversions:
+                copy = await asyncio.to_thread(recompress, data, images)
+        except ImageError as exc:
+            return None, str(exc)
+        if copy is not None:
+            data, extension = copy
+    relative = f"{folder}/{digest}.{extension}"
+    await asyncio.to_thread(files.write_bytes, root / relative, data)
+    return relative, None
 
 
 async def choose_proxies(urls: list[str], store: Store, fetcher: Fetcher, fetch: FetchSettings,
