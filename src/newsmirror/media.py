@@ -113,9 +113,11 @@ def _flat(image: Image.Image, keep_alpha: bool) -> Image.Image:
     return flat
 
 
-def _stored(folder: Path, digest: str) -> str | None:
-    """The name of the copy already made of the source with this hash, whatever its format."""
-    return next((p.name for p in folder.glob(f"{digest}.*")), None) if folder.is_dir() else None
+def _stored(folder: Path, digest: str, kind: str) -> str | None:
+    """The name of the copy already made of the source with this hash, whatever the format it
+    was made in (a copy kept as it is, or made before copies were re-encoded, has the source's)."""
+    names = (f"{digest}.{extension}" for extension in ("webp", "jpg", _EXTENSIONS[kind]))
+    return next((name for name in names if (folder / name).exists()), None)
 
 
 def _sniff(data: bytes) -> str | None:
@@ -170,7 +172,7 @@ async def _copy(data: bytes, kind: str, digest: str, root: Path, images: ImageSe
     """(path relative to `root`, None) of the copy of the source with this hash, made unless it
     exists; (None, error) when it cannot be made."""
     folder = f"media/{digest[:2]}"
-    if name := _stored(root / folder, digest):
+    if name := _stored(root / folder, digest, kind):
         return f"{folder}/{name}", None
     extension = _EXTENSIONS[kind]
     if kind != "image/svg+xml":
