@@ -5,12 +5,16 @@ from __future__ import annotations
 import hashlib
 import io
 import re
+from urllib.parse import urljoin
 
 import pytest
 from PIL import Image
+from starlette.testclient import TestClient
 from support import item, newsmirror, rss
 
+from newsmirror.archive import Archive
 from newsmirror.store import Store
+from newsmirror.web import create_app
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 200  # a JPEG signature only: what the proxy probes take for an image
 TEXT = "<p>文。</p>" * 12
@@ -132,7 +136,7 @@ def test_a_source_is_stored_once_whatever_the_settings_were_when_it_was_first_se
     assert len(list((archive / "media").rglob("*.*"))) == 1
 
 
-def test_a_local_copy_is_found_from_the_markdown_the_site_and_an_edition(tmp_path, site):
+def test_a_local_copy_is_found_from_the_markdown_the_site_an_edition_and_serve(tmp_path, site):
     site.add("/a.jpg", BIG, content_type="image/jpeg")
     archive, _ = mirror(tmp_path, site, 'editions = ["zh-Hant"]\n[images]\nmode = "local"', TEXT + '<img src="/a.jpg">')
     assert newsmirror("--archive", archive, "site").code == 0
@@ -142,6 +146,11 @@ def test_a_local_copy_is_found_from_the_markdown_the_site_and_an_edition(tmp_pat
     for page in ("articles/f/1048574.md", "zh-Hant/articles/f/1048574.md", "site/articles/f/1048574.html"):
         (src,) = re.findall(r'<img src="([^"]+)"', (archive / page).read_text(encoding="utf-8"))
         assert (archive / page).parent.joinpath(src).resolve() == target, page
+    # `newsmirror serve` puts the site at the root: the path leads to /media/ all the same.
+    client = TestClient(create_app(Archive(archive)))
+    (src,) = re.findall(r'<img src="([^"]+)"', client.get("/articles/f/1048574.html").text)
+    image = client.get(urljoin("http://testserver/articles/f/1048574.html", src))
+    assert image.status_code == 200 and image.content == target.read_bytes()
 
 
 def test_hotlink_protected_hosts_get_their_referer(tmp_path, site):
