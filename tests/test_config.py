@@ -67,6 +67,12 @@ REFUSED = [
     ("[images]\nproxy = 'https://p.example/\"><script>{url}'\n", 2, "images.proxy", "holds '\"'"),
     ('[images]\nfallbacks = ["https://p.example/{url}?w={width}"]\n', 2, "images.fallbacks", "holds '{'"),
     ('[images]\nreferers = { "cdn.example" = "https://x/\\n" }\n', 2, "images.referers", "cdn.example: "),
+    ("[images]\nmax_width = 0\n", 2, "images.max_width", "at least 16"),
+    ("[images]\nmax_width = 20000\n", 2, "images.max_width", "at most 16,383"),
+    ('[images]\nmax_width = "800px"\n', 2, "images.max_width", "must be int"),
+    ('[images]\nformat = "png"\n', 2, "images.format", "'png'"),
+    ("[images]\nquality = 0\n", 2, "images.quality", "at least 1"),
+    ("[images]\nquality = 101\n", 2, "images.quality", "at most 100"),
     ('[publish]\nsite_url = "ftp://x/"\n', 2, "publish.site_url", "http(s) URL"),
     ('[publish]\nremotes = ["--upload-pack=touch /tmp/x"]\n', 2, "publish.remotes", "not a git remote"),
     ('[publish]\nbranch = "-b"\n', 2, "publish.branch", "not a branch name"),
@@ -150,6 +156,12 @@ def test_ordinary_values_are_accepted_as_they_are():
     loaded = config.parse(text)
     assert loaded.fetch.per_host == 2  # the default per_host with concurrency = 1: what the user meant
     assert loaded.publish.remotes[1] == "/srv/git/my news.git" and loaded.feeds[0].title == "BBC News 中文 (简体)"
+
+
+def test_local_image_settings_are_read_per_mirror_and_default_to_webp_at_1200_px():
+    assert (config.ImageSettings().max_width, config.ImageSettings().format, config.ImageSettings().quality) == (1200, "webp", 80)
+    loaded = config.parse('[images]\nmode = "local"\nmax_width = 800\nformat = "jpeg"\nquality = 60\n' + FEED)
+    assert loaded.images == config.ImageSettings(mode="local", max_width=800, format="jpeg", quality=60)
 
 
 def test_a_digest_mailed_through_a_server_is_read_with_its_from_key():

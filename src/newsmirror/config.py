@@ -86,6 +86,10 @@ class ImageSettings:
     proxy: str = DEFAULT_PROXY
     fallbacks: tuple[str, ...] = ()
     referers: dict[str, str] = field(default_factory=dict)
+    # Local copies: no wider than this, re-encoded (media.py says why and how).
+    max_width: int = 1200
+    format: str = field(default="webp", metadata=_choices("webp", "jpeg"))
+    quality: int = 80
 
 
 @dataclass(frozen=True)
@@ -327,6 +331,10 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         '# mode = "proxy"            # "proxy", "local" (copies under media/) or "keep"',
         f'# proxy = "{DEFAULT_PROXY}"',
         '# fallbacks = ["https://wsrv.nl/?url={url_encoded}"]',
+        "# Local copies are resized to max_width (never enlarged) and re-encoded, metadata stripped:",
+        "# max_width = 1200",
+        '# format = "webp"           # "webp" (keeps transparency) or "jpeg" (transparency on white)',
+        "# quality = 80              # 1-100",
         "",
     ]
     lines += [
@@ -613,7 +621,8 @@ _RULES: dict[type, dict[str, Rule]] = {
         "smtp": _optional(_smtp), "sender": _optional(_address), "to": _each(_address), "user": _optional(_identity),
         "password_env": _env_name, "timeout": _SECONDS, "max_bytes": _within(0, GiB),
     },
-    ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers},
+    ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers,
+                    "max_width": _within(16, 16_383), "quality": _within(1, 100)},
     PublishSettings: {
         "remotes": _each(_remote), "branch": _optional(_branch), "author_name": _identity, "author_email": _identity,
         "retries": _within(0, 100), "site_url": _optional(url_problem),

@@ -21,6 +21,7 @@ from . import __version__, editions, failures, identity_index, tombstones
 from . import archive as files
 from .archive import Archive
 from .config import Config, FeedConfig
+from .images import relocate
 from .model import Article
 from .render import feeds as republish
 from .render import markdown
@@ -82,7 +83,10 @@ class Output:
                     if row.feed_id not in on_disk:
                         on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
                     path = on_disk[row.feed_id].get(row.number) or path
-                out.append((path, markdown.article(editions.article(article(row), variant)).encode("utf-8")))
+                a = editions.article(article(row), variant)
+                if tree is not self.archive:  # zh-Hant/articles/<feed>/: local images one folder further up
+                    a = replace(a, body=relocate(a.body, 1))
+                out.append((path, markdown.article(a).encode("utf-8")))
             groups.append(out)
             self.submitted.add(row.id)
             self.unlisted[row.feed_id] += 1

@@ -35,6 +35,7 @@ from ..archive import Archive
 from ..config import Config
 from ..dates import display
 from ..htmltokens import is_text, split
+from ..images import relocate
 from ..store import EntryRow, Store
 from .links import safe_link
 from .markdown import NOT_MIRRORED, one_line
@@ -285,6 +286,7 @@ class _Build:
     def _article(self, rel: str, feed: _Feed, feed_lang: str, row: EntryRow, markdown: str,
                  newer: tuple[str, str] | None, older: tuple[str, str] | None) -> str:
         body = row.body if feed.variant == "original" else editions.convert_html(row.body, feed.convert)
+        body = relocate(body, 1)  # site/articles/<feed>/: local images one folder further up
         changes: list[_Change] = []
         first_seen = None
         if row.id in self.revised:
