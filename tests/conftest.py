@@ -37,7 +37,5 @@ def postgres():
 
 @pytest.fixture
 def pg_url(postgres):
-    """The URL of an empty database of this test's own, dropped after it."""
-    url = postgres.create_database()
-    yield url
-    postgres.drop_database(url)
+    """The URL of an empty database of this test's own."""
+    return postgres.create_database()

@@ -14,7 +14,6 @@ from collections.abc import Set as AbstractSet
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..model import Article
@@ -49,25 +48,29 @@ def open_store(state_dir: Path, url: str | None = None, readonly: bool = False) 
     default, else the PostgreSQL database (store/postgres.py: the same Store, translated)."""
     if url is None:
         return Store(state_dir, readonly)
-    return _postgres().PostgresStore(url, readonly=readonly)
+    try:
+        from .postgres import PostgresStore
+    except ImportError as exc:
+        raise _without_psycopg(exc) from exc
+    return PostgresStore(url, readonly=readonly)
 
 
 def migrate(state_dir: Path, url: str | None = None) -> tuple[int, int]:
     """Create or upgrade the schema of the configured state; (version before, version after)."""
     if url is not None:
-        return _postgres().migrate(url)
+        try:
+            from .postgres import migrate as migrate_postgres
+        except ImportError as exc:
+            raise _without_psycopg(exc) from exc
+        return migrate_postgres(url)
     store = Store(state_dir)
     store.close()
     return store.found_version, len(MIGRATIONS)
 
 
-def _postgres() -> ModuleType:
-    """store/postgres.py; psycopg is needed only when [store] url names PostgreSQL (the `postgres` extra)."""
-    try:
-        from . import postgres
-    except ImportError as exc:
-        raise StoreError(f"[store] url names PostgreSQL, but {exc.name} is not installed: pip install 'newsmirror[postgres]'") from exc
-    return postgres
+def _without_psycopg(exc: ImportError) -> StoreError:
+    """psycopg is needed only when [store] url names PostgreSQL: the `postgres` extra."""
+    return StoreError(f"[store] url names PostgreSQL, but {exc.name} is not installed: pip install 'newsmirror[postgres]'")
 
 
 @dataclass(frozen=True, slots=True)
@@ -462,7 +465,8 @@ class Store:
         with self.transaction():
             self.db.execute("INSERT INTO suppressed (entry_id, reason, count, last_at, last_hash) VALUES (?, ?, 1, ?, ?)"
                             " ON CONFLICT (entry_id, reason) DO UPDATE SET"
-                            " count = count + CASE WHEN reason != 'limit' OR last_hash != excluded.last_hash THEN 1 ELSE 0 END,"
+                            " count = suppressed.count + CASE WHEN suppressed.reason != 'limit'"
+                            " OR suppressed.last_hash != excluded.last_hash THEN 1 ELSE 0 END,"
                             " last_at = excluded.last_at, last_hash = excluded.last_hash",
                             (entry_id, reason, now, digest))
 

@@ -103,13 +103,13 @@ class Connection:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         statement, arrays = translate(sql)
         cursor = self.pg.cursor()
-        cursor.execute(statement, _arrays(params, arrays) if arrays else params)  # type: ignore[arg-type]
+        cursor.execute(statement, _arrays(params, arrays) if arrays else params)
         return Cursor(cursor, statement.endswith(" RETURNING id"))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         statement, arrays = translate(sql)
         with self.pg.cursor() as cursor:
-            cursor.executemany(statement, [_arrays(r, arrays) for r in rows])  # type: ignore[arg-type]
+            cursor.executemany(statement, [_arrays(r, arrays) for r in rows])
 
     def close(self) -> None:
         self.pg.close()
@@ -125,7 +125,7 @@ class PostgresStore(Store):
     the others committed, as SQLite's WAL readers do."""
 
     def __init__(self, url: str, state_dir: Path | None = None, readonly: bool = False):
-        self.url, self.path = url, Path(psycopg.conninfo.conninfo_to_dict(url).get("dbname") or "postgres")
+        self.url, self.path = url, Path(str(psycopg.conninfo.conninfo_to_dict(url).get("dbname") or "postgres"))
         try:
             self.db = Connection(url)  # type: ignore[assignment]
         except psycopg.Error as exc:
