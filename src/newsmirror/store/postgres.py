@@ -3,7 +3,7 @@
 Not a second copy of the store: `PostgresStore` is `Store` with another connection. Store's SQL
 and the migrations are written once, in SQLite's dialect; `translate` turns each statement into
 PostgreSQL's through one table of the few differences (placeholders, INSERT OR ..., rowid
-tables, integer flags, index hints), and `Connection` gives Store the sqlite3 calls it uses
+tables, integer flags, index hints, JSON lists), and `Connection` gives Store the sqlite3 calls it uses
 (`execute`, `executemany`, a cursor's `lastrowid`). The schema version is kept in a table
 (`PRAGMA user_version` is SQLite's), and the schema is created or upgraded by `newsmirror
 migrate` only: machines sharing a database must not upgrade it under each other by starting.
@@ -53,7 +53,7 @@ DIALECT: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...
     (re.compile(r"\b(WHERE|AND) (partial|pending)\b(?!\s*[=<>!])"), r"\1 \2 <> 0"),  # integer flags are not booleans here
     (re.compile(r"INSERT OR IGNORE INTO (.*)", re.S), r"INSERT INTO \1 ON CONFLICT DO NOTHING"),
     (re.compile(r"INSERT OR REPLACE INTO (\w+) \(([^)]*)\)(.*)", re.S), _replace),
-    (re.compile(r"IN \(SELECT value FROM json_each\(\?\)\)"), "= ANY(?)"),  # the JSON list is passed as an array (`_arrays`)
+    (re.compile(r"IN \(SELECT value FROM json_each\(\?\)\)"), "= ANY(?)"),  # the JSON list is passed as an array (`_params`)
 )
 _JSON_LIST = re.compile(r"json_each\(\?\)|\?")
 
@@ -71,8 +71,10 @@ def translate(sql: str) -> tuple[str, frozenset[int]]:
     return sql.replace("?", "%s"), arrays
 
 
-def _arrays(params: Sequence[Any], arrays: frozenset[int]) -> list[Any]:
-    return [json.loads(p) if i in arrays else p for i, p in enumerate(params)]
+def _params(params: Sequence[Any], arrays: frozenset[int]) -> list[Any]:
+    """Parameters as SQLite takes them: booleans are the integers 0 and 1 (the flag columns are
+    integers), and JSON lists for `json_each` arrays."""
+    return [json.loads(p) if i in arrays else int(p) if isinstance(p, bool) else p for i, p in enumerate(params)]
 
 
 class Cursor:
@@ -103,13 +105,13 @@ class Connection:
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         statement, arrays = translate(sql)
         cursor = self.pg.cursor()
-        cursor.execute(statement, _arrays(params, arrays) if arrays else params)
+        cursor.execute(statement, _params(params, arrays))
         return Cursor(cursor, statement.endswith(" RETURNING id"))
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         statement, arrays = translate(sql)
         with self.pg.cursor() as cursor:
-            cursor.executemany(statement, [_arrays(r, arrays) for r in rows])
+            cursor.executemany(statement, [_params(r, arrays) for r in rows])
 
     def close(self) -> None:
         self.pg.close()
