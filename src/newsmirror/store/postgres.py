@@ -186,10 +186,10 @@ def migrate(url: str) -> tuple[int, int]:
     try:
         with db.pg.transaction():
             db.execute(f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK})")
-            db.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL, rebuilding BOOLEAN NOT NULL)")
+            db.execute(f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL, rebuilding INTEGER NOT NULL)")
             row = db.execute(f"SELECT version FROM {VERSION_TABLE}").fetchone()
             if row is None:
-                db.execute(f"INSERT INTO {VERSION_TABLE} VALUES (0, false)")
+                db.execute(f"INSERT INTO {VERSION_TABLE} VALUES (0, 0)")
             before = row[0] if row else 0
             if before > len(MIGRATIONS):
                 raise StoreError(f"{db.pg.info.dbname} was written by a newer newsmirror (schema {before})")
