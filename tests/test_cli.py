@@ -394,6 +394,11 @@ def test_a_mirror_keeps_its_state_in_the_postgresql_database_its_configuration_n
     assert state.counts() == {"t": 2} and state.pending() == [] and state.feed("t").url == url
     state.close()
     assert json.loads(newsmirror("--archive", archive, "list", "--json").out)[0]["articles"] == 2
+    rebuilt = newsmirror("--archive", archive, "reindex")  # from the files, into the same database
+    assert rebuilt.code == 0 and rebuilt.out.endswith("2 articles indexed\n")
+    site.add("/feed.xml", rss(item(1), item(2), item(3)))
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert len(list((archive / "articles" / "t").glob("*.md"))) == 3  # the rebuilt state knew 1 and 2
 
 
 def test_a_store_url_that_is_not_postgresql_stops_the_command_with_its_line(tmp_path):

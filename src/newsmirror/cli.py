@@ -829,11 +829,11 @@ def reindex(archive: ArchiveOption = None) -> None:
     from .reindex import reindex as rebuild
 
     arch = _archive(archive)
-    _load(arch)
+    config = _load(arch)
     arch.prepare()
     try:
         with arch.lock():
-            store, moved = open_state(arch)
+            store, moved = open_state(arch, config.store.url)
             try:
                 report = rebuild(arch, store)
             finally:
