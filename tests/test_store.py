@@ -207,3 +207,13 @@ def test_takedown_checks_are_chosen_from_an_index_without_reading_articles(tmp_p
     assert any("COVERING INDEX entries_recheck" in step for step in plan), plan
     assert not any(step.startswith("SCAN") for step in plan), plan
     store.close()
+
+
+def test_guids_and_links_of_any_length_are_stored_and_found(store):
+    long = "https://x/" + "长" * 3000  # past what a PostgreSQL b-tree entry may hold
+    store.add_entries([entry(1, guid=long, link=long, canonical=long, title=long)])
+    store.add_waiting([{"feed_id": "voa", "guid": long + "w", "canonical": long, "feed_hash": "s", "age": 1,
+                        "wants_page": 1, "entry": "{}", "first_seen": 1, "body_key": None}])
+    assert [r.number for r in store.known("voa", [keys(guid=long)])] == [1]
+    assert [w.guid for w in store.known_waiting("voa", [keys(guid=long + "w")])] == [long + "w"]
+    assert store.entry_by_link(long).number == 1

@@ -49,6 +49,8 @@ DIALECT: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...
     # SQLite's covering indexes, tuned to its planner, hold titles and links: past the 2,700 bytes a
     # PostgreSQL index entry may take. Here the leading columns serve, and the rows are read.
     (re.compile(r"CREATE INDEX (entries_list|entries_recheck) ON entries \((\w+), (\w+)[^)]*\)"), r"CREATE INDEX \1 ON entries (\2, \3)"),
+    # Guids and links have no length limit either: looked up by equality only, they are hashed.
+    (re.compile(r"CREATE INDEX (\w+) ON (\w+) \((?:feed_id, )?(guid|canonical)\)"), r"CREATE INDEX \1 ON \2 USING hash (\3)"),
     (re.compile(r"\bINDEXED BY \w+ "), ""),
     (re.compile(r"\b(WHERE|AND) (partial|pending)\b(?!\s*[=<>!])"), r"\1 \2 <> 0"),  # integer flags are not booleans here
     (re.compile(r"INSERT OR IGNORE INTO (.*)", re.S), r"INSERT INTO \1 ON CONFLICT DO NOTHING"),
