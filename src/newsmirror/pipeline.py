@@ -136,6 +136,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     `force` ignores back-off and Retry-After; `stop`, when set, ends the pass early (what was
     stored is still written).
     """
+    # Every enabled feed, in this one process; a worker sharing PostgreSQL would claim its feeds here (issue 17).
     feeds = [f for f in config.feeds if f.enabled and (not only or f.id in only)]
     started = time.monotonic()
     store = open_store(archive.state_dir, config.store.url)
@@ -207,7 +208,7 @@ def _index(archive: Archive, written: Sequence[int], rebuild: bool, check: bool 
         SearchIndex,
     )
 
-    store = Store(archive.state_dir)
+    store = Store(archive.state_dir)  # the embedded state only: search on PostgreSQL ([store] url) plugs in here (issue 17)
     try:
         with SearchIndex(archive.state_dir) as search:
             if not rebuild and not search.empty():
