@@ -463,7 +463,7 @@ def run(
         for line in _unreachable(arch, bool(report.deferred)):
             out.print(line, markup=False)
     if report.indexed:
-        out.print(f"search index: {report.indexed} articles in {report.index_seconds:.2f} s", markup=False)
+        out.print(f"search index: {report.indexed} articles, {report.index_seconds:.2f} s after the pass", markup=False)
     for problem in report.problems:  # this machine's failures: what was stored is kept for the next pass
         err.print(f"newsmirror: {problem}", markup=False)
     if config.publish.remotes:
@@ -572,7 +572,7 @@ def daemon(
 
 @app.command()
 def doctor(archive: ArchiveOption = None) -> None:
-    """Check configuration, state, every feed (through its proxy), remotes and disk; exit 1 if anything fails."""
+    """Check configuration, state, every feed (through its proxy), remotes, mirrors (warnings only) and disk; exit 1 if anything fails."""
     from .doctor import Check, checks
     from .publish import check_remote
 
@@ -804,6 +804,40 @@ def serve(
         with keeper.kept(lambda line: err.print(f"newsmirror: {line}", markup=False)):
             out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
             server.serve(create_app(arch, config.display.zone), sock)
+
+
+@app.command()
+def digest(
+    day: Annotated[str | None, typer.Option("--date", metavar="D", show_default=False,
+                                           help="The day, YYYY-MM-DD, in [display] timezone (default: yesterday).")] = None,
+    archive: ArchiveOption = None,
+) -> None:
+    """Write the day's articles to digests/D.md and D.html, and mail them when [digest] names a server."""
+    from . import digest as daily
+    from .dates import now_ms
+
+    arch = _archive(archive)
+    config = _load(arch)
+    try:
+        when = daily.parse_day(day) if day is not None else daily.yesterday(now_ms(), config.display.zone)
+    except ValueError as exc:
+        raise _fail(f"--date: {exc}") from None
+    store = _store(arch)
+    try:
+        made = daily.build(config, store, when)
+    finally:
+        store.close()
+    text, page = daily.write(arch, made)
+    folder = arch.root / daily.FOLDER
+    out.print(f"Digest of {when.isoformat()}: {made.count} articles ({made.full} in full): "
+              f"{folder / f'{when.isoformat()}.md'}, {folder / f'{when.isoformat()}.html'}", markup=False)
+    settings = config.digest
+    if settings.smtp:
+        try:
+            daily.send(settings, daily.message(settings, made, text, page))
+        except daily.MailError as exc:
+            raise _fail(str(exc), 1) from None
+        out.print(f"Mailed to {', '.join(settings.to)} through {settings.smtp}", markup=False)
 
 
 _SKIPPED_SHOWN = 20  # files reindex skipped, named one by one on the terminal; a longer list goes to a file

@@ -47,6 +47,7 @@ class Output:
     unlisted: Counter[str] = field(default_factory=Counter)  # articles written since their feed's list was
     feeds_out_changed: bool = False
     shared: set[str] = field(default_factory=set)  # feeds that newly share another feed's article
+    on_written: Callable[[list[EntryRow]], None] = lambda rows: None  # given each article once its file is written
 
     def __post_init__(self) -> None:
         self._feeds = {f.id: f for f in self.config.feeds}
@@ -104,8 +105,10 @@ class Output:
         self.inflight.clear()
         self.step("articles written", self.store.mark_written, done)
         written = set(done)
-        self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
+        now_written = [row for rows, _ in settled for row in rows if row.id in written]
+        self.step("identity index", self.index_identities, now_written)
         self.written.extend(done)
+        self.on_written(now_written)
         for name, task, args in self.rendering:
             try:
                 try:
@@ -178,9 +181,13 @@ class Output:
         for tree, variant, link_root in self.trees(feed):
             convert = editions.converter(variant)
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
-                                      convert(self.config.removed_marker), link_root)
+                                      convert(self.config.removed_marker), link_root, self.mirrors(convert))
             files.write(tree.list_path(name), page)
         return rows
+
+    def mirrors(self, convert: Callable[[str], str]) -> str:
+        """The mirror list closing a list page and the README, its heading in the tree's script."""
+        return markdown.mirrors_block(self.config.publish.mirrors, convert(markdown.MIRRORS_TITLE))
 
     def write_stopped_lists(self) -> None:
         """The lists of feeds no longer mirrored, when what they are rendered with changed (their
@@ -198,7 +205,7 @@ class Output:
         `feed` None: a feed no longer mirrored, whose list alone is rendered."""
         c = self.config
         settings = (__version__, title, name, feed and feed.url, c.variant_for(feed) if feed else c.variant, c.editions,
-                    c.removed_marker, c.feeds_out, c.publish.site_url, markdown.LIST_SIZE)
+                    c.removed_marker, c.feeds_out, c.publish.site_url, markdown.LIST_SIZE, c.publish.mirrors)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
@@ -228,7 +235,7 @@ class Output:
             path = tree.root / "README.md"
             # Only newsmirror's part is rewritten: an adopted repository's own text stays.
             current = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
-            files.write(path, markdown.readme([convert(t) for t in titles], names, current))
+            files.write(path, markdown.readme([convert(t) for t in titles], names, current, self.mirrors(convert)))
 
 
 def refresh_readme(archive: Archive, config: Config, store: Store) -> None:

@@ -34,6 +34,7 @@ from .config import Config, FeedConfig
 from .dates import display, iso, now_ms
 from .fetch import FEED_ACCEPT, Fetcher, FetchError
 from .identity import same_title
+from .indexer import Indexer
 from .model import ParsedEntry, new_entry
 from .output import Output
 from .revisions import FLIP, LIMIT, ReturnTo, Revise, Suppress, VersionKey, version_key
@@ -83,8 +84,8 @@ class FeedResult:
 class PassReport:
     results: list[FeedResult]
     seconds: float = 0.0
-    indexed: int = 0  # articles (re)indexed for search after the pass...
-    index_seconds: float = 0.0  # ...and how long that took (included in `seconds`)
+    indexed: int = 0  # articles (re)indexed for search, as they were written or after the pass...
+    index_seconds: float = 0.0  # ...and how long the pass waited for it at its end (included in `seconds`)
     notes: list[str] = field(default_factory=list)  # what the pass did besides the feeds (state rebuilt)
     problems: list[str] = field(default_factory=list)  # local failures: a finishing step, the disk, the state
 
@@ -143,21 +144,26 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     unindexed = archive.state_dir / UNINDEXED
     unsure = unindexed.exists()  # a pass before this one stopped before its articles were indexed
     unindexed.touch()
+    indexer = Indexer(archive.state_dir)
     try:
         archive.sweep()
         notes = [note] if (note := restore_state(archive, store)) else []
+        indexer.fresh = not store.has_entries()
         workers = Workers()
         try:
             work = _Pass(archive, config, store, workers, on_result, force)
+            if not unsure:  # else the end of the pass counts the index, and rebuilds it if short
+                work.out.on_written = indexer.add
             results = asyncio.run(work.run(feeds, stop))
         finally:
             workers.close()
     finally:
+        indexing = time.monotonic()
+        early = set(indexer.close())
         store.close()
-    indexing = time.monotonic()
-    indexed = 0
+    indexed = len(early)
     try:
-        indexed = index(archive, work.out.written, check=unsure)
+        indexed += index(archive, [i for i in work.out.written if i not in early], check=unsure)
         unindexed.unlink()
     except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
         work.problems.append(f"search index: {failures.reason(exc)}")

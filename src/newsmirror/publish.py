@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import git
+from . import git, repo_size
 from .archive import Archive, ArchiveLocked
 from .config import PublishSettings
 from .git import GitError
@@ -27,6 +27,7 @@ RETRY_BASE = 2.0  # seconds before the first retry of a failed push
 class PublishReport:
     commit: str | None = None  # the new commit's message, if one was made
     pushed: dict[str, str] = field(default_factory=dict)  # remote -> "ok" or the reason it failed
+    size: list[str] = field(default_factory=list)  # packed size and largest folder (repo_size.lines)
 
     @property
     def failed(self) -> dict[str, str]:
@@ -34,7 +35,7 @@ class PublishReport:
 
     def lines(self) -> list[str]:
         head = [f"committed: {self.commit.splitlines()[0]}"] if self.commit else ["nothing to commit"]
-        return head + [f"push {remote}: {why}" for remote, why in self.pushed.items()]
+        return head + self.size + [f"push {remote}: {why}" for remote, why in self.pushed.items()]
 
 
 def message(counts: dict[str, tuple[int, int]]) -> str:
@@ -120,11 +121,12 @@ def push(root: Path, remote: str, settings: PublishSettings, sleep=time.sleep) -
 
 
 def publish(root: Path, settings: PublishSettings, text: str, sleep=time.sleep) -> PublishReport:
-    """Commit what changed (if anything), bring in what the remotes have that we lack, then
-    push to every remote, each on its own."""
+    """Commit what changed (if anything), measure the repository against the hosts' limits,
+    bring in what the remotes have that we lack, then push to every remote, each on its own."""
     report = PublishReport()
     if commit(root, settings, text):
         report.commit = text
+    report.size = repo_size.lines(repo_size.measure(root), settings)
     if not git.succeeds(root, "rev-parse", "--verify", "-q", "HEAD"):
         return report  # an empty mirror: nothing to push yet
     for remote in settings.remotes:

@@ -172,14 +172,17 @@ class _Build:
         self.env.filters["day"] = self._day
         self.env.filters["minute"] = lambda ms: display(ms, self.zone)
         self.env.globals["zone"] = config.display.timezone
+        self.env.globals["mirrors"] = config.publish.mirrors  # the footer of every page
         self.pages = _Pages(archive.root / SITE_DIR, archive.state_dir / MANIFEST, self._fingerprint())
         self.lang = LANGS.get(config.variant, SITE_LANG)
         # Revisions are only ever added, so their count and last id say whether a history changed.
         self.revised: dict[int, tuple[int, int]] = store.revision_summary()
 
     def _fingerprint(self) -> bytes:
-        """What every page also depends on: this renderer and its templates (a change re-renders all)."""
-        digest = hashlib.blake2b(Path(__file__).read_bytes() + self.config.display.timezone.encode())
+        """What every page also depends on: this renderer, its templates and the mirrors in every
+        footer (a change re-renders all)."""
+        digest = hashlib.blake2b(Path(__file__).read_bytes() + self.config.display.timezone.encode()
+                                 + repr(self.config.publish.mirrors).encode())
         for name in sorted(p.name for p in self.templates.iterdir() if p.is_file()):
             digest.update((self.templates / name).read_bytes())
         return digest.digest()

@@ -560,6 +560,19 @@ class Store:
             self.db.executemany("INSERT OR REPLACE INTO proxy_hosts (host, template, checked) VALUES (?, ?, ?)",
                                 [(h, t, now) for h, t in choices.items()])
 
+    def published_between(self, start: int, end: int, limit: int) -> tuple[list[EntryRow], int]:
+        """The first `limit` articles dated in [start, end) (ms), oldest first, and how many are
+        dated there in all: a day's, for the digest, read in the order of `entries_all_dated`."""
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS}, count(*) OVER () FROM entries WHERE published >= ? AND published < ?"
+                               " ORDER BY published, feed_id, number LIMIT ?", (start, end, limit)).fetchall()
+        return [EntryRow(*r[:-1]) for r in rows], rows[0][-1] if rows else 0
+
+    def image_sources(self, paths: Iterable[str]) -> dict[str, str]:
+        """The image URL of each local copy (`media/...`) among `paths`: one scan of the images."""
+        rows = self.db.execute("SELECT path, url FROM images WHERE path IN (SELECT value FROM json_each(?))",
+                               (json.dumps(list(paths)),))
+        return dict(rows.fetchall())
+
     def published(self, feed_id: str, limit: int = 40) -> list[int]:
         """Dates of the feed's newest entries (for its health)."""
         return [r[0] for r in self.db.execute("SELECT published FROM entries WHERE feed_id = ? ORDER BY published DESC"
