@@ -4,6 +4,7 @@ a stray request to the internet fails at once instead of leaving the machine."""
 from __future__ import annotations
 
 import pytest
+from postgres import Server
 from support import Site
 
 
@@ -24,3 +25,17 @@ def no_internet(monkeypatch):
     monkeypatch.delenv("NEWSMIRROR_ARCHIVE", raising=False)
 
 
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One PostgreSQL server for the session (tests/postgres.py)."""
+    server = Server()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def pg_url(postgres):
+    """The URL of an empty database of this test's own."""
+    return postgres.create_database()

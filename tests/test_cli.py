@@ -13,6 +13,8 @@ from support import item, newsmirror, rss
 
 from newsmirror import config
 from newsmirror.ci import EXAMPLE
+from newsmirror.store import open_store
+from newsmirror.store.migrations import MIGRATIONS
 
 
 def test_init_writes_the_default_feed_set(tmp_path):
@@ -366,3 +368,43 @@ def test_a_new_id_never_differs_from_one_in_use_only_by_case(tmp_path, site):
     assert [f.id for f in config.load(archive / "newsmirror.toml").feeds] == ["127-0-0-1", "Feed-2", "127-0-0-1-2", "127-0-0-1-3"]
     refused = newsmirror("--archive", archive, "add", site.add("/3.xml", rss(item(3))), "--id", "feed-2", "--title", "三")
     assert refused.code == 2 and "'feed-2' differs from the id 'Feed-2' only in case" in refused.err
+
+
+def test_migrate_creates_or_upgrades_the_embedded_state_by_default(tmp_path):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "init")
+    state = archive / ".newsmirror" / "archive.db"
+    assert newsmirror("--archive", archive, "migrate").out == f"{state}: schema {len(MIGRATIONS)}, upgraded from 0\n"
+    assert newsmirror("--archive", archive, "migrate").out == f"{state}: schema {len(MIGRATIONS)}, up to date\n"
+
+
+def test_a_mirror_keeps_its_state_in_the_postgresql_database_its_configuration_names(tmp_path, site, pg_url):
+    url = site.add("/feed.xml", rss(item(1), item(2)))
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", url, "--id", "t", "--title", "T")
+    with (archive / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[store]\nurl = "{pg_url}"\n')
+    before = newsmirror("--archive", archive, "run")
+    assert before.code == 1 and f"schema 0 of {len(MIGRATIONS)}: run `newsmirror migrate`" in before.err
+    migrated = newsmirror("--archive", archive, "migrate")
+    assert migrated.out == f"PostgreSQL database {pg_url.rpartition('/')[2].partition('?')[0]}: schema {len(MIGRATIONS)}, upgraded from 0\n"
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert sorted(p.name for p in (archive / "articles" / "t").glob("*.md")) == ["1048573.md", "1048574.md"]
+    state = open_store(archive / ".newsmirror", pg_url)
+    assert state.counts() == {"t": 2} and state.pending() == [] and state.feed("t").url == url
+    state.close()
+    assert json.loads(newsmirror("--archive", archive, "list", "--json").out)[0]["articles"] == 2
+    rebuilt = newsmirror("--archive", archive, "reindex")  # from the files, into the same database
+    assert rebuilt.code == 0 and rebuilt.out.endswith("2 articles indexed\n")
+    site.add("/feed.xml", rss(item(1), item(2), item(3)))
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert len(list((archive / "articles" / "t").glob("*.md"))) == 3  # the rebuilt state knew 1 and 2
+
+
+def test_a_store_url_that_is_not_postgresql_stops_the_command_with_its_line(tmp_path):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "init")
+    with (archive / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write('\n[store]\nurl = "mysql://db/news"\n')
+    result = newsmirror("--archive", archive, "migrate")
+    assert result.code == 2 and "store.url: must be a postgresql:// URL, not 'mysql://db/news'" in result.err

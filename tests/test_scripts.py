@@ -37,12 +37,12 @@ def run(tmp_path: Path, bin_: Path) -> tuple[subprocess.CompletedProcess[str], l
     return proc, calls.read_text().splitlines()
 
 
-def test_a_fresh_debian_machine_gets_chromium_its_driver_and_git_then_the_project_then_the_tests(tmp_path):
+def test_a_fresh_debian_machine_gets_chromium_its_driver_git_and_postgresql_then_the_project_then_the_tests(tmp_path):
     proc, calls = run(tmp_path, machine(tmp_path, "apt-get"))
     assert proc.returncode == 0, proc.stderr
     assert calls == [
         "apt-get update -qq",
-        "apt-get install -y -qq chromium chromium-driver git",
+        "apt-get install -y -qq chromium chromium-driver git postgresql",
         "python3 -m pip install -q -U pip",
         "python3 -m pip install -q .[test]",
         "python3 -m pytest -q tests/test_cli.py",
@@ -50,22 +50,28 @@ def test_a_fresh_debian_machine_gets_chromium_its_driver_and_git_then_the_projec
 
 
 def test_as_another_user_it_installs_through_sudo(tmp_path):
-    proc, calls = run(tmp_path, machine(tmp_path, "apt-get", "git", uid=1000))
+    proc, calls = run(tmp_path, machine(tmp_path, "apt-get", "git", "initdb", uid=1000))
     assert proc.returncode == 0, proc.stderr
     assert calls[:4] == ["sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq", "apt-get update -qq",
                          "sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver",
                          "apt-get install -y -qq chromium chromium-driver"]
 
 
+def test_debians_postgresql_counts_as_there_though_its_initdb_is_off_path(tmp_path):
+    proc, calls = run(tmp_path, machine(tmp_path, "apt-get", "chromium", "chromedriver", "git", "pg_ctlcluster"))
+    assert proc.returncode == 0, proc.stderr
+    assert not [c for c in calls if c.startswith(("apt-get", "sudo"))]
+
+
 def test_nothing_is_installed_when_everything_is_there(tmp_path):
-    proc, calls = run(tmp_path, machine(tmp_path, "apt-get", "chromium", "chromedriver", "git"))
+    proc, calls = run(tmp_path, machine(tmp_path, "apt-get", "chromium", "chromedriver", "git", "initdb"))
     assert proc.returncode == 0, proc.stderr
     assert not [c for c in calls if c.startswith(("apt-get", "sudo"))]
     assert calls[-1] == "python3 -m pytest -q tests/test_cli.py"
 
 
 def test_without_apt_it_names_what_to_install_and_runs_nothing(tmp_path):
-    proc, calls = run(tmp_path, machine(tmp_path, "git"))
+    proc, calls = run(tmp_path, machine(tmp_path, "git", "pg_ctlcluster"))
     assert proc.returncode == 1
     assert proc.stderr.strip() == ("the tests need these Debian/Ubuntu packages or their equivalents: chromium chromium-driver; "
                                    "install them, then run this again")

@@ -29,7 +29,7 @@ from . import config as configuration
 from .archive import Archive, ArchiveLocked
 from .config import Config, ConfigError
 from .dates import display, iso
-from .store import Store
+from .store import Store, open_store
 
 if TYPE_CHECKING:
     from .discover import Found
@@ -102,10 +102,13 @@ def _load(archive: Archive) -> Config:
         raise _fail(str(exc)) from None
 
 
-def _store(archive: Archive) -> Store:
-    """The state database (a damaged one is reported by _Commands, with the fix)."""
+def _store(archive: Archive, config: Config | None = None) -> Store:
+    """The state database (a damaged one is reported by _Commands, with the fix): the embedded
+    SQLite, or the PostgreSQL database the configuration names ([store] url)."""
     archive.prepare()
-    return Store(archive.state_dir)
+    if config is None and _has_config(archive):
+        config = _load(archive)
+    return open_store(archive.state_dir, config.store.url if config else None)
 
 
 def _version(value: bool) -> None:
@@ -382,7 +385,7 @@ def list_feeds(
     from .dates import now_ms
     from .health import problems
 
-    store = _store(arch)
+    store = _store(arch, config)
     try:
         states, counts, changes, now = store.feeds(), store.counts(), store.feed_changes(), now_ms()
         rows: list[dict[str, Any]] = []
@@ -509,7 +512,7 @@ def publish(
 
     arch = _archive(archive)
     config = _load(arch)
-    with closing(_store(arch)) as store:
+    with closing(_store(arch, config)) as store:
         if unread(arch, store):  # a commit now would record a folder no pass has numbered against
             raise _fail(f"{arch.root} holds articles the state has not read (no state, or a rebuild not finished): "
                         f"run `newsmirror --archive {arch.root} reindex` first", 1)
@@ -801,7 +804,7 @@ def _build_site(arch: Archive, wait: float = 0) -> int:
     from .render.site import build
 
     config = _load(arch)
-    store = _store(arch)
+    store = _store(arch, config)
     try:
         with arch.lock(wait):
             return build(arch, config, store)
@@ -888,17 +891,30 @@ _SKIPPED_SHOWN = 20  # files reindex skipped, named one by one on the terminal; 
 
 
 @app.command()
+def migrate(archive: ArchiveOption = None) -> None:
+    """Create or upgrade the state's schema: the SQLite under DIR/.newsmirror/, or the [store] url's PostgreSQL."""
+    from .store import DB_NAME
+    from .store import migrate as upgrade
+
+    arch = _archive(archive)
+    url = _load(arch).store.url  # a fetching machine's folder may hold only newsmirror.toml
+    before, after = upgrade(arch.state_dir, url)
+    where = "PostgreSQL database " + url.rpartition("/")[2].partition("?")[0] if url else str(arch.state_dir / DB_NAME)
+    out.print(f"{where}: schema {after}" + (", up to date" if before == after else f", upgraded from {before}"), markup=False)
+
+
+@app.command()
 def reindex(archive: ArchiveOption = None) -> None:
     """Rebuild the state database from the files under articles/ (adopts an existing mirror)."""
     from .reindex import open_state
     from .reindex import reindex as rebuild
 
     arch = _archive(archive)
-    _load(arch)
+    config = _load(arch)
     arch.prepare()
     try:
         with arch.lock():
-            store, moved = open_state(arch)
+            store, moved = open_state(arch, config.store.url)
             try:
                 report = rebuild(arch, store)
             finally:

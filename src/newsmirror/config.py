@@ -184,6 +184,14 @@ class DisplaySettings:
 
 
 @dataclass(frozen=True)
+class StoreSettings:
+    """Where the state lives: the embedded SQLite under DIR/.newsmirror/ (None), or a PostgreSQL
+    database that several machines share (issue 17)."""
+
+    url: str | None = None  # postgresql://user@host/database
+
+
+@dataclass(frozen=True)
 class DigestSettings:
     """The daily digest (digest.py): written as files always, mailed when `smtp` names a server.
     Mail reaches readers when every web host of the mirror is blocked."""
@@ -210,6 +218,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     revisions: RevisionSettings = field(default_factory=RevisionSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
     digest: DigestSettings = field(default_factory=DigestSettings)
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
@@ -599,6 +608,11 @@ _SECONDS = _within(0.0, 3600.0, above=True)
 _MINUTES = _within(0.0, 365 * 24 * 60.0, above=True)
 _BYTES = _within(1, GiB)
 
+def _store_url(value: str) -> str | None:
+    scheme = value.partition("://")[0]
+    return None if scheme in ("postgresql", "postgres") else f"must be a postgresql:// URL, not {value!r}"
+
+
 _RULES: dict[type, dict[str, Rule]] = {
     Config: {
         "timezone": _raises(zone), "page_retries": _within(0, 100), "interval": _MINUTES, "editions": _each(_edition),
@@ -617,6 +631,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     RevisionSettings: {"max_per_day": _within(1, 1000)},
     DisplaySettings: {"timezone": _raises(display_zone)},
+    StoreSettings: {"url": _optional(_store_url)},
     DigestSettings: {
         "smtp": _optional(_smtp), "sender": _optional(_address), "to": _each(_address), "user": _optional(_identity),
         "password_env": _env_name, "timeout": _SECONDS, "max_bytes": _within(0, GiB),

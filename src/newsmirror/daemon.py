@@ -21,7 +21,7 @@ from .dates import display, iso, now_ms
 from .pipeline import FeedResult, run_pass
 from .publish import publish_locked
 from .schedule import due_at
-from .store import FeedState, Store
+from .store import FeedState, open_store
 
 MAX_SLEEP = 60.0  # seconds: wake up at least this often to read the configuration again
 MAX_BACKOFF = 1800.0  # seconds between attempts after passes that failed one after another
@@ -89,7 +89,7 @@ def _one_pass(archive: Archive, config: Config, stop: threading.Event, say: Call
               as_json: bool) -> tuple[bool | None, int]:
     """A pass over the feeds due now, and publishing: (True if one ran, False if none was due,
     None if another process held the folder; ms when the next feed falls due)."""
-    store = Store(archive.state_dir)
+    store = open_store(archive.state_dir, config.store.url)
     try:
         states = store.feeds()
     finally:

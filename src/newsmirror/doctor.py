@@ -21,7 +21,7 @@ from .fetch import Fetcher, FetchError
 from .health import problems
 from .parse import NotAFeed, parse
 from .pipeline import FEED_ACCEPT
-from .store import SEARCH_DB, Store
+from .store import SEARCH_DB, Store, open_store
 
 MIN_FREE_BYTES = 1024**3  # below this a month of articles and images may not fit
 
@@ -108,7 +108,7 @@ def checks(archive: Archive, config: Config, remotes: list[Check] | None = None)
     """Every check, in the order the table shows them."""
     found = [Check("configuration", "ok", f"{archive.config_path}: {len(config.feeds)} feeds")]
     try:
-        store = Store(archive.state_dir)
+        store = open_store(archive.state_dir, config.store.url)
     except Exception as exc:  # the database is what doctor is asked to judge: report, don't crash
         return [*found, Check("state", "FAIL", failures.advice(exc, archive.root)), disk(archive)]
     try:

@@ -39,7 +39,7 @@ from .model import ParsedEntry, new_entry
 from .output import Output
 from .revisions import FLIP, LIMIT, ReturnTo, Revise, Suppress, VersionKey, version_key
 from .schedule import RETRY_AFTER_CAP, backoff, min_interval
-from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow
+from .store import DB_NAME, SEARCH_DB, EntryRow, FeedState, Store, WaitingRow, open_store
 from .takedowns import Takedowns
 from .workers import Budget, OverBudget, WorkerDied, Workers
 
@@ -137,9 +137,10 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     `force` ignores back-off and Retry-After; `stop`, when set, ends the pass early (what was
     stored is still written).
     """
+    # Every enabled feed, in this one process; a worker sharing PostgreSQL would claim its feeds here (issue 17).
     feeds = [f for f in config.feeds if f.enabled and (not only or f.id in only)]
     started = time.monotonic()
-    store = Store(archive.state_dir)
+    store = open_store(archive.state_dir, config.store.url)
     unindexed = archive.state_dir / UNINDEXED
     unsure = unindexed.exists()  # a pass before this one stopped before its articles were indexed
     unindexed.touch()
@@ -222,7 +223,7 @@ def _index(archive: Archive, written: Sequence[int], rebuild: bool, check: bool 
         SearchIndex,
     )
 
-    store = Store(archive.state_dir)
+    store = Store(archive.state_dir)  # the embedded state only: search on PostgreSQL ([store] url) plugs in here (issue 17)
     try:
         with SearchIndex(archive.state_dir) as search:
             if not rebuild and not search.empty():
@@ -395,7 +396,8 @@ class _Pass:
 
                 job = FeedJob(feed.id, response.content, response.url, response.content_type,
                               self.config.timezone_for(feed), feed.full_text, self.config.images_for(feed),
-                              self.archive.state_dir, now_ms(), work.items, self.config.limits.max_article_bytes)
+                              self.archive.state_dir, now_ms(), work.items, self.config.limits.max_article_bytes,
+                              self.config.store.url)
                 try:
                     prepared = await self.workers.run(prepare, job, budget=work.time)
                 except NotAFeed as exc:

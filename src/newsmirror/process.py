@@ -23,7 +23,7 @@ from .identity import content_hash, normalized_text, order_new, visible_length
 from .images import rewriter
 from .model import Extracted, ParsedEntry, pickled_by_fields
 from .parse import parse
-from .store import EntryRow, Store
+from .store import EntryRow, Store, open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +39,7 @@ class FeedJob:
     now: int
     max_items: int = 1000
     max_article_bytes: int = 2 * 1024 * 1024
+    store_url: str | None = None  # [store] url: PostgreSQL, else the SQLite under state_dir
 
 
 @pickled_by_fields
@@ -73,14 +74,15 @@ class Prepared:
     learned: list[tuple[EntryRow, str, str | None]] = field(default_factory=list)  # (archived entry, its guid, body key)
 
 
-_readonly: dict[Path, Store] = {}
+_readonly: dict[tuple[Path, str | None], Store] = {}
 
 
 def prepare(job: FeedJob) -> Prepared:
     """Parse a feed document, decide what each entry is (decide.py) and build its new entries
     (all but those waiting for a page)."""
     parsed = parse(job.content, job.url, job.content_type, job.timezone)
-    store = _readonly.get(job.state_dir) or _readonly.setdefault(job.state_dir, Store(job.state_dir, readonly=True))
+    where = (job.state_dir, job.store_url)
+    store = _readonly.get(where) or _readonly.setdefault(where, open_store(job.state_dir, job.store_url, readonly=True))
     new, changed, seen, carried, carried_waiting, learned = [], [], [], [], [], []
     entries = order_new(list(parsed.entries), job.now)  # oldest first: the order of arrival
     texts = [normalized_text(raw(e)) for e in entries]

@@ -23,7 +23,7 @@ from .identity import content_hash
 from .model import NewEntry, new_entry
 from .pipeline import index
 from .render.markdown import read_article
-from .store import DB_NAME, SEARCH_DB, Store, StoreError
+from .store import DB_NAME, SEARCH_DB, Store, StoreError, open_store
 
 
 @dataclass
@@ -34,10 +34,13 @@ class ReindexReport:
     history: str = ""  # why there are no revisions from git history ("" when it was read)
 
 
-def open_state(archive: Archive) -> tuple[Store, Path | None]:
+def open_state(archive: Archive, url: str | None = None) -> tuple[Store, Path | None]:
     """The state database to rebuild, and where a damaged one was moved (None when it was
     sound). Whatever the damage, reindex can run: the files are the record, and the broken
-    database is kept aside rather than deleted."""
+    database is kept aside rather than deleted. A PostgreSQL one ([store] url) is the server's
+    to keep whole: it is rebuilt as it is."""
+    if url is not None:
+        return open_store(archive.state_dir, url), None
     try:
         store = Store(archive.state_dir)
     except StoreError:

@@ -43,6 +43,36 @@ class StoreError(Exception):
     """The state database cannot be used; the message says why and what to do."""
 
 
+def open_store(state_dir: Path, url: str | None = None, readonly: bool = False) -> Store:
+    """The state the configuration names ([store] url): the embedded SQLite under `state_dir` by
+    default, else the PostgreSQL database (store/postgres.py: the same Store, translated)."""
+    if url is None:
+        return Store(state_dir, readonly)
+    try:
+        from .postgres import PostgresStore
+    except ImportError as exc:
+        raise _without_psycopg(exc) from exc
+    return PostgresStore(url, readonly=readonly)
+
+
+def migrate(state_dir: Path, url: str | None = None) -> tuple[int, int]:
+    """Create or upgrade the schema of the configured state; (version before, version after)."""
+    if url is not None:
+        try:
+            from .postgres import migrate as migrate_postgres
+        except ImportError as exc:
+            raise _without_psycopg(exc) from exc
+        return migrate_postgres(url)
+    store = Store(state_dir)
+    store.close()
+    return store.found_version, len(MIGRATIONS)
+
+
+def _without_psycopg(exc: ImportError) -> StoreError:
+    """psycopg is needed only when [store] url names PostgreSQL: the `postgres` extra."""
+    return StoreError(f"[store] url names PostgreSQL, but {exc.name} is not installed: pip install 'newsmirror[postgres]'")
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     id: str
@@ -148,7 +178,7 @@ class Store:
             # durable record, rebuild this database (`newsmirror reindex`).
             self.db.execute("PRAGMA synchronous = OFF")
             self.db.execute("PRAGMA foreign_keys = ON")
-            self._migrate()
+            self.found_version = self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"cannot open {self.path}: {exc} (`newsmirror reindex` rebuilds it from the files)") from exc
 
@@ -160,8 +190,9 @@ class Store:
         `reindex`, not for every pass)."""
         return bool(self.db.execute("PRAGMA quick_check").fetchone()[0] == "ok")
 
-    def _migrate(self) -> None:
-        version = self.db.execute("PRAGMA user_version").fetchone()[0]
+    def _migrate(self) -> int:
+        """Apply the migrations not run yet; the version found."""
+        version: int = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StoreError(f"{self.path} was written by a newer newsmirror (schema {version})")
         for number, script in enumerate(MIGRATIONS[version:], version + 1):
@@ -170,6 +201,7 @@ class Store:
                     if statement.strip():
                         self.db.execute(statement)
                 self.db.execute(f"PRAGMA user_version = {number}")
+        return version
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -409,9 +441,9 @@ class Store:
         order = "ORDER BY published DESC, feed_id, number LIMIT ?"
         if feed_id is None:
             return [EntryRow(*r) for r in self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries {order}", (limit,))]
-        ids = ("SELECT id FROM (SELECT id FROM entries WHERE feed_id = ? ORDER BY published DESC, number LIMIT ?)"
+        ids = ("SELECT id FROM (SELECT id FROM entries WHERE feed_id = ? ORDER BY published DESC, number LIMIT ?) own"
                " UNION ALL SELECT id FROM (SELECT e.id FROM shared s JOIN entries e ON e.id = s.entry_id"
-               " WHERE s.feed_id = ? ORDER BY e.published DESC, e.feed_id, e.number LIMIT ?)")
+               " WHERE s.feed_id = ? ORDER BY e.published DESC, e.feed_id, e.number LIMIT ?) carried")
         rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN ({ids}) {order}",
                                (feed_id, limit, feed_id, limit, limit))
         return [EntryRow(*r) for r in rows]
@@ -451,7 +483,8 @@ class Store:
         with self.transaction():
             self.db.execute("INSERT INTO suppressed (entry_id, reason, count, last_at, last_hash) VALUES (?, ?, 1, ?, ?)"
                             " ON CONFLICT (entry_id, reason) DO UPDATE SET"
-                            " count = count + (reason != 'limit' OR last_hash != excluded.last_hash),"
+                            " count = suppressed.count + CASE WHEN suppressed.reason != 'limit'"
+                            " OR suppressed.last_hash != excluded.last_hash THEN 1 ELSE 0 END,"
                             " last_at = excluded.last_at, last_hash = excluded.last_hash",
                             (entry_id, reason, now, digest))
 
