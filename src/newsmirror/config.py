@@ -98,6 +98,8 @@ class PublishSettings:
     author_email: str = "newsmirror@localhost"
     retries: int = 3
     site_url: str | None = None  # where site/ is served: re-published feeds link the mirror's copies
+    split: str = field(default="none", metadata=_choices("none", "year"))  # "year": a repository per year (years.py)
+    year_url: str | None = None  # where a year's repository's files are read, with {year}; required with split
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,10 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# retries = 3",
         "# Where site/ is served; the re-published feeds under feeds/ then link the mirror's copies.",
         '# site_url = "https://you.github.io/news/site/"',
+        "# A repository per year (in the [display] zone), so that none outgrows its host: remotes then",
+        "# hold {year}, and year_url is where a year's files are read (earlier years' list lines link there).",
+        '# split = "none"',
+        '# year_url = "https://github.com/you/news-{year}/blob/main"',
         "",
     ]
     for feed_id, title, url, note in feeds:
@@ -493,6 +499,13 @@ def _remote(value: str) -> str | None:
     return _text(value)
 
 
+def _year_url(value: str) -> str | None:
+    """The address of a year's repository as readers reach it: list lines link into it."""
+    if "{year}" not in value:
+        return f"{value!r} has no {{year}}"
+    return url_problem(value.replace("{year}", "2025"))
+
+
 def _identity(value: str) -> str | None:
     """A commit author's name or email: git refuses an empty one, which failed every publish."""
     return "must not be empty" if not value.strip() else _text(value)
@@ -523,7 +536,7 @@ _RULES: dict[type, dict[str, Rule]] = {
     ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers},
     PublishSettings: {
         "remotes": _each(_remote), "branch": _optional(_branch), "author_name": _identity, "author_email": _identity,
-        "retries": _within(0, 100), "site_url": _optional(url_problem),
+        "retries": _within(0, 100), "site_url": _optional(url_problem), "year_url": _optional(_year_url),
     },
     SiteRule: {"body": _optional(_selector), "lead_image": _optional(_selector), "caption": _optional(_selector),
                "remove": _each(_selector)},
@@ -665,6 +678,12 @@ class _Reader:
         # Only when set: the default per_host (2) with `concurrency = 1` is what the user meant.
         if isinstance(obj, FetchSettings) and "per_host" in given and obj.per_host > obj.concurrency:
             raise self.error(where, "per_host", f"must be at most concurrency ({obj.concurrency}), not {obj.per_host}")
+        if isinstance(obj, PublishSettings) and obj.split == "year":
+            if obj.year_url is None:
+                raise self.error(where, "year_url", 'is required with split = "year" (the address of {year}\'s repository)')
+            if yearless := [r for r in obj.remotes if "{year}" not in r]:
+                raise self.error(where, "remotes", f'{yearless[0]!r} has no {{year}}: with split = "year" each year '
+                                 "is its own repository")
 
     def check_ids(self, feeds: Iterable[FeedConfig]) -> None:
         """Ids name folders: two that differ only in case are one folder on Windows and macOS."""
