@@ -11,7 +11,7 @@ from support import articles, item, newsmirror, rss
 
 from newsmirror import publish as publishing
 from newsmirror.archive import Archive
-from newsmirror.years import held, relink, with_years, year_repositories
+from newsmirror.years import held, relink, site_with_years, with_years, year_repositories
 
 ADDRESS = "https://git.example/you/news-{year}/blob/main"
 FIRST = 1048574  # the number of a feed's first article
@@ -62,6 +62,11 @@ def test_a_new_year_starts_a_new_repository_and_the_last_one_is_left_complete(tm
     assert f"[文章2](/articles/voa/{FIRST - 1}.md)" in listed  # this year's: relative, as always
     assert f"[文章1](https://git.example/you/news-2025/blob/main/articles/voa/{FIRST}.md)" in listed
     assert "[2025](https://git.example/you/news-2025/blob/main)" in git(new, "show", "main:README.md")
+    assert newsmirror("--archive", archive, "site").code == 0  # the site spans every year, links the earlier ones
+    run_at(monkeypatch, archive, "2026-01-01T01:30:00+08:00")
+    home = git(new, "show", "main:site/index.html")
+    assert '往年存档：<a href="https://git.example/you/news-2025/blob/main">2025</a>' in home
+    assert "文章1" in home and git(old, "rev-parse", "main") == closing
 
     # The archive folder itself stays whole: every other command reads it as before.
     assert sorted(p.name for p in (archive / "articles/voa").glob("*.md")) == [f"{FIRST - 1}.md", f"{FIRST}.md"]
@@ -105,6 +110,13 @@ def test_the_readme_links_every_earlier_year_newest_first():
     assert with_years("front\n", {}) == "front\n"
     assert with_years("front\n", {2024: "https://h/24", 2025: "https://h/25"}) == (
         "front\n\n往年存档\n------\n\n[2025](https://h/25)\n\n[2024](https://h/24)\n")
+
+
+def test_the_site_home_page_links_every_earlier_year():
+    page = "<html><body><main>\n<h2>来源</h2>\n</main>\n</body></html>\n"
+    assert site_with_years(page, {2025: "https://h/25?a&b"}) == (
+        '<html><body><main>\n<h2>来源</h2>\n<p class="years">往年存档：<a href="https://h/25?a&amp;b">2025</a></p>\n'
+        "</main>\n</body></html>\n")
 
 
 def test_an_article_belongs_to_the_earliest_year_that_holds_it(tmp_path):

@@ -8,7 +8,7 @@ repository is a separate git working tree, `.newsmirror/years/<Y>/` (git-ignored
 state), filled from the archive folder at each publish: every file except the articles and
 media that an earlier year's repository already holds. List lines of those link to their
 year's address (absolute); the current year's stay relative; the README links every earlier
-year. Moving older files out of the archive folder at the rollover was the other design: it
+year, and so does the site's home page. Moving older files out of the archive folder at the rollover was the other design: it
 would have made every command that reads articles look in several places.
 
 An article belongs to the year of the first publish that carried it, as the trees on disk say
@@ -22,6 +22,7 @@ never rewrites them in place), so a year's tree costs no second copy of them on 
 
 from __future__ import annotations
 
+import html
 import os
 import re
 import shutil
@@ -46,6 +47,7 @@ CLOSED = "newsmirror-closed"  # in a year's .git: every remote has its final com
 _PER_YEAR = re.compile(r"(?:[^/]+/)?articles/[^/]+/[^/]+\.md\Z|media/")
 _LIST = re.compile(r"(?:[^/]+/)?lists/[^/]+\.md\Z")
 _README = re.compile(r"(?:[^/]+/)?README\.md\Z")
+SITE_HOME = "site/index.html"
 # The link at the end of a list line (markdown.list_page): `](/articles/<id>/<n>.md)`, `](/zh-Hant/articles/...)`.
 _LIST_LINK = re.compile(r"\]\(/((?:[^/()\s]+/)?articles/[^/()\s]+/\d+\.md)\)$", re.M)
 EARLIER_HEADING = "往年存档\n------\n\n"
@@ -105,6 +107,16 @@ def with_years(readme: str, addresses: dict[int, str]) -> str:
     return readme + ("" if readme.endswith("\n") else "\n") + "\n" + EARLIER_HEADING + links + "\n"
 
 
+def site_with_years(page: str, addresses: dict[int, str]) -> str:
+    """The site's home page with a link to every earlier year's repository, newest first, at the
+    end of its main part (the site itself spans every year: it is built from the whole folder)."""
+    if not addresses or "\n</main>" not in page:
+        return page
+    links = " · ".join(f'<a href="{html.escape(url)}">{year}</a>' for year, url in sorted(addresses.items(), reverse=True))
+    head, _, tail = page.rpartition("\n</main>")
+    return f"{head}\n<p class=\"years\">{EARLIER_HEADING.splitlines()[0]}：{links}</p>\n</main>{tail}"
+
+
 def fill(root: Path, tree: Path, earlier: dict[str, int], addresses: dict[int, str]) -> None:
     """Make `tree` what the archive folder at `root` publishes this year (see the module's doc):
     one pass over each folder's files."""
@@ -118,6 +130,8 @@ def fill(root: Path, tree: Path, earlier: dict[str, int], addresses: dict[int, s
             files.write(target, relink(source.read_text(encoding="utf-8"), earlier, addresses))
         elif _README.match(rel):
             files.write(target, with_years(source.read_text(encoding="utf-8"), addresses))
+        elif rel == SITE_HOME:
+            files.write(target, site_with_years(source.read_text(encoding="utf-8"), addresses))
         else:
             _place(source, target, link=bool(_PER_YEAR.match(rel)))
     for rel in _files(tree):
