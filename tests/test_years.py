@@ -127,3 +127,15 @@ def test_an_article_belongs_to_the_earliest_year_that_holds_it(tmp_path):
             (tmp_path / str(year) / name).write_text("x")
     assert held({2025: tmp_path / "2025", 2024: tmp_path / "2024"}) == {
         "articles/a/9.md": 2024, "media/ab/x.webp": 2024, "articles/a/8.md": 2025}
+
+
+def test_doctor_checks_this_years_remotes(tmp_path, site, monkeypatch):
+    this_year = bare(tmp_path, "news-2026")
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1))), "--id", "voa")
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text() + f'\n[publish]\nremotes = ["{tmp_path}/news-{{year}}.git"]\n'
+                      f'split = "year"\nyear_url = "{ADDRESS}"\n')
+    monkeypatch.setenv("NEWSMIRROR_NOW", "2026-03-01T12:00:00+08:00")
+    result = newsmirror("--archive", archive, "doctor")
+    assert f"remote {this_year}" in result.out and "reachable" in result.out
