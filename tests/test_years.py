@@ -11,7 +11,7 @@ from support import articles, item, newsmirror, rss
 
 from newsmirror import publish as publishing
 from newsmirror.archive import Archive
-from newsmirror.years import held, relink, site_with_years, with_years, year_repositories
+from newsmirror.years import fill, held, relink, site_with_years, with_years, year_repositories
 
 ADDRESS = "https://git.example/you/news-{year}/blob/main"
 FIRST = 1048574  # the number of a feed's first article
@@ -139,3 +139,19 @@ def test_doctor_checks_this_years_remotes(tmp_path, site, monkeypatch):
     monkeypatch.setenv("NEWSMIRROR_NOW", "2026-03-01T12:00:00+08:00")
     result = newsmirror("--archive", archive, "doctor")
     assert f"remote {this_year}" in result.out and "reachable" in result.out
+
+
+def test_a_year_holds_what_the_folder_publishes_besides_earlier_years_articles(tmp_path):
+    folder, tree = tmp_path / "m", tmp_path / "2026"
+    for name, text in (("articles/voa/9.md", "old"), ("articles/voa/8.md", "new"), ("lists/voa.md", "1-1 [旧](/articles/voa/9.md)\n"),
+                       (".newsmirror/archive.db", "state"), ("README.md", "front\n")):
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(text)
+    for name in ("lists/gone.md", "NOTICE.md"):  # a list no longer written; a file someone pushed to the host
+        (tree / name).parent.mkdir(parents=True, exist_ok=True)
+        (tree / name).write_text("x")
+    fill(folder, tree, {"articles/voa/9.md": 2025}, {2025: "https://h/25"})
+    assert sorted(str(p.relative_to(tree)) for p in tree.rglob("*") if p.is_file()) == [
+        "NOTICE.md", "README.md", "articles/voa/8.md", "lists/voa.md"]
+    assert (tree / "lists/voa.md").read_text() == "1-1 [旧](https://h/25/articles/voa/9.md)\n"
+    assert (tree / "articles/voa/8.md").stat().st_ino == (folder / "articles/voa/8.md").stat().st_ino  # no second copy

@@ -48,6 +48,9 @@ _PER_YEAR = re.compile(r"(?:[^/]+/)?articles/[^/]+/[^/]+\.md\Z|media/")
 _LIST = re.compile(r"(?:[^/]+/)?lists/[^/]+\.md\Z")
 _README = re.compile(r"(?:[^/]+/)?README\.md\Z")
 SITE_HOME = "site/index.html"
+# What newsmirror writes, and removes from a year's repository when gone from the folder; other
+# files there (a notice someone pushed to the host, brought in by a rebase) stay.
+_OURS = re.compile(r"(?:[^/]+/)?(?:articles|media|lists|feeds)/|site/")
 # The link at the end of a list line (markdown.list_page): `](/articles/<id>/<n>.md)`, `](/zh-Hant/articles/...)`.
 _LIST_LINK = re.compile(r"\]\(/((?:[^/()\s]+/)?articles/[^/()\s]+/\d+\.md)\)$", re.M)
 EARLIER_HEADING = "往年存档\n------\n\n"
@@ -135,7 +138,7 @@ def fill(root: Path, tree: Path, earlier: dict[str, int], addresses: dict[int, s
         else:
             _place(source, target, link=bool(_PER_YEAR.match(rel)))
     for rel in _files(tree):
-        if rel not in wanted:
+        if rel not in wanted and _OURS.match(rel):
             (tree / rel).unlink()
 
 
