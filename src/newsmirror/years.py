@@ -8,8 +8,10 @@ repository is a separate git working tree, `.newsmirror/years/<Y>/` (git-ignored
 state), filled from the archive folder at each publish: every file except the articles and
 media that an earlier year's repository already holds. List lines of those link to their
 year's address (absolute); the current year's stay relative; the README links every earlier
-year, and so does the site's home page. Moving older files out of the archive folder at the rollover was the other design: it
-would have made every command that reads articles look in several places.
+year, and so does the site's home page. Moving older files out of the archive folder at the
+rollover was the other design: it would have made every command that reads articles look in
+several places. The folder must therefore be kept whole, `.newsmirror/years/` included (a
+lost earlier year's tree would have its articles published again in the current year).
 
 An article belongs to the year of the first publish that carried it, as the trees on disk say
 (never the entry's date): one stored at 23:59 on 31 December and published after midnight goes
