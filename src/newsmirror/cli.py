@@ -576,14 +576,17 @@ def daemon(
 @app.command()
 def doctor(archive: ArchiveOption = None) -> None:
     """Check configuration, state, every feed (through its proxy), remotes, mirrors (warnings only) and disk; exit 1 if anything fails."""
+    from .dates import now_ms
     from .doctor import Check, checks
     from .publish import check_remote
+    from .years import year_of
 
     arch = _archive(archive)
     config = _load(arch)
     arch.prepare()
     remotes = []
-    for remote in config.publish.remotes:
+    for each in config.publish.remotes:
+        remote = each.replace("{year}", str(year_of(now_ms(), config.display.zone)))  # split = "year": this year's
         problem = check_remote(arch.root, remote)
         remotes.append(Check(f"remote {remote}", "FAIL" if problem else "ok", problem or "reachable"))
     found = checks(arch, config, remotes)

@@ -119,6 +119,8 @@ class PublishSettings:
     mirrors: tuple[Mirror, ...] = ()  # listed in README.md, every list page's foot and the site's footer
     warn_size_mb: int = 1024  # `publish` warns at 80% of this packed size (git hosts advise 1-5 GB)...
     warn_folder_entries: int = 1000  # ...or of this many entries in one folder (hosts truncate the view)
+    split: str = field(default="none", metadata=_choices("none", "year"))  # "year": a repository per year (years.py)
+    year_url: str | None = None  # where a year's repository's files are read, with {year}; required with split
 
 
 @dataclass(frozen=True)
@@ -374,6 +376,10 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# `publish` warns when the packed repository or its largest folder reaches 80% of these.",
         "# warn_size_mb = 1024",
         "# warn_folder_entries = 1000",
+        "# A repository per year (in the [display] zone), so that none outgrows its host: remotes then",
+        "# hold {year}, and year_url is where a year's files are read (earlier years' list lines link there).",
+        '# split = "none"',
+        '# year_url = "https://github.com/you/news-{year}/blob/main"',
         "",
     ]
     for feed_id, title, url, note in feeds:
@@ -599,6 +605,13 @@ def _mirror_url(value: str) -> str | None:
     return url_problem(value)
 
 
+def _year_url(value: str) -> str | None:
+    """The address of a year's repository as readers reach it: list lines link into it."""
+    if "{year}" not in value:
+        return f"{value!r} has no {{year}}"
+    return url_problem(value.replace("{year}", "2025"))
+
+
 def _identity(value: str) -> str | None:
     """A commit author's name or email: git refuses an empty one, which failed every publish."""
     return "must not be empty" if not value.strip() else _text(value)
@@ -640,7 +653,7 @@ _RULES: dict[type, dict[str, Rule]] = {
                     "max_width": _within(16, 16_383), "quality": _within(1, 100)},
     PublishSettings: {
         "remotes": _each(_remote), "branch": _optional(_branch), "author_name": _identity, "author_email": _identity,
-        "retries": _within(0, 100), "site_url": _optional(url_problem),
+        "retries": _within(0, 100), "site_url": _optional(url_problem), "year_url": _optional(_year_url),
         "warn_size_mb": _within(1, 1_000_000), "warn_folder_entries": _within(1, 100_000_000),
     },
     Mirror: {"name": title_problem, "url": _mirror_url},
@@ -816,6 +829,12 @@ class _Reader:
         # Only when set: the default per_host (2) with `concurrency = 1` is what the user meant.
         if isinstance(obj, FetchSettings) and "per_host" in given and obj.per_host > obj.concurrency:
             raise self.error(where, "per_host", f"must be at most concurrency ({obj.concurrency}), not {obj.per_host}")
+        if isinstance(obj, PublishSettings) and obj.split == "year":
+            if obj.year_url is None:
+                raise self.error(where, "year_url", 'is required with split = "year" (the address of {year}\'s repository)')
+            if yearless := [r for r in obj.remotes if "{year}" not in r]:
+                raise self.error(where, "remotes", f'{yearless[0]!r} has no {{year}}: with split = "year" each year '
+                                 "is its own repository")
 
     def check_ids(self, feeds: Iterable[FeedConfig]) -> None:
         """Ids name folders: two that differ only in case are one folder on Windows and macOS."""

@@ -8,6 +8,7 @@ RFC 822 zone names follow RFC 822 (`CST` is US Central, as feedparser reads it).
 from __future__ import annotations
 
 import email.utils
+import os
 import re
 import time
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
@@ -180,5 +181,20 @@ def display_zone(name: str) -> ZoneInfo:
 
 
 def now_ms() -> int:
-    """Now, in milliseconds since the epoch (the unit of every time in the state)."""
-    return int(time.time() * 1000)
+    """Now, in milliseconds since the epoch (the unit of every time in the state).
+
+    `NEWSMIRROR_NOW` (an ISO 8601 time with its offset) stands in for the clock, so that tests
+    and simulations (bench/repo_growth.py) can run passes on chosen days (a new year, above all)."""
+    fixed = os.environ.get("NEWSMIRROR_NOW")
+    return _fixed_now(fixed) if fixed else int(time.time() * 1000)
+
+
+@lru_cache(maxsize=8)
+def _fixed_now(text: str) -> int:
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        when = None
+    if when is None or when.tzinfo is None:
+        raise ValueError(f"NEWSMIRROR_NOW={text!r} is not an ISO 8601 time with an offset (2025-12-31T23:30:00+08:00)")
+    return int(when.timestamp() * 1000)

@@ -165,8 +165,12 @@ def publish_locked(archive: Archive, settings: PublishSettings, text: str, wait:
     stops publishing altogether (git missing, folder held) is one line under every remote."""
     try:
         with archive.lock(wait):
+            if settings.split == "year":
+                from .years import publish_years  # it builds on this module
+
+                return publish_years(archive, settings, text)
             return publish(archive.root, settings, text)
-    except (GitError, ArchiveLocked) as exc:
+    except (GitError, ArchiveLocked, OSError) as exc:
         return PublishReport(pushed={remote: str(exc) for remote in settings.remotes} or {"(publish)": str(exc)})
 
 
