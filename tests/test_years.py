@@ -155,3 +155,26 @@ def test_a_year_holds_what_the_folder_publishes_besides_earlier_years_articles(t
         "NOTICE.md", "README.md", "articles/voa/8.md", "lists/voa.md"]
     assert (tree / "lists/voa.md").read_text() == "1-1 [旧](https://h/25/articles/voa/9.md)\n"
     assert (tree / "articles/voa/8.md").stat().st_ino == (folder / "articles/voa/8.md").stat().st_ino  # no second copy
+
+
+def test_a_redaction_rewrites_every_years_repository_closed_ones_too(tmp_path, site, monkeypatch):
+    old, new = bare(tmp_path, "news-2025"), bare(tmp_path, "news-2026")
+    archive = tmp_path / "m"
+    secret = "".join(f"<p>被要求删除的第{i}段。这是一个完整的句子。</p>" for i in range(12))
+    feed = site.add("/f.xml", rss(item(1, date="Wed, 31 Dec 2025 10:00:00 GMT", body=secret)))
+    newsmirror("--archive", archive, "add", feed, "--id", "voa", "--title", "美国之音")
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text() + f'\n[publish]\nremotes = ["{tmp_path}/news-{{year}}.git"]\n'
+                      f'split = "year"\nyear_url = "{ADDRESS}"\nretries = 1\n')
+    run_at(monkeypatch, archive, "2025-12-31T20:00:00+08:00")
+    site.add("/f.xml", rss(item(2, date="Fri, 02 Jan 2026 02:00:00 GMT"), item(1, date="Wed, 31 Dec 2025 10:00:00 GMT", body=secret)))
+    run_at(monkeypatch, archive, "2026-01-02T12:00:00+08:00")
+    assert "被要求删除" in git(old, "log", "--all", "-p")  # 2025's repository, closed, holds it
+
+    result = newsmirror("--archive", archive, "redact", f"voa/{FIRST}", "--reason", "DMCA", "--yes")
+    assert result.code == 0, result.out + result.err
+    assert f"push {old}: rewritten" in result.out and f"push {new}: rewritten" in result.out
+    for repository in (old, new, *year_repositories(Archive(archive)).values()):
+        assert "被要求删除" not in git(repository, "log", "--all", "-p")
+    assert f"articles/voa/{FIRST}.md" not in git(old, "ls-tree", "-r", "--name-only", "main")
+    assert list(articles(new, "main")) == [f"articles/voa/{FIRST - 1}.md"]

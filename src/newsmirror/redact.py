@@ -18,7 +18,7 @@ from pathlib import Path
 
 from . import git, tombstones
 from .archive import Archive, article_number
-from .config import Config
+from .config import Config, PublishSettings
 from .dates import iso, now_ms
 from .git import GitError
 from .history import versions
@@ -51,12 +51,12 @@ class RedactReport:
 def redact(archive: Archive, config: Config, store: Store, row: EntryRow, reason: str) -> RedactReport:
     """Remove the article `row` everywhere and rewrite history and remotes; the caller holds the lock."""
     root = archive.root
-    repo = git.is_repository(root)
-    names = article_names(archive, config, row, repo)
+    repositories = published(archive, config)
+    names = article_names(archive, config, row, root in repositories)
     stone = Tombstone(row.feed_id, row.number, row.guid, row.link, row.canonical,
                       tuple(sorted({h for v in versions(store, row) if (h := tombstones.text_hash(v.body))})),
                       row.published, iso(now_ms()) or "", reason.strip(),
-                      tuple(sorted(blobs_at(root, names))) if repo else ())
+                      tuple(sorted(set().union(*(blobs_at(tree, names) for tree in repositories)))))
     report = RedactReport(stone)
     for name in names:
         if (root / name).is_file():
@@ -66,19 +66,60 @@ def redact(archive: Archive, config: Config, store: Store, row: EntryRow, reason
     stones = tombstones.read(root)
     tombstones.write(root, Tombstones([*stones.all, stone]))
     rerender(archive, config, store, feeds)
-    if not repo:
+    if not repositories:
         return report
     from .publish import branch, commit
 
-    settings = config.publish
-    commit(root, settings, f"newsmirror: redact {row.feed_id}/{row.number}\n\n{stone.reason}")
-    leases = {remote: lease(root, remote, branch(root, settings)) for remote in settings.remotes}
-    rewrite_history([root], names + [f"site/articles/{row.feed_id}/{row.number}.html"],
-                    [*stone.blobs, *superseded(root, config)])
+    message = f"newsmirror: redact {row.feed_id}/{row.number}\n\n{stone.reason}"
+    leases: dict[Path, dict[str, str]] = {}
+    for tree, settings in repositories.items():
+        if tree != root:
+            out_of_year(archive, config, tree, names, row.link)
+        commit(tree, settings, message)
+        leases[tree] = {remote: lease(tree, remote, branch(tree, settings)) for remote in settings.remotes}
+    rewrite_history(list(repositories), names + [f"site/articles/{row.feed_id}/{row.number}.html"],
+                    [*stone.blobs, *set().union(*(superseded(tree, config) for tree in repositories))])
     report.rewritten = True
-    for remote, held in leases.items():
-        report.pushed[remote] = force_push(root, remote, branch(root, settings), held)
+    for tree, settings in repositories.items():
+        for remote, held in leases[tree].items():
+            report.pushed[remote] = force_push(tree, remote, branch(tree, settings), held)
     return report
+
+
+def published(archive: Archive, config: Config) -> dict[Path, PublishSettings]:
+    """The git repositories that may hold the article, with the settings they are published by:
+    the folder itself when it is one (it is pushed unless it is split by year), and with
+    `split = "year"` every year's repository, closed ones included (the one rewrite a closed year
+    ever gets)."""
+    from .years import for_year, year_repositories
+
+    settings = config.publish
+    split = settings.split == "year"
+    found = {archive.root: replace(settings, remotes=()) if split else settings} if git.is_repository(archive.root) else {}
+    if split:
+        found |= {tree: for_year(settings, year) for year, tree in year_repositories(archive).items()}
+    return found
+
+
+def out_of_year(archive: Archive, config: Config, tree: Path, names: Sequence[str], link: str) -> None:
+    """Take the article out of a year's repository (`split = "year"`): its own link to the file,
+    and the lists, feeds and site that quote it — brought up to the archive folder's, written
+    without it, in this year's open repository; in a closed year's, whose pages cannot be made
+    again as they were, removed (the year keeps its articles; its pages that quoted this one go)."""
+    from .years import closed, refill, year_repositories
+
+    for name in names:
+        (tree / name).unlink(missing_ok=True)
+    if not closed(tree):
+        years = year_repositories(archive)
+        this = next(y for y, t in years.items() if t == tree)
+        refill(archive.root, tree, config.publish, {y: t for y, t in years.items() if y < this})
+        return
+    folders = [f"{prefix}{d}" for prefix in ("", *(f"{e}/" for e in config.editions)) for d in DERIVED]
+    quoting = git.run(tree, "grep", "-l", "-z", "-F", "-e", link, "HEAD", "--", *folders, check=False)
+    for name in quoting.decode("utf-8", "replace").split("\0"):
+        if name:
+            (tree / name.removeprefix("HEAD:")).unlink(missing_ok=True)
 
 
 def article_names(archive: Archive, config: Config, row: EntryRow, repo: bool) -> list[str]:

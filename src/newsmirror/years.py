@@ -204,6 +204,12 @@ def publish_years(archive: Archive, settings: PublishSettings, text: str, sleep=
     if not (tree / ".git").exists():
         tree.mkdir(parents=True, exist_ok=True)
         git.run(tree, "init", "-q", "-b", settings.branch or NEW_BRANCH)
-    fill(archive.root, tree, held(earlier), {y: year_address(settings, y) for y in earlier})
+    refill(archive.root, tree, settings, earlier)
     _merge(report, publish(tree, for_year(settings, year), text, sleep))
     return report
+
+
+def refill(root: Path, tree: Path, settings: PublishSettings, earlier: dict[int, Path]) -> None:
+    """Bring a year's open repository up to the archive folder (`fill`), earlier years' articles
+    linked to their repositories."""
+    fill(root, tree, held(earlier), {y: year_address(settings, y) for y in earlier})
