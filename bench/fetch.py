@@ -9,8 +9,8 @@ On a generated VOA-like corpus (../shared/bench/gen_corpus.py) served with ETag/
   1. `python -m newsmirror --archive A run` as a command into a fresh archive: the whole command's
      wall time (process start, pass, lists, search index), and the index's own share as it prints it;
   2. the same command again, nothing new (every feed answers 304);
-  3. the search index of that archive built again from scratch (`pipeline.index(rebuild=True)`, what
-     a first run does) by this checkout's code and by the code of git REF (`--baseline`, default
+  3. the search index of that archive built again from scratch (`SearchIndex.rebuild`, what a
+     first run's index or `reindex` does) by this checkout's code and by the code of git REF (`--baseline`, default
      the tag bench-baseline-15: the code before issue 15), each in a fresh process, alternating;
   4. reader's update_feeds(), first and second pass (../shared/bench/bench_reader.py, timed around
      the calls: reader's process start and add_feed() are not counted, newsmirror's are).
@@ -48,9 +48,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "bench"
-INDEX = ("import sys, time\nfrom pathlib import Path\nfrom newsmirror.archive import Archive\n"
-         "from newsmirror.pipeline import index\nstarted = time.perf_counter()\n"
-         "n = index(Archive(Path(sys.argv[1])), [], rebuild=True)\nprint(n, time.perf_counter() - started)\n")
+INDEX = ("import sqlite3, sys, time\nfrom pathlib import Path\nfrom newsmirror.search import Doc, SearchIndex\n"
+         "state = Path(sys.argv[1]) / '.newsmirror'\n"
+         "db = sqlite3.connect(f\"file:{state / 'archive.db'}?mode=ro\", uri=True)\n"
+         "rows = db.execute('SELECT feed_id, number, title, link, published, body FROM entries ORDER BY published')\n"
+         "started = time.perf_counter()\nwith SearchIndex(state) as index:\n    n = index.rebuild(Doc(*r) for r in rows)\n"
+         "print(n, time.perf_counter() - started)\n")
+# The index built from scratch, as a first run or `reindex` builds it, by `SearchIndex.rebuild` of either
+# version, the articles read with plain SQLite: the older code cannot open a state of a newer schema.
 
 
 def corpus(path: Path, feeds: int, items: int, port: int) -> dict:
