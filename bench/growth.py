@@ -201,13 +201,17 @@ def bulk(archive: Archive, corpus: Corpus, per_feed: int) -> int:
 
 def command(archive: Path, *args: str) -> tuple[float, float]:
     """`newsmirror --archive DIR ARGS` as a user runs it: (wall seconds, peak RSS in MB of its
-    largest process)."""
-    return child([sys.executable, "-m", "newsmirror", "--archive", str(archive), *args])[:2]
+    largest process). Its CPU seconds (its own and its workers') are printed: on a loaded machine
+    they say more than the wall time."""
+    wall, rss, _, cpu = child([sys.executable, "-m", "newsmirror", "--archive", str(archive), *args])
+    print(f"    {' '.join(args)}: {wall:.1f} s wall, {cpu:.1f} s CPU ({load()})", flush=True)
+    return wall, rss
 
 
-def child(argv: list[str]) -> tuple[float, float, str]:
-    """Run `argv`: (wall seconds, peak RSS in MB of its largest process, its output); wait4
-    gives that process's own peak (RUSAGE_CHILDREN would mix in every earlier child's)."""
+def child(argv: list[str]) -> tuple[float, float, str, float]:
+    """Run `argv`: (wall seconds, peak RSS in MB of its largest process, its output, CPU seconds
+    of it and the children it waited for); wait4 gives that process's own figures
+    (RUSAGE_CHILDREN would mix in every earlier child's)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err)
@@ -219,7 +223,7 @@ def child(argv: list[str]) -> tuple[float, float, str]:
         text = out.read().decode()
         if proc.returncode:
             sys.exit(f"{' '.join(argv[:6])} ... failed:\n{text}\n{err.read().decode()}")
-    return wall, usage.ru_maxrss / 1024, text
+    return wall, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime
 
 
 SEARCH = """
@@ -258,7 +262,7 @@ def queries(count: int, rng: random.Random) -> dict[str, list[str]]:
 def search_p95(state: Path, count: int) -> tuple[dict[str, float], float]:
     """p95 ms per kind of query (wall; "cpu KIND": the process's CPU time, which a loaded machine
     inflates far less), and the searching process's peak RSS (MB)."""
-    _, rss, out = child([sys.executable, "-c", SEARCH, str(state), json.dumps(queries(count, random.Random(5)))])
+    _, rss, out, _ = child([sys.executable, "-c", SEARCH, str(state), json.dumps(queries(count, random.Random(5)))])
     p95 = {kind: percentile(times, 95) for kind, times in json.loads(out).items()}
     return p95, rss
 
