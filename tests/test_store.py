@@ -43,3 +43,22 @@ def test_takedown_checks_are_chosen_from_an_index_without_reading_articles(tmp_p
     assert any("COVERING INDEX entries_recheck" in step for step in plan), plan
     assert not any(step.startswith("SCAN") for step in plan), plan
     store.close()
+
+
+def test_partial_articles_to_retry_are_found_from_their_index_without_reading_the_feed(tmp_path):
+    # Picked among all of a feed's articles (the `entries_dated` index), a pass read each feed's
+    # every article, bodies and all, to find the few partial ones (bench/growth.py).
+    store = Store(tmp_path)
+    store.add_entries([{"feed_id": "voa", "number": n, "guid": None, "link": f"https://x/{n}", "canonical": None,
+                        "title": "t", "published": n, "first_seen": n, "body": "<p>b</p>", "source_hash": "h",
+                        "from_page": 0, "partial": int(n in (2, 4)), "page_attempts": n, "removed_at": None,
+                        "feed_hash": None, "revised_at": None, "checked_at": None} for n in range(1, 6)], pending=False)
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    assert [r.number for r in store.retry_partial("voa", max_attempts=3)] == [2]
+    assert [r.number for r in store.retry_partial("voa", max_attempts=5)] == [2, 4]
+    assert store.retry_partial("rfa", max_attempts=5) == []
+    store.db.set_trace_callback(None)
+    plan = [r[3] for r in store.db.execute(f"EXPLAIN QUERY PLAN {statements[-1]}")]
+    assert plan == ["SEARCH entries USING INDEX entries_partial (feed_id=?)"], plan
+    store.close()
