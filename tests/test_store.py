@@ -56,7 +56,7 @@ def test_partial_articles_to_retry_are_found_from_their_index_without_reading_th
     statements: list[str] = []
     store.db.set_trace_callback(statements.append)
     assert [r.number for r in store.retry_partial("voa", max_attempts=3)] == [2]
-    assert [r.number for r in store.retry_partial("voa", max_attempts=5)] == [2, 4]
+    assert sorted(r.number for r in store.retry_partial("voa", max_attempts=5)) == [2, 4]
     assert store.retry_partial("rfa", max_attempts=5) == []
     store.db.set_trace_callback(None)
     plan = [r[3] for r in store.db.execute(f"EXPLAIN QUERY PLAN {statements[-1]}")]
