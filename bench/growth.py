@@ -204,7 +204,7 @@ def command(archive: Path, *args: str) -> tuple[float, float]:
     largest process). Its CPU seconds (its own and its workers') are printed: on a loaded machine
     they say more than the wall time."""
     wall, rss, _, cpu = child([sys.executable, "-m", "newsmirror", "--archive", str(archive), *args])
-    print(f"    {' '.join(args)}: {wall:.1f} s wall, {cpu:.1f} s CPU ({load()})", flush=True)
+    print(f"    {' '.join(args)}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MB peak RSS ({load()})", flush=True)
     return wall, rss
 
 
@@ -311,7 +311,8 @@ def grow(size: int, root: Path, count: int) -> dict[str, float]:
         row = {"articles": size, "pass_s": pass_s, "nochange_s": nochange_s, "p95_ms_1char": p95["1char"],
                "p95_ms_2char": p95["2char"], "p95_ms_3char": p95["3char"], "p95_ms_words": p95["words"],
                "rss_mb": max(pass_rss, nochange_rss, site_rss, search_rss), "state_mb": folder_mb(archive.state_dir), "site_s": site_s}
-        print("  search p95, CPU ms: " + ", ".join(f"{k[4:]} {v:.1f}" for k, v in p95.items() if k.startswith("cpu ")))
+        cpu = ", ".join(f"{k[4:]} {v:.1f}" for k, v in p95.items() if k.startswith("cpu "))
+        print(f"  search: peak RSS {search_rss:.0f} MB; p95, CPU ms: {cpu}")
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
               + f" ({load()})", flush=True)
         return row
