@@ -1,14 +1,20 @@
 #!/usr/bin/env python3
 """Cost as the archive grows: a pass, a no-change pass, search and the site at 10k to 1M articles.
 
-    python bench/growth.py [--sizes 10000,100000,1000000] [--tmpdir DIR] [--queries 40]
+    python bench/growth.py [--sizes 10000,100000,1000000] [--tmpdir DIR] [--queries 40] [--keep]
 
 For each size, a fresh archive of 200 feeds is grown on disk (`--tmpdir`, default the system's
-temporary folder) and measured, then deleted:
+temporary folder), each in a new folder of its own, all deleted at the end (`--keep` keeps them:
+on ext4 without a journal, creating files right after deleting a million in the same tree is
+~30x slower, which would be measured as the next size's cost), and measured:
   - all but each feed's newest 50 articles are generated straight into the state (the store's
     own `add_entries`, bodies from ../shared/bench/gen_corpus.py's generator) and written as
     house-format files by the project's renderer, with their identity-index lines; the search
-    index is built from them (`pipeline.index`);
+    index is built from them (`pipeline.index`). A feed publishes every 8 hours, the newest
+    article an hour ago: an archive of 1M articles spans 4.6 years, as a real one would (dated
+    recently, all of them would be due for takedown re-checks). The week that could be re-checked
+    was fetched moments before by `run`, so no re-check is due yet; links point at the local
+    server, which serves the articles' pages, so none would reach outside;
   - the newest 50 of each feed come from a real `newsmirror run` against a local feed server
     that shows each feed's newest 50 items, as real feeds do; then `newsmirror site` builds the
     whole site once (not timed);
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import os
 import random
@@ -60,32 +67,48 @@ FIRST = 1048574  # the house format's first article number; numbers count down
 COLUMNS = ("articles", "pass_s", "nochange_s", "p95_ms_1char", "p95_ms_2char", "p95_ms_3char", "p95_ms_words",
            "rss_mb", "state_mb", "site_s")
 NOW = datetime.now(UTC).replace(microsecond=0)
-SPACING = timedelta(minutes=10)  # between a feed's articles
+SPACING = timedelta(hours=8)  # between a feed's articles: 1M articles of 200 feeds span 4.6 years
 
 
 class Corpus:
     """Article k of feed f, the same every time it is asked for (oldest is k = 0)."""
 
-    def __init__(self, seed: int = 1):
+    def __init__(self, base: str, newest: int, seed: int = 1):
+        """`base`: where the articles' links point; `newest`: k of each feed's newest article."""
         rng = random.Random(seed)
+        self.base, self.newest = base, newest
         self.pool = []
         for _ in range(POOL):
             title = gen_corpus.headline(rng)
-            self.pool.append((title, gen_corpus.body(rng, "https://www.example.com", title, 2048, 6144)[0]))
+            body = gen_corpus.body(rng, "https://www.example.com", title, 2048, 6144)[0]
+            self.pool.append((title, body, identity.normalized_text(body)))
 
     def item(self, f: int, k: int) -> tuple[str, str, str, str, int]:
         """(guid, link, title, body, published ms)."""
-        title, body = self.pool[(f * 7919 + k) % POOL]
-        when = NOW - SPACING * (10**6 // FEEDS - k) - timedelta(seconds=f)
-        return (f"urn:nm-growth:{f}:{k}", f"https://www.example.com/a/{f}/{k}.html", f"{title} {f}-{k}",
-                f"{body}<p>第 {f}-{k} 号</p>", int(when.timestamp() * 1000))
+        title, body, _ = self.pool[(f * 7919 + k) % POOL]
+        when = NOW - timedelta(hours=1) - SPACING * (self.newest - k) - timedelta(seconds=f)
+        return (f"urn:nm-growth:{f}:{k}", f"{self.base}/a/{f}/{k}.html", f"{title} {f}-{k}",
+                f"{body}{self.mark(f, k)}", int(when.timestamp() * 1000))
+
+    def text(self, f: int, k: int) -> str:
+        """`identity.normalized_text` of item (f, k)'s body, from its pool body's (the body is the
+        pool body and one paragraph: the text is theirs joined), at a fraction of the cost."""
+        return f"{self.pool[(f * 7919 + k) % POOL][2]} 第 {f}-{k} 号"
+
+    @staticmethod
+    def mark(f: int, k: int) -> str:
+        """The paragraph that makes each article's body its own."""
+        return f"<p>第 {f}-{k} 号</p>"
 
 
 class FeedServer:
-    """Feed f shows its newest SHOWN of `count[f]` items, with an ETag (a no-change pass gets 304s)."""
+    """Feed f (`/f.xml`) shows its newest SHOWN of `count[f]` items, with an ETag (a no-change pass
+    gets 304s); `/a/f/k.html` is article k's page (takedown re-checks find it still there).
+    `corpus` is set once the server's address is known."""
 
-    def __init__(self, corpus: Corpus, count: int):
-        self.corpus = corpus
+    corpus: Corpus
+
+    def __init__(self, count: int):
         self.count = [count] * FEEDS
         outer = self
 
@@ -94,6 +117,9 @@ class FeedServer:
                 pass
 
             def do_GET(self) -> None:
+                if self.path.startswith("/a/"):
+                    self.page()
+                    return
                 try:
                     f = int(self.path.strip("/").split(".")[0])
                     etag = f'"{f}-{outer.count[f]}"'
@@ -108,6 +134,14 @@ class FeedServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/rss+xml")
                 self.send_header("ETag", etag)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def page(self) -> None:
+                body = b"<!DOCTYPE html><html><body><article><p>still here</p></article></body></html>"
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -135,6 +169,8 @@ def bulk(archive: Archive, corpus: Corpus, per_feed: int) -> int:
     """Each feed's articles but the newest SHOWN, into the state and the files, as a pass would
     have left them; returns how many."""
     old = per_feed - SHOWN
+    # the shortcuts below (a body's text from its pool body's, a link's canonical form without its scheme) are
+    # checked on each feed's first article against what the project computes
     store = Store(archive.state_dir)
     try:
         for f in range(FEEDS):
@@ -144,15 +180,19 @@ def bulk(archive: Archive, corpus: Corpus, per_feed: int) -> int:
             rows = []
             for k in range(old):
                 guid, link, title, body, ms = corpus.item(f, k)
-                text = identity.normalized_text(body)
-                rows.append(new_entry(feed_id, FIRST - k, guid=guid, link=link, canonical=urls.canonical(link),
+                text, canonical = corpus.text(f, k), link.removeprefix("http:")
+                if k == 0:
+                    assert text == identity.normalized_text(body) and canonical == urls.canonical(link), link
+                rows.append(new_entry(feed_id, FIRST - k, guid=guid, link=link, canonical=canonical,
                                       title=title, published=ms, first_seen=ms, body=body,
-                                      source_hash=identity.content_hash(body), from_page=False,
+                                      source_hash=hashlib.sha256(text.encode()).hexdigest()[:32], from_page=False,
                                       feed_hash=identity.entry_hash(title, text), body_key=identity.body_key(text)))
+                if k == 0:
+                    assert rows[0]["source_hash"] == identity.content_hash(body)
             added = store.add_entries(rows, pending=False)
             for row in added:
-                (folder / f"{row.number}.md").write_text(markdown.article(
-                    Article(feed_id, row.number, row.title, row.link, row.published, row.body)), encoding="utf-8")
+                with open(folder / f"{row.number}.md", "w", encoding="utf-8") as fh:
+                    fh.write(markdown.article(Article(feed_id, row.number, row.title, row.link, row.published, row.body)))
             identity_index.append(folder, [(r.number, r.guid, r.body_key, r.feed_hash) for r in added])
     finally:
         store.close()
@@ -161,13 +201,17 @@ def bulk(archive: Archive, corpus: Corpus, per_feed: int) -> int:
 
 def command(archive: Path, *args: str) -> tuple[float, float]:
     """`newsmirror --archive DIR ARGS` as a user runs it: (wall seconds, peak RSS in MB of its
-    largest process)."""
-    return child([sys.executable, "-m", "newsmirror", "--archive", str(archive), *args])[:2]
+    largest process). Its CPU seconds (its own and its workers') are printed: on a loaded machine
+    they say more than the wall time."""
+    wall, rss, _, cpu = child([sys.executable, "-m", "newsmirror", "--archive", str(archive), *args])
+    print(f"    {' '.join(args)}: {wall:.1f} s wall, {cpu:.1f} s CPU, {rss:.0f} MB peak RSS ({load()})", flush=True)
+    return wall, rss
 
 
-def child(argv: list[str]) -> tuple[float, float, str]:
-    """Run `argv`: (wall seconds, peak RSS in MB of its largest process, its output); wait4
-    gives that process's own peak (RUSAGE_CHILDREN would mix in every earlier child's)."""
+def child(argv: list[str]) -> tuple[float, float, str, float]:
+    """Run `argv`: (wall seconds, peak RSS in MB of its largest process, its output, CPU seconds
+    of it and the children it waited for); wait4 gives that process's own figures
+    (RUSAGE_CHILDREN would mix in every earlier child's)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         proc = subprocess.Popen(argv, stdout=out, stderr=err)
@@ -179,7 +223,7 @@ def child(argv: list[str]) -> tuple[float, float, str]:
         text = out.read().decode()
         if proc.returncode:
             sys.exit(f"{' '.join(argv[:6])} ... failed:\n{text}\n{err.read().decode()}")
-    return wall, usage.ru_maxrss / 1024, text
+    return wall, usage.ru_maxrss / 1024, text, usage.ru_utime + usage.ru_stime
 
 
 SEARCH = """
@@ -191,14 +235,15 @@ out = {}
 with SearchIndex(Path(sys.argv[1])) as index:
     index.search(queries["1char"][0], limit=20)  # opened and warm, as a served search is
     for kind, qs in queries.items():
-        times = []
+        times, cpu = [], []
         for q in qs:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             hits = index.search(q, limit=20)
             if len(hits) == 20:
                 index.total(q)  # what `newsmirror search` prints: the count of the rest
             times.append((time.perf_counter() - started) * 1000)
-        out[kind] = times
+            cpu.append((time.process_time() - cpu_started) * 1000)
+        out[kind], out["cpu " + kind] = times, cpu
 print(json.dumps(out))
 """
 
@@ -215,8 +260,9 @@ def queries(count: int, rng: random.Random) -> dict[str, list[str]]:
 
 
 def search_p95(state: Path, count: int) -> tuple[dict[str, float], float]:
-    """p95 ms per kind of query, and the searching process's peak RSS (MB)."""
-    _, rss, out = child([sys.executable, "-c", SEARCH, str(state), json.dumps(queries(count, random.Random(5)))])
+    """p95 ms per kind of query (wall; "cpu KIND": the process's CPU time, which a loaded machine
+    inflates far less), and the searching process's peak RSS (MB)."""
+    _, rss, out, _ = child([sys.executable, "-c", SEARCH, str(state), json.dumps(queries(count, random.Random(5)))])
     p95 = {kind: percentile(times, 95) for kind, times in json.loads(out).items()}
     return p95, rss
 
@@ -234,10 +280,11 @@ def load() -> str:
     return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def grow(size: int, tmpdir: Path, corpus: Corpus, count: int) -> dict[str, float]:
+def grow(size: int, root: Path, count: int) -> dict[str, float]:
+    """Grow an archive of `size` articles in the new folder `root` and measure it."""
     per_feed = max(SHOWN, size // FEEDS)
-    server = FeedServer(corpus, per_feed)
-    root = Path(tempfile.mkdtemp(prefix="nm-growth-", dir=tmpdir))
+    server = FeedServer(per_feed)
+    server.corpus = corpus = Corpus(server.base, newest=per_feed)
     try:
         (root / "newsmirror.toml").write_text("".join(
             f'[[feeds]]\nid = "f{f:03d}"\ntitle = "feed {f:03d}"\nurl = "{server.base}/{f}.xml"\nfull_text = "never"\n\n'
@@ -264,12 +311,13 @@ def grow(size: int, tmpdir: Path, corpus: Corpus, count: int) -> dict[str, float
         row = {"articles": size, "pass_s": pass_s, "nochange_s": nochange_s, "p95_ms_1char": p95["1char"],
                "p95_ms_2char": p95["2char"], "p95_ms_3char": p95["3char"], "p95_ms_words": p95["words"],
                "rss_mb": max(pass_rss, nochange_rss, site_rss, search_rss), "state_mb": folder_mb(archive.state_dir), "site_s": site_s}
+        cpu = ", ".join(f"{k[4:]} {v:.1f}" for k, v in p95.items() if k.startswith("cpu "))
+        print(f"  search: peak RSS {search_rss:.0f} MB; p95, CPU ms: {cpu}")
         print("  " + ", ".join(f"{k} {v:.3f}" if isinstance(v, float) else f"{k} {v}" for k, v in row.items())
               + f" ({load()})", flush=True)
         return row
     finally:
         server.close()
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def plot(rows: list[dict[str, float]], path: Path) -> None:
@@ -307,22 +355,32 @@ def main() -> None:
     p.add_argument("--tmpdir", type=Path, default=Path(tempfile.gettempdir()), help="where the archives grow (on disk)")
     p.add_argument("--queries", type=int, default=40, help="queries per kind")
     p.add_argument("--out", type=Path, default=BENCH / "results")
+    p.add_argument("--keep", action="store_true", help="keep the archives (each size's folder is printed)")
     a = p.parse_args()
     sizes = [int(s) for s in a.sizes.split(",")]
     if min(sizes) < FEEDS * SHOWN:
         p.error(f"--sizes: at least {FEEDS * SHOWN} (each feed's newest {SHOWN} are fetched)")
-    corpus = Corpus()
-    rows = []
+    rows, roots = [], []
     a.out.mkdir(parents=True, exist_ok=True)
-    for size in sizes:
-        print(f"{size} articles in {a.tmpdir} ({load()})", flush=True)
-        rows.append(grow(size, a.tmpdir, corpus, a.queries))
-        with open(a.out / "growth.csv", "w", newline="") as fh:  # after each size: a long run keeps what it reached
-            writer = csv.DictWriter(fh, COLUMNS)
-            writer.writeheader()
-            writer.writerows({k: (v if k == "articles" else f"{v:.3f}") for k, v in r.items()} for r in rows)
-        plot(rows, a.out / "growth.png")
+    try:
+        for size in sizes:
+            roots.append(Path(tempfile.mkdtemp(prefix=f"nm-growth-{size}-", dir=a.tmpdir)))
+            print(f"{size} articles in {roots[-1]} ({load()})", flush=True)
+            rows.append(grow(size, roots[-1], a.queries))
+            write(rows, a.out)
+    finally:
+        for root in roots if not a.keep else ():
+            shutil.rmtree(root, ignore_errors=True)
     print(f"wrote {a.out / 'growth.csv'} and {a.out / 'growth.png'}")
+
+
+def write(rows: list[dict[str, float]], out: Path) -> None:
+    """The CSV and the plot of the sizes measured so far: a long run keeps what it reached."""
+    with open(out / "growth.csv", "w", newline="") as fh:
+        writer = csv.DictWriter(fh, COLUMNS)
+        writer.writeheader()
+        writer.writerows({k: (v if k == "articles" else f"{v:.3f}") for k, v in r.items()} for r in rows)
+    plot(rows, out / "growth.png")
 
 
 if __name__ == "__main__":

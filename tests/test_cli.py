@@ -348,7 +348,19 @@ def test_search_with_a_limit_says_how_many_there_are(tmp_path, site):
     assert result.code == 0 and result.out.count(".md\n") == 2 and result.out.endswith("2 of 3 results\n")
     assert newsmirror("--archive", archive, "search", "选举", "--limit", "3").out.endswith("3 results\n")
     hits = json.loads(newsmirror("--archive", archive, "search", "选举", "--limit", "2", "--json").out)
-    assert [(h["feed"], h["total"]) for h in hits] == [("voa", 3), ("voa", 3)]
+    assert [(h["feed"], h["total"], h["total_exact"]) for h in hits] == [("voa", 3, True), ("voa", 3, True)]
+
+
+def test_search_says_more_than_total_max_without_counting_them_all(tmp_path, site, monkeypatch):
+    from newsmirror import search
+
+    archive = searchable(tmp_path, site, articles=5)
+    monkeypatch.setattr(search, "TOTAL_MAX", 3)
+    assert newsmirror("--archive", archive, "search", "选举", "--limit", "2").out.endswith("2 of more than 3 results\n")
+    hits = json.loads(newsmirror("--archive", archive, "search", "选举", "--limit", "2", "--json").out)
+    assert [(h["total"], h["total_exact"]) for h in hits] == [(3, False), (3, False)]
+    monkeypatch.setattr(search, "TOTAL_MAX", 5)
+    assert newsmirror("--archive", archive, "search", "选举", "--limit", "2").out.endswith("2 of 5 results\n")
 
 
 def test_add_makes_the_feed_s_own_title_one_line(tmp_path, site):

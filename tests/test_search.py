@@ -181,6 +181,18 @@ def test_total_counts_every_match_of_a_search(tmp_path):
         assert ix.total("声明 今天") == 30 and ix.total("台湾") == 0 and ix.total("美国", feed="not an id") == 0
 
 
+def test_total_stops_counting_past_total_max(tmp_path, monkeypatch):
+    """Counting every match of a common word would grow with the archive: past TOTAL_MAX the
+    count stops at TOTAL_MAX + 1, read as "more than TOTAL_MAX"."""
+    monkeypatch.setattr(search, "TOTAL_MAX", 4)
+    with SearchIndex(tmp_path) as ix:
+        ix.add([doc(n, f"新闻{n}", "<p>美国今天发表声明。</p>", days=n) for n in range(1, 11)])
+        assert ix.total("美国") == 5 and ix.total("声明 今天") == 5
+        assert ix.total("美国", since=T0 + 3 * DAY) == 5
+        assert ix.total("美国", since=T0 + 8 * DAY) == 3  # under the cap: exact
+        assert len(ix.search("美国", limit=10)) == 10  # the search itself is not capped
+
+
 _ARTICLE_TEXT = st.text(st.sampled_from("美国台灣选举：:.,AbC 1-"), max_size=12)
 
 

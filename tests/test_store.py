@@ -239,3 +239,22 @@ def test_a_days_articles_and_the_sources_of_local_images_are_read_back(store):
     assert store.published_between(100, 200, limit=5) == ([], 0)
     store.save_images([("https://i/1", "media/aa/1.jpg", None, 1), ("https://i/2", None, "404", 1)])
     assert store.image_sources(["media/aa/1.jpg", "media/bb/9.jpg"]) == {"media/aa/1.jpg": "https://i/1"}
+
+
+def test_partial_articles_to_retry_are_found_from_their_index_without_reading_the_feed(tmp_path):
+    # Picked among all of a feed's articles (the `entries_dated` index), a pass read each feed's
+    # every article, bodies and all, to find the few partial ones (bench/growth.py).
+    store = Store(tmp_path)
+    store.add_entries([{"feed_id": "voa", "number": n, "guid": None, "link": f"https://x/{n}", "canonical": None,
+                        "title": "t", "published": n, "first_seen": n, "body": "<p>b</p>", "source_hash": "h",
+                        "from_page": 0, "partial": int(n in (2, 4)), "page_attempts": n, "removed_at": None,
+                        "feed_hash": None, "revised_at": None, "checked_at": None} for n in range(1, 6)], pending=False)
+    statements: list[str] = []
+    store.db.set_trace_callback(statements.append)
+    assert [r.number for r in store.retry_partial("voa", max_attempts=3)] == [2]
+    assert sorted(r.number for r in store.retry_partial("voa", max_attempts=5)) == [2, 4]
+    assert store.retry_partial("rfa", max_attempts=5) == []
+    store.db.set_trace_callback(None)
+    plan = [r[3] for r in store.db.execute(f"EXPLAIN QUERY PLAN {statements[-1]}")]
+    assert plan == ["SEARCH entries USING INDEX entries_partial (feed_id=?)"], plan
+    store.close()

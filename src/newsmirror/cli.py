@@ -743,7 +743,7 @@ def search(
 ) -> None:
     """Search the archive: ranked by relevance and recency, with highlighted snippets."""
     from .dates import parse_date
-    from .search import SearchError, SearchIndex, format_hit, query_terms
+    from .search import TOTAL_MAX, SearchError, SearchIndex, format_hit, query_terms
 
     arch = _archive(archive)
     config = _load(arch)
@@ -776,13 +776,17 @@ def search(
     if as_json:
         out.print(json.dumps([{"feed": h.feed_id, "number": h.number, "title": h.title, "link": h.link,
                                "published": iso(h.published), "path": f"articles/{h.feed_id}/{h.number}.md",
-                               "snippet": h.snippet, "highlights": h.highlights, "score": h.score, "total": total}
+                               "snippet": h.snippet, "highlights": h.highlights, "score": h.score,
+                               # past TOTAL_MAX matches the count stops: "total_exact" false says so
+                               "total": min(total, TOTAL_MAX), "total_exact": total <= TOTAL_MAX}
                               for h in hits], ensure_ascii=False, indent=2), markup=False)
         return
     for h in hits:
         out.print(format_hit(h, tz=config.display.zone, color=out.is_terminal), markup=False, highlight=False)
         out.print(f"    {arch.root / 'articles' / h.feed_id / f'{h.number}.md'}", markup=False)
     shown = f"{len(hits)} of {total:,}" if total > len(hits) else f"{len(hits)}"
+    if total > TOTAL_MAX:
+        shown = f"{len(hits)} of more than {TOTAL_MAX:,}"
     out.print(f"{shown} result{'s' if total != 1 else ''}", markup=False)
 
 
