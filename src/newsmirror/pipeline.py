@@ -88,6 +88,7 @@ class PassReport:
     index_seconds: float = 0.0  # ...and how long the pass waited for it at its end (included in `seconds`)
     notes: list[str] = field(default_factory=list)  # what the pass did besides the feeds (state rebuilt)
     problems: list[str] = field(default_factory=list)  # local failures: a finishing step, the disk, the state
+    written: int = 0  # article files written
 
     @property
     def failed(self) -> list[FeedResult]:
@@ -131,11 +132,12 @@ UNINDEXED = "unindexed"  # in the state folder from a pass's start until its art
 
 def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
              on_result: Callable[[FeedResult], None] | None = None, force: bool = False,
-             stop: threading.Event | None = None) -> PassReport:
+             stop: threading.Event | None = None, writer: bool = False) -> PassReport:
     """One pass over the configured feeds (or those in `only`); the caller holds the lock.
 
     `force` ignores back-off and Retry-After; `stop`, when set, ends the pass early (what was
-    stored is still written).
+    stored is still written). `writer`: fetch nothing; write what workers stored (`newsmirror
+    writer`, queueing.py), with the lists, feeds out, site and index as a pass does.
     """
     # Every enabled feed, in this one process; a worker sharing PostgreSQL would claim its feeds here (issue 17).
     feeds = [f for f in config.feeds if f.enabled and (not only or f.id in only)]
@@ -154,7 +156,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
         indexer.fresh = not store.has_entries()
         workers = Workers()
         try:
-            work = _Pass(archive, config, store, workers, on_result, force, stones)
+            work = (_Writer if writer else _Pass)(archive, config, store, workers, on_result, force, stones)
             if not unsure:  # else the end of the pass counts the index, and rebuilds it if short
                 work.out.on_written = indexer.add
             results = asyncio.run(work.run(feeds, stop))
@@ -170,7 +172,8 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
         unindexed.unlink()
     except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
         work.problems.append(f"search index: {failures.reason(exc)}")
-    return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing, notes, work.problems)
+    return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing, notes, work.problems,
+                      len(work.out.written))
 
 
 def restore_state(archive: Archive, store: Store) -> str | None:
@@ -260,7 +263,7 @@ def _docs(rows: Iterable[EntryRow], doc: type) -> Iterator:
 class _Pass:
     def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers,
                  on_result: Callable[[FeedResult], None] | None, force: bool,
-                 stones: tombstones.Tombstones | None = None):
+                 stones: tombstones.Tombstones | None = None, writes: bool = True):
         self.archive = archive
         self.tombstones = stones or tombstones.Tombstones()
         self.config = config
@@ -276,12 +279,16 @@ class _Pass:
         self.work: dict[str, _Work] = {}  # per feed: what it may still use in this pass
         self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
         self.held: set[str] = set()  # feeds with a change held back over the revisions a day
-        self.out = Output(archive, config, store, workers, self.state, self.save, self.step)
+        self.out = (Output if writes else _Stored)(archive, config, store, workers, self.state, self.save, self.step)
         self.builder: Builder  # with the fetcher, in run()
         self.takedowns: Takedowns | None = None
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.step("articles", self.out.write_pending)  # what a killed pass stored but did not write
+        return await self.finish(await self.fetch(feeds, stop))
+
+    async def fetch(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
+        """Each feed's fetch, parse, extract, clean and store (and its files, unless `_Stored`)."""
         async with Fetcher(self.config.fetch) as self.fetcher:
             self.builder = Builder(self.archive, self.config, self.store, self.workers, self.fetcher,
                                    lambda feed: self.budget(feed).time)
@@ -293,8 +300,11 @@ class _Pass:
             done = await asyncio.gather(*tasks, return_exceptions=True)
             if watcher:
                 watcher.cancel()
-            results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
-                       for f, r in zip(feeds, done)]
+            return [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
+                    for f, r in zip(feeds, done)]
+
+    async def finish(self, results: list[FeedResult]) -> list[FeedResult]:
+        """What a pass does once its feeds are done: the files still pending, README, feeds out, site."""
         # The finishing steps, each contained: one that fails is reported, the others still run.
         self.step("feed states", self.flush)
         self.step("articles", self.out.write_pending)
@@ -682,6 +692,45 @@ class _Pass:
             reason = decision.reason if isinstance(decision, Suppress) else FLIP
             self.store.count_suppressed(row.id, reason, digest, now)
         return isinstance(decision, Revise)
+
+
+class _Writer(_Pass):
+    """`newsmirror writer`: the pass of the one process that touches the folder. It fetches
+    nothing: it writes the entries workers stored (pending), in order, and every list, feed out
+    and README they change. Feed states are the workers'; it saves only what it rendered."""
+
+    async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
+        self.step("articles", self.out.write_pending)
+        for feed in feeds:
+            self.step(f"{feed.id} list", self.out.write_feed, feed)
+        return await self.finish([])
+
+    def flush(self) -> None:
+        self.store.save_rendered((i, self.states[i].rendered) for i in sorted(self.unsaved))
+        self.unsaved.clear()
+
+
+class _Stored(Output):
+    """A worker's output (`newsmirror worker`, which may have no folder): nothing is written.
+    Entries stay stored `pending`, the hand-off to the writer, which writes them and their lists."""
+
+    def write_rows(self, rows: list[EntryRow], fresh: bool = False) -> int:
+        return len(rows)
+
+    def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
+        pass
+
+    def learned(self, feed_id: str, learned: list[tuple[EntryRow, str, str | None]]) -> None:
+        pass  # the guid is in the database; the identity index file is the writer's (rebuilt by reindex)
+
+
+async def store_feed(archive: Archive, config: Config, store: Store, workers: Workers, feed: FeedConfig) -> FeedResult:
+    """A worker's job: the feed's fetch, parse, extract, clean and store, as a pass does it, and
+    its state saved. Its files are the writer's: the entries are left pending for it."""
+    work = _Pass(archive, config, store, workers, None, False, writes=False)
+    [result] = await work.fetch([feed], None)
+    work.flush()
+    return result
 
 
 @dataclass(slots=True)

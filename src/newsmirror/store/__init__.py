@@ -226,6 +226,15 @@ class Store:
             with self.transaction():
                 self.db.executemany(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({marks})", rows)
 
+    def save_rendered(self, rendered: Iterable[tuple[str, str | None]]) -> None:
+        """(feed id, fingerprint of its list): the writer's part of feed states, saved without
+        touching the workers' part (fetch state) that they save meanwhile."""
+        rows = list(rendered)
+        if rows:
+            with self.transaction():
+                self.db.executemany("INSERT INTO feeds (id, rendered) VALUES (?, ?)"
+                                    " ON CONFLICT (id) DO UPDATE SET rendered = excluded.rendered", rows)
+
     # --- entries -----------------------------------------------------------------------------
 
     def _one(self, where: str, params: tuple[object, ...]) -> EntryRow | None:
