@@ -105,7 +105,9 @@ def test_three_workers_and_a_writer_archive_every_entry_once_though_one_worker_i
     assert on_disk == {f"articles/{r.feed_id}/{r.number}.md" for r in rows}
     assert all(r.title in (mirror / f"articles/{r.feed_id}/{r.number}.md").read_text(encoding="utf-8") for r in rows)
     assert not (fetching / "articles").exists()  # workers write no file
-    assert (mirror / "README.md").read_text(encoding="utf-8").count("源") == FEEDS
+    assert (mirror / "README.md").read_text(encoding="utf-8").count("](lists/") == FEEDS
+    lists = [p.read_text(encoding="utf-8") for p in mirror.glob("lists/*.md")]
+    assert len(lists) == FEEDS and all(page.count("articles/") == 2 for page in lists)  # every list shows its feed's two
     state.close()
     db.close()
 
@@ -141,4 +143,4 @@ def test_the_writer_writes_what_a_worker_stored_and_doctor_reports_the_queue(tmp
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(30) == 0
     assert (tmp_path / "worker.log").read_text().endswith("stopped\n")
-    assert sorted(os.listdir(fetching)) == [".newsmirror", "newsmirror.toml"]
+    assert sorted(p.name for p in fetching.iterdir()) == [".newsmirror", "newsmirror.toml"]

@@ -261,9 +261,11 @@ def _docs(rows: Iterable[EntryRow], doc: type) -> Iterator:
 
 
 class _Pass:
+    output: type[Output] = Output  # what writes the pass's files
+
     def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers,
                  on_result: Callable[[FeedResult], None] | None, force: bool,
-                 stones: tombstones.Tombstones | None = None, writes: bool = True):
+                 stones: tombstones.Tombstones | None = None):
         self.archive = archive
         self.tombstones = stones or tombstones.Tombstones()
         self.config = config
@@ -279,7 +281,7 @@ class _Pass:
         self.work: dict[str, _Work] = {}  # per feed: what it may still use in this pass
         self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
         self.held: set[str] = set()  # feeds with a change held back over the revisions a day
-        self.out = (Output if writes else _Stored)(archive, config, store, workers, self.state, self.save, self.step)
+        self.out = self.output(archive, config, store, workers, self.state, self.save, self.step)
         self.builder: Builder  # with the fetcher, in run()
         self.takedowns: Takedowns | None = None
 
@@ -705,6 +707,15 @@ class _Writer(_Pass):
             self.step(f"{feed.id} list", self.out.write_feed, feed)
         return await self.finish([])
 
+    async def finish(self, results: list[FeedResult]) -> list[FeedResult]:
+        results = await super().finish(results)
+        # Entries stored while the lists were rendered were written by `finish`, after their
+        # lists: these are rendered by the next pass.
+        for feed_id in self.out.unlisted:
+            self.save(replace(self.state(feed_id), rendered=None))
+        self.step("feed states", self.flush)
+        return results
+
     def flush(self) -> None:
         self.store.save_rendered((i, self.states[i].rendered) for i in sorted(self.unsaved))
         self.unsaved.clear()
@@ -724,10 +735,20 @@ class _Stored(Output):
         pass  # the guid is in the database; the identity index file is the writer's (rebuilt by reindex)
 
 
+class _Fetching(_Pass):
+    """A worker's pass: its feeds' fetch, parse, extract, clean and store; no file written."""
+
+    output = _Stored
+
+    def flush(self) -> None:
+        self.store.save_feeds((self.states[i] for i in sorted(self.unsaved)), rendered=False)  # the writer's part stays
+        self.unsaved.clear()
+
+
 async def store_feed(archive: Archive, config: Config, store: Store, workers: Workers, feed: FeedConfig) -> FeedResult:
     """A worker's job: the feed's fetch, parse, extract, clean and store, as a pass does it, and
     its state saved. Its files are the writer's: the entries are left pending for it."""
-    work = _Pass(archive, config, store, workers, None, False, writes=False)
+    work = _Fetching(archive, config, store, workers, None, False)
     [result] = await work.fetch([feed], None)
     work.flush()
     return result
