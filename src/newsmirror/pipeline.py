@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import archive as files
 from . import config as configuration
@@ -276,7 +276,7 @@ class _Pass:
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
         self.carried_waiting: dict[str, set[int]] = {}  # ...and the waiting entries it lists (those it added too)
-        self.states = store.feeds()  # read once; saved together at the end of the pass
+        self.states = self.read_states()  # read once; saved together at the end of the pass
         self.unsaved: set[str] = set()
         self.work: dict[str, _Work] = {}  # per feed: what it may still use in this pass
         self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
@@ -333,6 +333,9 @@ class _Pass:
             self.problems.append(f"{name}: {failures.reason(exc)}")
 
     # --- feed state --------------------------------------------------------------------------
+
+    def read_states(self) -> dict[str, FeedState]:
+        return self.store.feeds()
 
     def state(self, feed_id: str) -> FeedState:
         return self.states.get(feed_id) or FeedState(feed_id)
@@ -740,6 +743,13 @@ class _Fetching(_Pass):
 
     output = _Stored
 
+    def __init__(self, *args: Any, feed: FeedConfig, **kwargs: Any):
+        self.feed_id = feed.id
+        super().__init__(*args, **kwargs)
+
+    def read_states(self) -> dict[str, FeedState]:
+        return {self.feed_id: self.store.feed(self.feed_id)}  # its one feed: a job reads no other's state
+
     def flush(self) -> None:
         self.store.save_feeds((self.states[i] for i in sorted(self.unsaved)), rendered=False)  # the writer's part stays
         self.unsaved.clear()
@@ -748,7 +758,7 @@ class _Fetching(_Pass):
 async def store_feed(archive: Archive, config: Config, store: Store, workers: Workers, feed: FeedConfig) -> FeedResult:
     """A worker's job: the feed's fetch, parse, extract, clean and store, as a pass does it, and
     its state saved. Its files are the writer's: the entries are left pending for it."""
-    work = _Fetching(archive, config, store, workers, None, False)
+    work = _Fetching(archive, config, store, workers, None, False, feed=feed)
     [result] = await work.fetch([feed], None)
     work.flush()
     return result

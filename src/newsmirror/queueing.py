@@ -32,7 +32,7 @@ from .archive import Archive
 from .config import Config, FeedConfig
 from .dates import now_ms
 from .schedule import due_at
-from .store import StoreError, open_store
+from .store import Store, StoreError, open_store
 from .workers import Workers
 
 QUEUE = "newsmirror"
@@ -55,6 +55,7 @@ class Context:
     config: Config
     say: Callable[[str], None] = print
     workers: Workers = field(default_factory=Workers)
+    store: Store | None = None
 
     @property
     def url(self) -> str:
@@ -79,13 +80,16 @@ class Context:
         feed = next((f for f in self.config.feeds if f.id == feed_id and f.enabled), None)
         if feed is None:
             return "not configured"
-        store = open_store(self.archive.state_dir, self.url)
+        if self.store is None:  # one connection for the worker's jobs: they share one thread, and no
+            self.store = open_store(self.archive.state_dir, self.url)  # transaction spans an await
+        if not is_due(feed, self.config, self.store.feed(feed_id), now_ms()):
+            return "not due"
         try:
-            if not is_due(feed, self.config, store.feed(feed_id), now_ms()):
-                return "not due"
-            result = await store_feed(self.archive, self.config, store, self.workers, feed)
-        finally:
-            store.close()
+            result = await store_feed(self.archive, self.config, self.store, self.workers, feed)
+        except StoreError:  # the database went away: the next job connects again; this one is retried (RETRY)
+            self.store.close()
+            self.store = None
+            raise
         self.say(log_line(result, False, self.config.display.zone))
         return result.status
 
@@ -154,6 +158,8 @@ def work(archive: Archive, config: Config, concurrency: int, say: Callable[[str]
         asyncio.run(main())
     finally:
         context.workers.close()
+        if context.store is not None:
+            context.store.close()
 
 
 def migrate(url: str) -> bool:
