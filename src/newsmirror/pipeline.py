@@ -139,7 +139,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     stored is still written). `writer`: fetch nothing; write what workers stored (`newsmirror
     writer`, queueing.py), with the lists, feeds out, site and index as a pass does.
     """
-    # Every enabled feed, in this one process; a worker sharing PostgreSQL would claim its feeds here (issue 17).
+    # Every enabled feed, in this one process (`newsmirror worker` spreads them: queueing.py, `store_feed`).
     feeds = [f for f in config.feeds if f.enabled and (not only or f.id in only)]
     started = time.monotonic()
     store = open_store(archive.state_dir, config.store.url)
