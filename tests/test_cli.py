@@ -399,7 +399,8 @@ def test_a_mirror_keeps_its_state_in_the_postgresql_database_its_configuration_n
     before = newsmirror("--archive", archive, "run")
     assert before.code == 1 and f"schema 0 of {len(MIGRATIONS)}: run `newsmirror migrate`" in before.err
     migrated = newsmirror("--archive", archive, "migrate")
-    assert migrated.out == f"PostgreSQL database {pg_url.rpartition('/')[2].partition('?')[0]}: schema {len(MIGRATIONS)}, upgraded from 0\n"
+    assert migrated.out == (f"PostgreSQL database {pg_url.rpartition('/')[2].partition('?')[0]}: schema {len(MIGRATIONS)},"
+                            " upgraded from 0\njob queue: created\n")  # the workers' (queueing.py)
     assert newsmirror("--archive", archive, "run").code == 0
     assert sorted(p.name for p in (archive / "articles" / "t").glob("*.md")) == ["1048573.md", "1048574.md"]
     state = open_store(archive / ".newsmirror", pg_url)

@@ -573,6 +573,64 @@ def daemon(
         say("stopped")
 
 
+def _shared_state(arch: Archive, command: str) -> Config:
+    """The configuration of a `worker` or `writer`: they share the [store] url's PostgreSQL."""
+    config = _load(arch)
+    if config.store.url is None:
+        raise _fail(f"{command} shares its state through PostgreSQL: set [store] url in {arch.config_path}"
+                    " (`newsmirror run` or `daemon` mirror alone with the embedded state)")
+    try:
+        import procrastinate  # noqa: F401
+    except ImportError:
+        raise _fail(f"{command} needs the job queue: pip install 'newsmirror[postgres]'") from None
+    return config
+
+
+@app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, metavar="N", help="Feeds worked on at once.")] = 10,
+    archive: ArchiveOption = None,
+) -> None:
+    """Claim due feeds from the [store] url's job queue; fetch, parse, extract, clean, store (needs only newsmirror.toml)."""
+    from . import queueing
+
+    arch = _archive(archive)
+    config = _shared_state(arch, "worker")
+    arch.state_dir.mkdir(parents=True, exist_ok=True)  # no articles, no git: the CPU workers' scratch only
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    say(f"newsmirror {__version__} worker (pid {os.getpid()}, {concurrency} at once)")
+    queueing.work(arch, config, concurrency, say)
+    say("stopped")
+
+
+@app.command()
+def writer(
+    once: Annotated[bool, typer.Option("--once", help="Write what is stored once, then exit.")] = False,
+    archive: ArchiveOption = None,
+) -> None:
+    """Write the articles workers stored, lists, feeds out, site and index; publish when configured; until SIGTERM or SIGINT."""
+    import signal
+    import threading
+
+    from . import queueing
+
+    arch = _archive(archive)
+    _shared_state(arch, "writer")
+    arch.prepare()
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    try:
+        queueing.write(arch, stop, say, once)
+    except ArchiveLocked as exc:
+        raise _fail(str(exc), 1) from None
+
+
 @app.command()
 def doctor(archive: ArchiveOption = None) -> None:
     """Check configuration, state, every feed (through its proxy), remotes, mirrors (warnings only) and disk; exit 1 if anything fails."""
@@ -908,6 +966,12 @@ def migrate(archive: ArchiveOption = None) -> None:
     before, after = upgrade(arch.state_dir, url)
     where = "PostgreSQL database " + url.rpartition("/")[2].partition("?")[0] if url else str(arch.state_dir / DB_NAME)
     out.print(f"{where}: schema {after}" + (", up to date" if before == after else f", upgraded from {before}"), markup=False)
+    if url:
+        try:
+            from .queueing import migrate as queue_tables
+        except ImportError:  # psycopg alone: state in PostgreSQL, no workers
+            return
+        out.print(f"job queue: {'created' if queue_tables(url) else 'up to date'}", markup=False)
 
 
 @app.command()

@@ -104,6 +104,32 @@ def integrity(archive: Archive, store: Store) -> str | None:
     return None
 
 
+QUEUE_LATE = 300.0  # seconds a due feed's job may wait unclaimed before doctor warns
+
+
+def queue_checks(url: str) -> list[Check]:
+    """With [store] url: the schema (the state opened: it is the current one), the job queue's
+    depth, the workers seen within their heartbeat timeout, the oldest unclaimed feed job."""
+    from .store.migrations import MIGRATIONS
+
+    found = [Check("database", "ok", f"connected; schema {len(MIGRATIONS)}, up to date")]
+    try:
+        from .queueing import STALLED, queue_state
+
+        q = queue_state(url)
+    except ImportError:
+        return [*found, Check("job queue", "warn", "procrastinate is not installed: pip install 'newsmirror[postgres]'")]
+    except Exception as exc:  # noqa: BLE001  reported, as the state is
+        return [*found, Check("job queue", "FAIL", failures.reason(exc))]
+    found.append(Check("job queue", "ok", f"{q.waiting} feeds waiting, {q.running} being fetched"))
+    found.append(Check("workers", "ok" if q.workers else "warn",
+                       f"{q.workers} seen in the last {STALLED:g} s" + ("" if q.workers else ": start `newsmirror worker`")))
+    if q.oldest is not None:
+        late = q.oldest > QUEUE_LATE
+        found.append(Check("oldest waiting feed", "warn" if late else "ok", f"unclaimed for {q.oldest:.0f} s"))
+    return found
+
+
 def checks(archive: Archive, config: Config, remotes: list[Check] | None = None) -> list[Check]:
     """Every check, in the order the table shows them."""
     found = [Check("configuration", "ok", f"{archive.config_path}: {len(config.feeds)} feeds")]
@@ -116,6 +142,8 @@ def checks(archive: Archive, config: Config, remotes: list[Check] | None = None)
             return [*found, Check("state", "FAIL", problem), disk(archive)]
         states, now = store.feeds(), now_ms()
         found.append(Check("state", "ok", f"{store.path} ({sum(store.counts().values())} articles)"))
+        if config.store.url:
+            found += queue_checks(config.store.url)
         reach = asyncio.run(_reach(config))
         for feed, check in zip([f for f in config.feeds if f.enabled], reach):
             found.append(check)

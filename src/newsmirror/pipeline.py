@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import tzinfo
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import archive as files
 from . import config as configuration
@@ -88,6 +88,7 @@ class PassReport:
     index_seconds: float = 0.0  # ...and how long the pass waited for it at its end (included in `seconds`)
     notes: list[str] = field(default_factory=list)  # what the pass did besides the feeds (state rebuilt)
     problems: list[str] = field(default_factory=list)  # local failures: a finishing step, the disk, the state
+    written: int = 0  # article files written
 
     @property
     def failed(self) -> list[FeedResult]:
@@ -131,13 +132,14 @@ UNINDEXED = "unindexed"  # in the state folder from a pass's start until its art
 
 def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
              on_result: Callable[[FeedResult], None] | None = None, force: bool = False,
-             stop: threading.Event | None = None) -> PassReport:
+             stop: threading.Event | None = None, writer: bool = False) -> PassReport:
     """One pass over the configured feeds (or those in `only`); the caller holds the lock.
 
     `force` ignores back-off and Retry-After; `stop`, when set, ends the pass early (what was
-    stored is still written).
+    stored is still written). `writer`: fetch nothing; write what workers stored (`newsmirror
+    writer`, queueing.py), with the lists, feeds out, site and index as a pass does.
     """
-    # Every enabled feed, in this one process; a worker sharing PostgreSQL would claim its feeds here (issue 17).
+    # Every enabled feed, in this one process (`newsmirror worker` spreads them: queueing.py, `store_feed`).
     feeds = [f for f in config.feeds if f.enabled and (not only or f.id in only)]
     started = time.monotonic()
     store = open_store(archive.state_dir, config.store.url)
@@ -154,7 +156,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
         indexer.fresh = not store.has_entries()
         workers = Workers()
         try:
-            work = _Pass(archive, config, store, workers, on_result, force, stones)
+            work = (_Writer if writer else _Pass)(archive, config, store, workers, on_result, force, stones)
             if not unsure:  # else the end of the pass counts the index, and rebuilds it if short
                 work.out.on_written = indexer.add
             results = asyncio.run(work.run(feeds, stop))
@@ -170,7 +172,8 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
         unindexed.unlink()
     except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
         work.problems.append(f"search index: {failures.reason(exc)}")
-    return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing, notes, work.problems)
+    return PassReport(results, time.monotonic() - started, indexed, time.monotonic() - indexing, notes, work.problems,
+                      len(work.out.written))
 
 
 def restore_state(archive: Archive, store: Store) -> str | None:
@@ -258,6 +261,8 @@ def _docs(rows: Iterable[EntryRow], doc: type) -> Iterator:
 
 
 class _Pass:
+    output: type[Output] = Output  # what writes the pass's files
+
     def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers,
                  on_result: Callable[[FeedResult], None] | None, force: bool,
                  stones: tombstones.Tombstones | None = None):
@@ -271,17 +276,21 @@ class _Pass:
         self.fetcher: Fetcher
         self.carried: dict[str, set[int]] = {}  # per feed parsed in this pass: archived entries it still lists
         self.carried_waiting: dict[str, set[int]] = {}  # ...and the waiting entries it lists (those it added too)
-        self.states = store.feeds()  # read once; saved together at the end of the pass
+        self.states = self.read_states()  # read once; saved together at the end of the pass
         self.unsaved: set[str] = set()
         self.work: dict[str, _Work] = {}  # per feed: what it may still use in this pass
         self.problems: list[str] = []  # local failures (disk, state, a finishing step), one line each
         self.held: set[str] = set()  # feeds with a change held back over the revisions a day
-        self.out = Output(archive, config, store, workers, self.state, self.save, self.step)
+        self.out = self.output(archive, config, store, workers, self.state, self.save, self.step)
         self.builder: Builder  # with the fetcher, in run()
         self.takedowns: Takedowns | None = None
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
         self.step("articles", self.out.write_pending)  # what a killed pass stored but did not write
+        return await self.finish(await self.fetch(feeds, stop))
+
+    async def fetch(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
+        """Each feed's fetch, parse, extract, clean and store (and its files, unless `_Stored`)."""
         async with Fetcher(self.config.fetch) as self.fetcher:
             self.builder = Builder(self.archive, self.config, self.store, self.workers, self.fetcher,
                                    lambda feed: self.budget(feed).time)
@@ -293,8 +302,11 @@ class _Pass:
             done = await asyncio.gather(*tasks, return_exceptions=True)
             if watcher:
                 watcher.cancel()
-            results = [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
-                       for f, r in zip(feeds, done)]
+            return [r if isinstance(r, FeedResult) else FeedResult(f.id, "failed", error="stopped")
+                    for f, r in zip(feeds, done)]
+
+    async def finish(self, results: list[FeedResult]) -> list[FeedResult]:
+        """What a pass does once its feeds are done: the files still pending, README, feeds out, site."""
         # The finishing steps, each contained: one that fails is reported, the others still run.
         self.step("feed states", self.flush)
         self.step("articles", self.out.write_pending)
@@ -321,6 +333,9 @@ class _Pass:
             self.problems.append(f"{name}: {failures.reason(exc)}")
 
     # --- feed state --------------------------------------------------------------------------
+
+    def read_states(self) -> dict[str, FeedState]:
+        return self.store.feeds()
 
     def state(self, feed_id: str) -> FeedState:
         return self.states.get(feed_id) or FeedState(feed_id)
@@ -682,6 +697,71 @@ class _Pass:
             reason = decision.reason if isinstance(decision, Suppress) else FLIP
             self.store.count_suppressed(row.id, reason, digest, now)
         return isinstance(decision, Revise)
+
+
+class _Writer(_Pass):
+    """`newsmirror writer`: the pass of the one process that touches the folder. It fetches
+    nothing: it writes the entries workers stored (pending), in order, and every list, feed out
+    and README they change. Feed states are the workers'; it saves only what it rendered."""
+
+    async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
+        self.step("articles", self.out.write_pending)
+        for feed in feeds:
+            self.step(f"{feed.id} list", self.out.write_feed, feed)
+        return await self.finish([])
+
+    async def finish(self, results: list[FeedResult]) -> list[FeedResult]:
+        results = await super().finish(results)
+        # Entries stored while the lists were rendered were written by `finish`, after their
+        # lists: these are rendered by the next pass.
+        for feed_id in self.out.unlisted:
+            self.save(replace(self.state(feed_id), rendered=None))
+        self.step("feed states", self.flush)
+        return results
+
+    def flush(self) -> None:
+        self.store.save_rendered((i, self.states[i].rendered) for i in sorted(self.unsaved))
+        self.unsaved.clear()
+
+
+class _Stored(Output):
+    """A worker's output (`newsmirror worker`, which may have no folder): nothing is written.
+    Entries stay stored `pending`, the hand-off to the writer, which writes them and their lists."""
+
+    def write_rows(self, rows: list[EntryRow], fresh: bool = False) -> int:
+        return len(rows)
+
+    def write_feed(self, feed: FeedConfig, force: bool = False) -> None:
+        pass
+
+    def learned(self, feed_id: str, learned: list[tuple[EntryRow, str, str | None]]) -> None:
+        pass  # the guid is in the database; the identity index file is the writer's (rebuilt by reindex)
+
+
+class _Fetching(_Pass):
+    """A worker's pass: its feeds' fetch, parse, extract, clean and store; no file written."""
+
+    output = _Stored
+
+    def __init__(self, *args: Any, feed: FeedConfig, **kwargs: Any):
+        self.feed_id = feed.id
+        super().__init__(*args, **kwargs)
+
+    def read_states(self) -> dict[str, FeedState]:
+        return {self.feed_id: self.store.feed(self.feed_id)}  # its one feed: a job reads no other's state
+
+    def flush(self) -> None:
+        self.store.save_feeds((self.states[i] for i in sorted(self.unsaved)), rendered=False)  # the writer's part stays
+        self.unsaved.clear()
+
+
+async def store_feed(archive: Archive, config: Config, store: Store, workers: Workers, feed: FeedConfig) -> FeedResult:
+    """A worker's job: the feed's fetch, parse, extract, clean and store, as a pass does it, and
+    its state saved. Its files are the writer's: the entries are left pending for it."""
+    work = _Fetching(archive, config, store, workers, None, False, feed=feed)
+    [result] = await work.fetch([feed], None)
+    work.flush()
+    return result
 
 
 @dataclass(slots=True)

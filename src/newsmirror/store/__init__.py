@@ -218,13 +218,28 @@ class Store:
     def feeds(self) -> dict[str, FeedState]:
         return {r[0]: FeedState(*r) for r in self.db.execute(f"SELECT {_FEED_COLUMNS} FROM feeds")}
 
-    def save_feeds(self, states: Iterable[FeedState]) -> None:
-        """Store feeds' states, in one transaction."""
+    def save_feeds(self, states: Iterable[FeedState], rendered: bool = True) -> None:
+        """Store feeds' states, in one transaction. `rendered` False: a worker's fetch state,
+        leaving the writer's part (`save_rendered`) as the writer saved it meanwhile."""
         rows = [[getattr(state, c) for c in FeedState.__slots__] for state in states]
         if rows:
             marks = ", ".join("?" * len(FeedState.__slots__))
             with self.transaction():
-                self.db.executemany(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({marks})", rows)
+                if rendered:
+                    self.db.executemany(f"INSERT OR REPLACE INTO feeds ({_FEED_COLUMNS}) VALUES ({marks})", rows)
+                else:
+                    sets = ", ".join(f"{c} = excluded.{c}" for c in FeedState.__slots__ if c not in ("id", "rendered"))
+                    self.db.executemany(f"INSERT INTO feeds ({_FEED_COLUMNS}) VALUES ({marks}) ON CONFLICT (id) DO UPDATE SET {sets}",
+                                        rows)
+
+    def save_rendered(self, rendered: Iterable[tuple[str, str | None]]) -> None:
+        """(feed id, fingerprint of its list): the writer's part of feed states, saved without
+        touching the workers' part (fetch state) that they save meanwhile."""
+        rows = list(rendered)
+        if rows:
+            with self.transaction():
+                self.db.executemany("INSERT INTO feeds (id, rendered) VALUES (?, ?)"
+                                    " ON CONFLICT (id) DO UPDATE SET rendered = excluded.rendered", rows)
 
     # --- entries -----------------------------------------------------------------------------
 
