@@ -35,7 +35,7 @@ from ..archive import Archive
 from ..config import Config
 from ..dates import display
 from ..htmltokens import is_text, split
-from ..store import EntryRow, Store
+from ..store import EntryRow, Listed, Store
 from .links import safe_link
 from .markdown import NOT_MIRRORED, one_line
 
@@ -228,7 +228,7 @@ class _Build:
             out.append(_Feed(feed_id, convert(title), variant, "" if conf else convert(NOT_MIRRORED)))
         return out
 
-    def _link(self, row: EntryRow, feed: _Feed, source: str, lang: str) -> _Link:
+    def _link(self, row: Listed, feed: _Feed, source: str, lang: str) -> _Link:
         """`row` as a line of a list of `feed`'s (`source`: the title of the feed that archived it;
         `lang`: the feed's)."""
         title = one_line(feed.convert(row.title))
@@ -253,7 +253,7 @@ class _Build:
 
     # --- articles ----------------------------------------------------------------------------
 
-    def _articles(self, feed: _Feed, rows: list[EntryRow], lang: str) -> None:
+    def _articles(self, feed: _Feed, rows: list[Listed], lang: str) -> None:
         on_disk = self.archive.numbers_on_disk(feed.id)  # an adopted file keeps its "<n>_<title>.md" name
         same = repr((feed, lang))  # what every article of the feed shares: once, not per article
         # The neighbours in the feed's list order (newest first): (file name, title) of each.
@@ -261,13 +261,14 @@ class _Build:
         for i, row in enumerate(rows):
             markdown = on_disk[row.number].name if row.number in on_disk else f"{row.number}.md"
             newer, older = near[i - 1] if i else None, near[i + 1] if i + 1 < len(rows) else None
-            inputs = (same, row.title, row.link, row.published, row.body, row.removed_at, markdown,
-                      self.revised.get(row.id), newer, older)
+            inputs = (same, row.title, row.link, row.published, row.changed, row.removed_at, markdown,
+                      self.revised.get(row.id), newer, older)  # `changed` stands for the body: read only to render
             rel = f"articles/{feed.id}/{row.number}.html"
             self.pages.emit(rel, inputs, functools.partial(self._article, rel, feed, lang, row, markdown, newer, older))
 
-    def _article(self, rel: str, feed: _Feed, feed_lang: str, row: EntryRow, markdown: str,
+    def _article(self, rel: str, feed: _Feed, feed_lang: str, line: Listed, markdown: str,
                  newer: tuple[str, str] | None, older: tuple[str, str] | None) -> str:
+        [row] = self._bodies([line])
         body = row.body if feed.variant == "original" else editions.convert_html(row.body, feed.convert)
         changes: list[_Change] = []
         first_seen = None
@@ -309,16 +310,25 @@ class _Build:
 
     # --- search ------------------------------------------------------------------------------
 
-    def _shards(self, feed: _Feed, rows: list[EntryRow]) -> list[tuple[str, int, int, int]]:
+    def _shards(self, feed: _Feed, rows: list[Listed]) -> list[tuple[str, int, int, int]]:
         """The feed's search shards; (feed id, shard, newest date, articles) of each."""
         out = []
         for k, chunk in enumerate(_chunks(rows, SHARD_SIZE)):
             if not chunk:
                 continue
-            inputs = [feed, *(x for r in chunk for x in (r.number, r.title, r.published, r.removed_at is not None, r.body))]
-            self.pages.emit(f"search/{feed.id}/{k}.js", inputs, functools.partial(_shard, feed, k, chunk))
+            inputs = [feed, *(x for r in chunk for x in (r.number, r.title, r.published, r.removed_at is not None, r.changed))]
+            self.pages.emit(f"search/{feed.id}/{k}.js", inputs, functools.partial(self._shard_js, feed, k, chunk))
             out.append((feed.id, k, max(r.published for r in chunk), len(chunk)))
         return out
+
+    def _shard_js(self, feed: _Feed, k: int, chunk: list[Listed]) -> str:
+        return _shard(feed, k, self._bodies(chunk))
+
+    def _bodies(self, lines: list[Listed]) -> list[EntryRow]:
+        """The whole entries of these lines, in their order: what a page being rendered reads (bodies
+        are read for no other page)."""
+        by_id = {r.id: r for r in self.store.entries_by_id([line.id for line in lines])}
+        return [by_id[line.id] for line in lines]
 
     def _search(self, feeds: list[_Feed], shards: list[tuple[str, int, int, int]]) -> None:
         data = {"feeds": {f.id: f.title for f in feeds},

@@ -86,6 +86,22 @@ class EntryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """An article as the site lists it, without its body: read from the `entries_list` index
+    alone. `changed` (None: not changed since migration 15) is new whenever its body or any of
+    these changes, so it stands for the body in what a page was rendered from."""
+
+    id: int
+    feed_id: str
+    number: int
+    title: str
+    link: str
+    published: int
+    removed_at: int | None
+    changed: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class WaitingRow:
     """An entry a feed gave that waits for a later pass (over [limits] max_items or max_pages)."""
 
@@ -361,16 +377,20 @@ class Store:
         rows = own if not shared else sorted(own + shared, key=lambda r: (r[0], -r[2]), reverse=True)[:limit]
         return [Article(f, n, t, link, p, "", removed) for _, f, n, t, link, p, removed in rows]
 
-    def listed(self, feed_id: str, limit: int) -> list[EntryRow]:
-        """What a feed's list shows, newest first: its own entries and those it shares with
-        another feed (dedupe = "mirror"), the shared ones placed by when this feed carried them."""
-        own = [(r.first_seen, -r.number, r) for r in self.entries(feed_id, limit)]
-        rows = self.db.execute(f"SELECT s.first_seen, {_columns('e.')} FROM shared s "
-                               "JOIN entries e ON e.id = s.entry_id WHERE s.feed_id = ? ORDER BY s.first_seen DESC LIMIT ?",
+    def listed(self, feed_id: str, limit: int) -> list[Listed]:
+        """What a feed's list shows, newest first, without bodies: its own entries and those it
+        shares with another feed (dedupe = "mirror"), the shared ones placed by when this feed
+        carried them."""
+        columns = "e.id, e.feed_id, e.number, e.title, e.link, e.published, e.removed_at, c.changed"
+        own = [(r[0], -r[3], Listed(*r[1:])) for r in self.db.execute(
+            f"SELECT e.first_seen, {columns} FROM entries e INDEXED BY entries_list"
+            " LEFT JOIN entry_changes c ON c.entry_id = e.id WHERE e.feed_id = ? ORDER BY e.number LIMIT ?", (feed_id, limit))]
+        rows = self.db.execute(f"SELECT s.first_seen, {columns} FROM shared s JOIN entries e ON e.id = s.entry_id"
+                               " LEFT JOIN entry_changes c ON c.entry_id = e.id WHERE s.feed_id = ? ORDER BY s.first_seen DESC LIMIT ?",
                                (feed_id, limit)).fetchall()
-        shared = [(r[0], -r[3], EntryRow(*r[1:])) for r in rows]
-        if not shared:
+        if not rows:
             return [r for _, _, r in own]
+        shared = [(r[0], -r[3], Listed(*r[1:])) for r in rows]
         return [r for _, _, r in sorted(own + shared, key=lambda t: (t[0], t[1]), reverse=True)][:limit]
 
     def entries_by_id(self, ids: Sequence[int]) -> Iterator[EntryRow]:
