@@ -393,6 +393,37 @@ class Store:
         shared = [(r[0], -r[3], Listed(*r[1:])) for r in rows]
         return [r for _, _, r in sorted(own + shared, key=lambda t: (t[0], t[1]), reverse=True)][:limit]
 
+    def last_change(self) -> int:
+        """The change number of the last change to an entry (migration 15); 0 before any."""
+        last: int = self.db.execute("SELECT coalesce(max(changed), 0) FROM entry_changes").fetchone()[0]
+        return last
+
+    def changed_since(self, mark: int) -> tuple[list[Listed], bool]:
+        """The entries added or changed since change number `mark`, read in the order of the
+        `entry_changes_order` index (no more than they are), and whether an entry was deleted since."""
+        ids = [i for (i,) in self.db.execute("SELECT entry_id FROM entry_changes WHERE changed > ?", (mark,))]
+        rows = self.db.execute("SELECT e.id, e.feed_id, e.number, e.title, e.link, e.published, e.removed_at, c.changed"
+                               " FROM entries e JOIN entry_changes c ON c.entry_id = e.id"
+                               " WHERE e.id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+        return [Listed(*r) for r in rows], 0 in ids
+
+    def dated(self, start: int, end: int) -> list[Listed]:
+        """The entries dated (`published`) from `start` to before `end` (ms): a day of the site,
+        read from the `entries_all_dated` index."""
+        return [Listed(*r) for r in self.db.execute(
+            "SELECT e.id, e.feed_id, e.number, e.title, e.link, e.published, e.removed_at, c.changed FROM entries e"
+            " LEFT JOIN entry_changes c ON c.entry_id = e.id WHERE e.published >= ? AND e.published < ?", (start, end))]
+
+    def listed_summary(self, feed_id: str) -> tuple[int, int | None, bool]:
+        """How many articles a feed's list shows, the newest date among them, and whether it
+        shares another feed's (dedupe = "mirror"): counted in the indexes, no row read."""
+        count, newest = self.db.execute("SELECT count(*), max(published) FROM entries INDEXED BY entries_dated"
+                                        " WHERE feed_id = ?", (feed_id,)).fetchone()
+        shared, shared_newest = self.db.execute("SELECT count(*), max(e.published) FROM shared s JOIN entries e"
+                                                " ON e.id = s.entry_id WHERE s.feed_id = ?", (feed_id,)).fetchone()
+        dates = [d for d in (newest, shared_newest) if d is not None]
+        return count + shared, max(dates, default=None), bool(shared)
+
     def entries_by_id(self, ids: Sequence[int]) -> Iterator[EntryRow]:
         """These entries, oldest first, streamed (a first pass may have written 10,000)."""
         cursor = self.db.execute(f"SELECT {_ENTRY_COLUMNS} FROM entries WHERE id IN (SELECT value FROM json_each(?))"

@@ -192,7 +192,8 @@ MIGRATIONS: tuple[str, ...] = (
     # updated): the number stands for the body in a page's inputs, so bodies are read only for
     # the pages rendered. A table of its own, not a column: a column sits past the body, and
     # setting it rewrote the whole row (migration 9). Rows of deleted entries stay, so that the
-    # sequence never goes back (reindex deletes every entry and reuses their ids).
+    # sequence never goes back (reindex deletes every entry and reuses their ids); a deletion
+    # gives the row of id 0 (no entry's) a number, which tells the site to build every page.
     """
     CREATE TABLE entry_changes (
         entry_id INTEGER PRIMARY KEY,
@@ -204,6 +205,9 @@ MIGRATIONS: tuple[str, ...] = (
         ON CONFLICT (entry_id) DO UPDATE SET changed = excluded.changed; END;
     CREATE TRIGGER entries_changed AFTER UPDATE OF title, link, published, body, removed_at ON entries BEGIN
         INSERT INTO entry_changes (entry_id, changed) VALUES (new.id, (SELECT coalesce(max(changed), 0) + 1 FROM entry_changes))
+        ON CONFLICT (entry_id) DO UPDATE SET changed = excluded.changed; END;
+    CREATE TRIGGER entries_deleted AFTER DELETE ON entries BEGIN
+        INSERT INTO entry_changes (entry_id, changed) VALUES (0, (SELECT coalesce(max(changed), 0) + 1 FROM entry_changes))
         ON CONFLICT (entry_id) DO UPDATE SET changed = excluded.changed; END
     """,
 )
