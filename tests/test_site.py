@@ -28,8 +28,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from support import item, newsmirror, rss
 
 from newsmirror import search as server_search
-from newsmirror.store import Store
+from newsmirror.model import new_entry
 from newsmirror.render.markdown import read_article
+from newsmirror.store import Store
 
 HOUR = 3600 * 1000
 FORK = "/some/fork-name/"  # the mirror folder as a fork under another name serves it
@@ -496,6 +497,69 @@ def test_a_build_reads_the_bodies_of_the_pages_it_renders_only(mirror, site, mon
     newsmirror("--archive", mirror, "site")
     # the new article's page, its older neighbour's (its "newer" link), and the feed's search shard
     assert sorted(read) == [("hk", 1048573), ("hk", 1048573), ("hk", 1048574), ("hk", 1048574)]
+
+
+LONG = 650  # articles: past three search shards and a dozen list pages, so that a build reads only the newest
+
+
+def store_articles(archive: Path, numbers: range) -> None:
+    """Articles of the feed "long" as a pass stores them, one every ten minutes (no feed served:
+    one this long would take the test a while to fetch)."""
+    store = Store(archive / ".newsmirror")
+    try:
+        store.add_entries([new_entry("long", n, title=f"第{1048574 - n}篇", link=f"https://example.com/{n}", canonical=None,
+                                     published=1715000000000 + (1048574 - n) * HOUR // 6, first_seen=1715000000000,
+                                     body=f"<p>第{1048574 - n}篇的正文。</p>", source_hash="", from_page=False)
+                           for n in numbers], pending=False)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def long_mirror(tmp_path: Path) -> Path:
+    archive = tmp_path / "long"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text('[[feeds]]\nid = "long"\ntitle = "长"\nurl = "http://127.0.0.1:9/f.xml"\n', encoding="utf-8")
+    store_articles(archive, range(1048574, 1048574 - LONG, -1))
+    assert newsmirror("--archive", archive, "site").code == 0
+    return archive
+
+
+def revise(archive: Path, number: int, **values: object) -> None:
+    store = Store(archive / ".newsmirror")
+    try:
+        row = store.entry("long", number)
+        if "removed_at" in values:
+            store.update_entry(row.id, **values)
+        else:
+            store.revise(row, f"{row.title}（更新）", row.body + "<p>补充。</p>", "", None, 1716000000000)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("change", "most_read"), [
+    (lambda archive: store_articles(archive, range(1048574 - LONG, 1048574 - LONG - 1, -1)), 252),  # the newest shard (251), and one more
+    (lambda archive: store_articles(archive, range(1048574 - LONG, 1048574 - LONG - 150, -1)), 401),  # shard 2 split: both
+    (lambda archive: revise(archive, 1048574 - LONG + 3), 251),  # a recent article revised: its shard (250), and one more
+    (lambda archive: revise(archive, 1048574, removed_at=1716000000000), LONG),  # the oldest taken down: the feed read whole
+])
+def test_a_build_after_a_change_reads_the_newest_of_a_long_feed(long_mirror, tmp_path, monkeypatch, change, most_read):
+    """The newest search shard holds up to 399 articles: a build reads the feed as far as the
+    oldest page that can change (and one article more, its neighbour), and leaves the site a whole build would."""
+    change(long_mirror)
+    read = []
+    listed = Store.listed
+
+    def counted(store: Store, feed_id: str, limit: int):
+        rows = listed(store, feed_id, limit)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(Store, "listed", counted)
+    assert newsmirror("--archive", long_mirror, "site").code == 0
+    monkeypatch.undo()
+    assert max(read) == most_read
+    assert tree(long_mirror / "site") == built_whole(long_mirror, tmp_path)
 
 
 def test_an_article_two_feeds_carry_has_one_page_both_feed_pages_link_to(tmp_path, site):

@@ -97,9 +97,10 @@ class _View:
     """A feed as a build after a change reads it (_Build._views)."""
 
     feed: _Feed
-    rows: list[Listed]  # its list, newest first: all of it (start 0), or from the `start`-th oldest on, and one more
+    rows: list[Listed]  # its list, newest first: as far as the oldest page to build, and one more (its neighbour)
     count: int  # articles its list shows
-    start: int
+    shard: int  # the first of its search shards to build
+    page: int  # the first of its list pages to build
     newest: int | None  # the newest date among them
     lang: str
     changed: bool  # its pages may show a change
@@ -245,7 +246,8 @@ class _Build:
         counts = {day: len(links) for day, links in days.items()}
         self._days(counts, days)
         self._finish(feeds, summaries, latest, shards)
-        return {"feeds": [repr((s[0], s[3])) for s in summaries], "shards": shards, "days": counts}
+        return {"feeds": [repr((s[0], s[3])) for s in summaries], "shards": shards, "days": counts,
+                "counts": {s[0].id: s[1] for s in summaries}}
 
     def _views(self, feeds: list[_Feed], changed: list[Listed], state: dict[str, Any]) -> list[_View] | None:
         """What each feed's pages need of it after these changes: its newest articles, as many as
@@ -256,13 +258,17 @@ class _Build:
         for feed in feeds:
             count, newest, shares = self.store.listed_summary(feed.id)
             mine = {r.number for r in changed if r.feed_id == feed.id}
-            start = 0 if shares else min(c * size for c, size in zip(_newest_chunks(count), (SHARD_SIZE, PER_PAGE))) \
-                if mine else max(0, count - LATEST)
+            shard, page = (0, 0) if shares else _newest_chunks(count, state["counts"].get(feed.id, 0))
+            start = 0 if shares else min(shard * SHARD_SIZE, page * PER_PAGE // SHARD_SIZE * SHARD_SIZE) if mine \
+                else max(0, count - LATEST)
             rows = self.store.listed(feed.id, count - start + 1)
-            near = {r.number for r in rows[:count - start - 1]} if start else mine
-            if not mine <= near:
-                start, rows = 0, self.store.listed(feed.id, sys.maxsize)
-            views.append(_View(feed, rows, count, start, newest, self._feed_lang(feed, rows), bool(mine) or shares))
+            if not mine <= {r.number for r in rows[:count - start - 1 if start else count]}:
+                rows = self.store.listed(feed.id, sys.maxsize)  # an older article changed: the feed is read whole
+            at = {r.number: count - 1 - i for i, r in enumerate(rows)}  # counted from the oldest
+            for number in mine:  # and the pages that list a changed article
+                shard = min(shard, max(1, count // SHARD_SIZE) - 1, at[number] // SHARD_SIZE)
+                page = min(page, max(1, count // PER_PAGE) - 1, at[number] // PER_PAGE)
+            views.append(_View(feed, rows, count, shard, page, newest, self._feed_lang(feed, rows), bool(mine) or shares))
         if [repr((v.feed, v.lang)) for v in views] != state["feeds"]:
             return None
         return views
@@ -282,10 +288,9 @@ class _Build:
             own = [r for r in view.rows if r.feed_id == feed.id]
             mine = {i for i, r in enumerate(own) if r.changed is not None and r.changed > state["mark"]}
             self._articles(feed, own, lang, {j for i in mine for j in (i - 1, i, i + 1) if 0 <= j < len(own)})
-            shard, page = _newest_chunks(view.count) if view.start else (0, 0)
-            older = [s for s in shards.get(feed.id, []) if s[0] < shard]
-            shards[feed.id] = older + self._shards(feed, own[:view.count - shard * SHARD_SIZE], shard)
-            self._feed_pages(feed, links[:view.count - page * PER_PAGE], lang, page, max(1, view.count // PER_PAGE))
+            older = [s for s in shards.get(feed.id, []) if s[0] < view.shard]
+            shards[feed.id] = older + self._shards(feed, own[:view.count - view.shard * SHARD_SIZE], view.shard)
+            self._feed_pages(feed, links[:view.count - view.page * PER_PAGE], lang, view.page, max(1, view.count // PER_PAGE))
         counts: dict[str, int] = dict(state["days"])
         affected = {self._day(r.published) for r in changed}
         dated = {day: self._dated(day, feeds, {v.feed.id: v.lang for v in views}) for day in affected}
@@ -297,7 +302,7 @@ class _Build:
         self._days(counts, dated)
         summaries = [(v.feed, v.count, v.newest, v.lang) for v in views]
         self._finish(feeds, summaries, latest, shards)
-        return {"feeds": state["feeds"], "shards": shards, "days": counts}
+        return {"feeds": state["feeds"], "shards": shards, "days": counts, "counts": {v.feed.id: v.count for v in views}}
 
     def _dated(self, day: str, feeds: list[_Feed], langs: dict[str, str]) -> list[_Link]:
         """The links of a day page: the articles of that day, in the order a whole build lists them."""
@@ -472,10 +477,14 @@ def _chunks(items: Sequence[T], size: int) -> list[list[T]]:
     return [oldest_first[a:b][::-1] for a, b in zip(bounds, bounds[1:])]
 
 
-def _newest_chunks(count: int) -> tuple[int, int]:
-    """The first search shard and the first list page that articles added to a list of `count` can
-    change: the newest chunk may have split in two (_chunks), and a list page links its neighbours."""
-    return max(0, count // SHARD_SIZE - 2), max(0, count // PER_PAGE - 3)
+def _newest_chunks(count: int, before: int) -> tuple[int, int]:
+    """The first search shard and the first list page that articles added to a list of `before`
+    (now `count`) change: the newest; when there are more of them now, the one that split (_chunks)
+    and, of the pages, the one before it, which links it."""
+    shards, shards_before = max(1, count // SHARD_SIZE), max(1, before // SHARD_SIZE)
+    pages, pages_before = max(1, count // PER_PAGE), max(1, before // PER_PAGE)
+    return shards_before - 1 if shards > shards_before else shards - 1, \
+        max(0, pages_before - 2) if pages > pages_before else pages - 1
 
 
 def _shard(feed: _Feed, k: int, rows: list[EntryRow]) -> str:
