@@ -562,6 +562,16 @@ def test_a_build_after_a_change_reads_the_newest_of_a_long_feed(long_mirror, tmp
     assert tree(long_mirror / "site") == built_whole(long_mirror, tmp_path)
 
 
+def test_site_full_builds_again_a_page_deleted_by_hand(long_mirror):
+    """A build reads what changed in the state, not the site's folder: `--full` looks at every page."""
+    page = long_mirror / "site/articles/long/1048574.html"
+    page.unlink()
+    assert "(0 files written)" in newsmirror("--archive", long_mirror, "site").out
+    assert not page.exists()
+    assert "(1 files written)" in newsmirror("--archive", long_mirror, "site", "--full").out
+    assert page.is_file()
+
+
 def test_an_article_two_feeds_carry_has_one_page_both_feed_pages_link_to(tmp_path, site):
     shared = item(1, title="同一篇文章", link="__BASE__/a/1.html")
     site.add("/a.xml", rss(shared))

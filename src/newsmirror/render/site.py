@@ -292,7 +292,7 @@ class _Build:
             shards[feed.id] = older + self._shards(feed, own[:view.count - view.shard * SHARD_SIZE], view.shard)
             self._feed_pages(feed, links[:view.count - view.page * PER_PAGE], lang, view.page, max(1, view.count // PER_PAGE))
         counts: dict[str, int] = dict(state["days"])
-        affected = {self._day(r.published) for r in changed}
+        affected = {self._day(r.published) for r in changed}  # an article's date never changes: nor its day
         dated = {day: self._dated(day, feeds, {v.feed.id: v.lang for v in views}) for day in affected}
         counts.update({day: len(links) for day, links in dated.items()})
         order = sorted(counts, reverse=True)
