@@ -2,7 +2,7 @@
 """A whole `newsmirror run` as a user runs it, next to the `reader` library, same corpus, same disk.
 
     python bench/fetch.py [--corpus DIR] [--feeds 200] [--items 50] [--port 8791] [--repeat 3]
-                          [--tmpdir DIR] [--baseline REF] [--conditions idle,busy]
+                          [--tmpdir DIR] [--baseline REF] [--conditions idle,busy] [--python PATH]
 
 On a generated VOA-like corpus (../shared/bench/gen_corpus.py) served with ETag/Last-Modified
 (../shared/bench/serve.py), each repeat measures, in this order, on the same disk:
@@ -19,6 +19,18 @@ machine shared with another job. Medians of `--repeat` runs; the machine's load 
 
 Archives and reader's database go to `--tmpdir`, by default the system's temporary folder (a real
 disk, not /dev/shm): figures as a user gets them, disk included.
+
+newsmirror runs as a user installs it: from a virtual environment made for the bench with
+`pip install` of this checkout (its modules compiled to bytecode at install, none of the test
+tools installed), or the interpreter given by `--python`. Run from a development checkout, the
+command would also time what a user never pays: compiling every module at each start where
+PYTHONDONTWRITEBYTECODE is set (0.3 s here), and optional imports of test-only packages (httpcore
+imports trio when it is installed: 0.1 s).
+
+Every archive is made in a folder of its own and all are deleted only at the end: on ext4 without
+a journal (this project's machine), creating files next to ones deleted in the last minutes costs
+up to 30 times more (the kernel skips recently freed inodes one by one), which would charge a
+repeat for the cleanup of the one before.
 """
 
 from __future__ import annotations
@@ -58,26 +70,42 @@ def load() -> str:
     return f"{os.getloadavg()[0]:.1f}"
 
 
-def command(archive: Path, src: Path) -> tuple[float, float, str]:
-    """`newsmirror run` as a command from `src`: wall seconds, the index's seconds, its last line."""
-    env = {**os.environ, "PYTHONPATH": str(src)}
+def user_env() -> dict[str, str]:
+    """The environment of a user's shell: no bytecode switch or module path of this session."""
+    return {k: v for k, v in os.environ.items() if k not in ("PYTHONDONTWRITEBYTECODE", "PYTHONPATH")}
+
+
+def installed(into: Path) -> str:
+    """An interpreter with this checkout installed as a user installs it: a fresh virtual
+    environment and `pip install` (bytecode compiled, runtime dependencies only)."""
+    venv = into / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "-q"]
+    subprocess.run([*pip, "-U", "pip"], check=True, env=user_env())  # as the README's set-up does
+    subprocess.run([*pip, str(ROOT)], check=True, env=user_env())
+    return str(venv / "bin" / "python")
+
+
+def command(archive: Path, python: str) -> tuple[float, float, str]:
+    """`newsmirror run` as a command: wall seconds, the index's seconds, its last line."""
     started = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "newsmirror", "--archive", str(archive), "run"],
-                          env=env, capture_output=True, text=True)
+    done = subprocess.run([python, "-m", "newsmirror", "--archive", str(archive), "run"],
+                          env=user_env(), capture_output=True, text=True)
     wall = time.perf_counter() - started
     if done.returncode != 0:
         sys.exit(f"newsmirror run failed:\n{done.stdout}\n{done.stderr}")
-    found = re.search(r"search index: \d+ articles in ([\d.]+) s", done.stdout)
+    found = re.search(r"search index: \d+ articles, ([\d.]+) s after the pass", done.stdout)
     total = next(line for line in done.stdout.splitlines() if " feeds: " in line)
     return wall, float(found.group(1)) if found else 0.0, total
 
 
-def reindex(archive: Path, src: Path) -> float:
-    """Seconds to build the search index of `archive` from scratch with the code in `src`."""
+def reindex(archive: Path, python: str, src: Path | None = None) -> float:
+    """Seconds to build the search index of `archive` from scratch with the installed code, or
+    with the code in `src`."""
     for suffix in ("", "-wal", "-shm"):
         (archive / ".newsmirror" / f"search.db{suffix}").unlink(missing_ok=True)
-    done = subprocess.run([sys.executable, "-c", INDEX, str(archive)], env={**os.environ, "PYTHONPATH": str(src)},
-                          capture_output=True, text=True, check=True)
+    env = {**user_env(), "PYTHONPATH": str(src)} if src else user_env()
+    done = subprocess.run([python, "-c", INDEX, str(archive)], env=env, capture_output=True, text=True, check=True)
     return float(done.stdout.split()[1])
 
 
@@ -89,21 +117,19 @@ def reader(corpus_dir: Path) -> dict:
     return {"first": data["update1_s"]["median"], "second": data["update2_s"]["median"], "tool": data["tool"]}
 
 
-def repeat(manifest: dict, corpus_dir: Path, baseline: Path) -> dict:
-    """One of each measurement, in a fresh archive."""
-    with tempfile.TemporaryDirectory() as tmp:
-        archive = Path(tmp) / "archive"
-        archive.mkdir()
-        (archive / "newsmirror.toml").write_text(
-            "".join(f'[[feeds]]\nid = "f{i:03d}"\ntitle = "feed {i:03d}"\nurl = "{u}"\n\n'
-                    for i, u in enumerate(manifest["feed_urls"])), encoding="utf-8")
-        run: dict = {"load": [load()]}
-        run["whole"], run["index"], run["total"] = command(archive, ROOT / "src")
-        run["written"] = sum(1 for _ in (archive / "articles").rglob("*.md"))
-        run["nochange"], _, run["nochange_total"] = command(archive, ROOT / "src")
-        run["index_baseline"] = reindex(archive, baseline)
-        run["index_now"] = reindex(archive, ROOT / "src")
-        run["load"].append(load())
+def repeat(manifest: dict, corpus_dir: Path, archive: Path, python: str, baseline: Path) -> dict:
+    """One of each measurement, in the fresh archive folder `archive`."""
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text(
+        "".join(f'[[feeds]]\nid = "f{i:03d}"\ntitle = "feed {i:03d}"\nurl = "{u}"\n\n'
+                for i, u in enumerate(manifest["feed_urls"])), encoding="utf-8")
+    run: dict = {"load": [load()]}
+    run["whole"], run["index"], run["total"] = command(archive, python)
+    run["written"] = sum(1 for _ in (archive / "articles").rglob("*.md"))
+    run["nochange"], _, run["nochange_total"] = command(archive, python)
+    run["index_baseline"] = reindex(archive, python, baseline)
+    run["index_now"] = reindex(archive, python)
+    run["load"].append(load())
     run["reader"] = reader(corpus_dir)
     run["load"].append(load())
     return run
@@ -125,8 +151,10 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=3, help="fresh archives per condition; medians are printed")
     p.add_argument("--tmpdir", type=Path, default=Path(tempfile.gettempdir()),
                    help="where archives and reader's database go (default: the system's temporary folder)")
-    p.add_argument("--baseline", default="07d7852398", help="git ref whose search index is the baseline (default: main before issue 15, tagged bench-baseline-15 where tags were kept)")
+    p.add_argument("--baseline", default="07d7852398",
+                   help="git ref whose search index is the baseline (default: main before issue 15)")
     p.add_argument("--conditions", default="idle,busy", help="idle, busy (one other CPU-bound process running), or both")
+    p.add_argument("--python", help="an interpreter with newsmirror installed (default: a fresh virtual environment with this checkout)")
     a = p.parse_args()
 
     os.environ["TMPDIR"] = str(a.tmpdir)  # bench_reader.py's temporary folder too
@@ -138,13 +166,16 @@ def main() -> None:
     server.stdout.readline()
     results: dict[str, list[dict]] = {}
     try:
-        with tempfile.TemporaryDirectory() as tree:
-            baseline = baseline_tree(a.baseline, Path(tree))
+        with tempfile.TemporaryDirectory(prefix="nm-bench-") as tree:
+            work = Path(tree)
+            baseline = baseline_tree(a.baseline, work)
+            python = a.python or installed(work)
             for condition in a.conditions.split(","):
                 # the other job: one process that keeps one core busy for as long as it runs
                 hog = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if condition == "busy" else None
                 try:
-                    results[condition] = [repeat(manifest, a.corpus, baseline) for _ in range(a.repeat)]
+                    results[condition] = [repeat(manifest, a.corpus, work / f"{condition}-{k}", python, baseline)
+                                          for k in range(a.repeat)]
                 finally:
                     if hog:
                         hog.kill()
@@ -161,7 +192,8 @@ def report(results: dict[str, list[dict]], manifest: dict, a: argparse.Namespace
 
     entries = manifest["items"]
     print(f"corpus: {a.feeds} feeds x {a.items} items = {entries} entries; {os.cpu_count()} cores; "
-          f"archives and reader's database in {a.tmpdir}; medians of {a.repeat}; baseline index: {a.baseline}")
+          f"archives and reader's database in {a.tmpdir}; medians of {a.repeat}; baseline index: {a.baseline}; "
+          f"newsmirror run by {a.python or 'a fresh virtual environment (pip install of this checkout)'}")
     for condition, runs in results.items():
         written = {r["written"] for r in runs}
         if written != {entries}:

@@ -67,6 +67,12 @@ REFUSED = [
     ("[images]\nproxy = 'https://p.example/\"><script>{url}'\n", 2, "images.proxy", "holds '\"'"),
     ('[images]\nfallbacks = ["https://p.example/{url}?w={width}"]\n', 2, "images.fallbacks", "holds '{'"),
     ('[images]\nreferers = { "cdn.example" = "https://x/\\n" }\n', 2, "images.referers", "cdn.example: "),
+    ("[images]\nmax_width = 0\n", 2, "images.max_width", "at least 16"),
+    ("[images]\nmax_width = 20000\n", 2, "images.max_width", "at most 16,383"),
+    ('[images]\nmax_width = "800px"\n', 2, "images.max_width", "must be int"),
+    ('[images]\nformat = "png"\n', 2, "images.format", "'png'"),
+    ("[images]\nquality = 0\n", 2, "images.quality", "at least 1"),
+    ("[images]\nquality = 101\n", 2, "images.quality", "at most 100"),
     ('[publish]\nsite_url = "ftp://x/"\n', 2, "publish.site_url", "http(s) URL"),
     ('[publish]\nremotes = ["--upload-pack=touch /tmp/x"]\n', 2, "publish.remotes", "not a git remote"),
     ('[publish]\nbranch = "-b"\n', 2, "publish.branch", "not a branch name"),
@@ -74,6 +80,19 @@ REFUSED = [
     ('[publish]\nauthor_name = ""\n', 2, "publish.author_name", "must not be empty"),
     ('[publish]\nauthor_email = "a@b\\n"\n', 2, "publish.author_email", "control character"),
     ("[publish]\nretries = 1000\n", 2, "publish.retries", "at most 100"),
+    ('[publish]\nmirrors = [{ name = " ", url = "https://a.example/" }]\n', 2, "publish.mirrors[0].name", "must not be empty"),
+    ('[publish]\nmirrors = [{ name = "a\\nb", url = "https://a.example/" }]\n', 2, "publish.mirrors[0].name",
+     "control character"),
+    ('[publish]\nmirrors = [\n  { name = "a", url = "https://a.example/" },\n  { name = "b", url = "ftp://b/" },\n]\n', 2,
+     "publish.mirrors[1].url", "http(s) URL"),
+    ('[publish]\nmirrors = [{ name = "a", url = "javascript:alert(1)" }]\n', 2, "publish.mirrors[0].url", "http(s) URL"),
+    ('[publish]\nmirrors = [{ name = "a", url = "git@github.com:a/`b`" }]\n', 2, "publish.mirrors[0].url", "git@host:path"),
+    ('[publish]\nmirrors = [{ name = "a" }]\n', 2, "publish.mirrors[0].url", "is required"),
+    ('[publish]\nmirrors = [{ name = "a", url = "https://a.example/", kind = "git" }]\n', 2, "publish.mirrors[0].kind",
+     "unknown key"),
+    ('[publish]\nmirrors = ["https://a.example/"]\n', 2, "publish.mirrors", "list of tables"),
+    ("[publish]\nwarn_size_mb = 0\n", 2, "publish.warn_size_mb", "at least 1"),
+    ("[publish]\nwarn_folder_entries = -1\n", 2, "publish.warn_folder_entries", "at least 1"),
     ('[[feeds]]\nid = "abc\\n"\nurl = "https://example.com/feed"\n', 2, "feeds[0].id", "1-64 letters"),
     ('[[feeds]]\nid = "CON"\nurl = "https://example.com/feed"\n', 2, "feeds[0].id", "device name on Windows"),
     ('[[feeds]]\nid = "lpt1"\nurl = "https://example.com/feed"\n', 2, "feeds[0].id", "device name on Windows"),
@@ -95,6 +114,22 @@ REFUSED = [
     ('[display]\ntimezone = "Asia/Shangai"\n', 2, "display.timezone", "unknown time zone 'Asia/Shangai'"),
     ('[display]\ntimezone = "+08:00"\n', 2, "display.timezone", "an IANA name"),  # the browser's Intl takes names only
     ("[display]\ntimezone = 8\n", 2, "display.timezone", "must be str"),
+    ('[digest]\nsmtp = "smtp.example.org"\n', 2, "digest.smtp", "must be host:port"),
+    ('[digest]\nsmtp = "smtp.example.org:70000"\n', 2, "digest.smtp", "must be host:port"),
+    ('[digest]\nsmtp = "h.example:25"\nto = ["a@example.org"]\n', 2, "digest.from", "is required with smtp"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "m@example.org"\n', 2, "digest.to", "is required with smtp"),
+    ('[digest]\nto = ["a@example.org"]\n', 2, "digest.to", "needs smtp"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "m@example.org"\nto = ["a@example.org\\nBcc: b@x.org"]\n', 4, "digest.to",
+     "not a mail address"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "Mirror <m@example.org>"\nto = ["a@example.org"]\n', 3, "digest.from",
+     "not a mail address"),
+    ('[digest]\npassword_env = "MY PASSWORD"\n', 2, "digest.password_env", "not an environment variable name"),
+    ('[digest]\nstarttls = "maybe"\n', 2, "digest.starttls", "must be one of 'auto', 'always', 'never'"),
+    ('[digest]\nssl = true\nstarttls = "always"\n', 3, "digest.starttls", "not with ssl = true"),
+    ('[digest]\nsmtp = "h.example:25"\nfrom = "m@example.org"\nto = ["a@example.org"]\nuser = "m"\nstarttls = "never"\n',
+     6, "digest.starttls", "password of user unencrypted"),
+    ("[digest]\ntimeout = 0\n", 2, "digest.timeout", "greater than 0"),
+    ("[digest]\nfrm = 1\n", 2, "digest.frm", "unknown key (known: from, max_bytes"),
 ]
 
 
@@ -121,6 +156,29 @@ def test_ordinary_values_are_accepted_as_they_are():
     loaded = config.parse(text)
     assert loaded.fetch.per_host == 2  # the default per_host with concurrency = 1: what the user meant
     assert loaded.publish.remotes[1] == "/srv/git/my news.git" and loaded.feeds[0].title == "BBC News 中文 (简体)"
+
+
+def test_local_image_settings_are_read_per_mirror_and_default_to_webp_at_1200_px():
+    assert (config.ImageSettings().max_width, config.ImageSettings().format, config.ImageSettings().quality) == (1200, "webp", 80)
+    loaded = config.parse('[images]\nmode = "local"\nmax_width = 800\nformat = "jpeg"\nquality = 60\n' + FEED)
+    assert loaded.images == config.ImageSettings(mode="local", max_width=800, format="jpeg", quality=60)
+
+
+def test_a_digest_mailed_through_a_server_is_read_with_its_from_key():
+    loaded = config.parse('[digest]\nsmtp = "[::1]:465"\nfrom = "m@example.org"\nto = ["a@example.org", "b@example.org"]\n'
+                          'user = "m"\nssl = true\n')
+    assert loaded.digest.sender == "m@example.org" and loaded.digest.to == ("a@example.org", "b@example.org")
+    assert config.host_port(loaded.digest.smtp or "") == ("::1", 465)
+    assert config.parse("").digest == config.DigestSettings()  # files only, nothing mailed
+
+
+def test_mirrors_are_http_s_or_git_addresses_with_any_name():
+    loaded = config.parse('[publish]\nmirrors = [\n  { name = "GitHub *主站*", url = "https://github.com/you/news" },\n'
+                          '  { name = "[备份]", url = "git@codeberg.org:you/news.git" },\n]\nwarn_size_mb = 2048\n')
+    assert loaded.publish.mirrors == (config.Mirror("GitHub *主站*", "https://github.com/you/news"),
+                                      config.Mirror("[备份]", "git@codeberg.org:you/news.git"))
+    assert [m.linked for m in loaded.publish.mirrors] == [True, False]
+    assert loaded.publish.warn_size_mb == 2048 and loaded.publish.warn_folder_entries == 1000
 
 
 def test_every_default_passes_its_own_rules():

@@ -14,12 +14,14 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
 from newsmirror.archive import safe_name
+from newsmirror.config import Mirror, title_problem
 from newsmirror.model import Article
 from newsmirror.render.links import safe_link
 from newsmirror.render.markdown import (
     WRAP_OPEN,
     article,
     list_page,
+    mirrors_block,
     one_line,
     read_article,
     read_link,
@@ -198,3 +200,45 @@ def test_a_readme_keeps_its_own_text_and_only_the_list_is_rewritten():
 def test_a_readme_without_a_list_gets_the_marked_list_at_its_end():
     assert readme(["美国之音"], ["美国之音"], "# 我的镜像\n\n说明") == (
         "# 我的镜像\n\n说明\n\n<!-- newsmirror:begin -->\n[美国之音](lists/美国之音.md)\n<!-- newsmirror:end -->\n")
+
+
+def link_texts(tokens: list[Token]) -> list[tuple[str, str]]:
+    """(text, href) of every link, the text as the reader shows it."""
+    found, text, href = [], None, ""
+    for child in (c for t in tokens if t.type == "inline" for c in t.children or []):
+        if child.type == "link_open":
+            text, href = "", str(child.attrGet("href"))
+        elif child.type == "link_close" and text is not None:
+            found.append((text, href))
+            text = None
+        elif text is not None:
+            text += child.content
+    return found
+
+
+@settings(max_examples=300, deadline=None)
+@given(name=titles.filter(lambda n: title_problem(n) is None), url=links)
+@example(name="Git*Hub* _备份_ ] [x](javascript:alert(1)) <b> &amp; \\", url="https://e.example/a)b<c")
+@example(name="| a | b |", url="https://en.wikipedia.org/wiki/A_(b)")
+def test_a_mirror_s_name_and_address_are_shown_exactly_at_a_list_s_foot(name, url):
+    foot = mirrors_block([Mirror(name, url), Mirror(name, "git@codeberg.org:you/news.git")])
+    page = list_page("美国之音", [Article("voa", 1048574, "标题", "https://x.example/", T, "")], foot=foot)
+    assert page.startswith(list_page("美国之音", [Article("voa", 1048574, "标题", "https://x.example/", T, "")]))
+    tokens = READER.parse(page)
+    assert [t.content for t in tokens if t.type == "inline"][-3] == "全部镜像"  # a heading of its own
+    assert link_texts(tokens)[-1] == (name, url)
+    assert not inline_kinds(tokens) & {"html_inline", "image", "em_open", "strong_open", "s_open"}
+    last = [t for t in tokens if t.type == "inline"][-1].children or []
+    assert [c.type for c in last][-1] == "code_inline" and last[-1].content == "git@codeberg.org:you/news.git"
+    assert "".join(c.content for c in last[:-1]) == f"{name}："
+
+
+def test_no_mirror_adds_nothing_and_a_readme_lists_them_after_its_lists():
+    assert mirrors_block([]) == ""
+    foot = mirrors_block([Mirror("GitHub", "https://github.com/you/news")], "全部鏡像")
+    page = readme(["美国之音"], ["美国之音"], None, foot)
+    assert page == ("抓取新闻媒体文章\n------\n\n<!-- newsmirror:begin -->\n[美国之音](lists/美国之音.md)\n\n"
+                    "全部鏡像\n------\n\n[GitHub](https://github.com/you/news)\n<!-- newsmirror:end -->\n")
+    assert readme(["美国之音"], ["美国之音"], page, foot) == page  # rewritten in place, never added twice
+    assert readme(["美国之音"], ["美国之音"], page) == readme(["美国之音"], ["美国之音"])  # mirrors removed: gone
+    assert link_texts(READER.parse(page)) == [("美国之音", "lists/美国之音.md"), ("GitHub", "https://github.com/you/news")]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -208,3 +210,24 @@ def test_run_on_a_master_repository_with_a_lost_state_adds_and_replaces_nothing(
     assert {name: after[name] for name in before} == before
     assert set(after) - set(before) == {"articles/voa/1048572.md"} and "文章3" in after["articles/voa/1048572.md"].decode()
     assert git(remote, "branch", "--format=%(refname:short)").split() == ["master"]
+
+
+def test_publish_reports_the_packed_size_and_the_largest_folder_and_warns_near_the_limits(tmp_path, site):
+    remote = bare(tmp_path, "news")
+    archive = mirror(tmp_path, site, [remote])
+    first = newsmirror("--archive", archive, "run")  # a pass that publishes reports them too
+    assert first.code == 0
+    size, folder = [line for line in first.out.splitlines() if line.startswith(("repository:", "largest folder:"))]
+    assert size.endswith(" MB packed (0% of the 1024 MB limit set by [publish] warn_size_mb)")
+    assert folder == "largest folder: . (6 entries) (0% of the 1000-entry limit set by [publish] warn_folder_entries)"
+
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text() + "warn_size_mb = 1\nwarn_folder_entries = 7\n")
+    (archive / "media").mkdir()
+    (archive / "media/big.bin").write_bytes(random.Random(1).randbytes(850 * 1024))  # git cannot compress it
+    second = newsmirror("--archive", archive, "publish")
+    assert second.code == 0 and f"push {remote}: ok" in second.out
+    assert re.search(r"^repository: [01]\.\d MB packed \(warning: (8|9)\d% of the 1 MB limit set by \[publish\] warn_size_mb\)$",
+                     second.out, re.M), second.out
+    assert "largest folder: . (7 entries) (warning: 100% of the 7-entry limit set by [publish] warn_folder_entries)" in second.out
+    assert ".newsmirror" not in git(archive, "ls-files")  # the state is not pushed, so not counted

@@ -611,3 +611,32 @@ def test_an_adopted_article_links_its_file_and_no_script_link(tmp_path, site):
     assert "javascript" not in markup and 'class="source"' not in markup and "原来的正文" in markup
     second = (archive / "site/articles/f/1048573.html").read_text(encoding="utf-8")
     assert f'class="source" href="{site.base}/a/2.html"' in second
+
+
+def test_every_page_ends_with_the_mirrors_escaped_and_only_http_s_linked(tmp_path, site):
+    archive = tmp_path / "m"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text(
+        f'[[feeds]]\nid = "voa"\ntitle = "美国之音"\nurl = "{site.add("/voa.xml", rss(item(1)))}"\n'
+        '[publish]\nmirrors = [\n  { name = "<b>GitHub</b> & *co*", url = "https://e.example/a)b<c\\"d" },\n'
+        '  { name = "备份", url = "git@codeberg.org:you/news.git" },\n]\n', encoding="utf-8")
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert newsmirror("--archive", archive, "site").code == 0
+    pages = [archive / "site" / rel for rel in ("index.html", "feeds/voa/index.html", "articles/voa/1048574.html")]
+    for page in pages:
+        footer = re.search(r'<footer class="mirrors">(.*)</footer>', page.read_text(encoding="utf-8"))
+        assert footer is not None, page
+        assert footer.group(1) == ('全部镜像：<a href="https://e.example/a)b&lt;c&#34;d">&lt;b&gt;GitHub&lt;/b&gt; &amp; *co*</a>'
+                                   " · 备份 <code>git@codeberg.org:you/news.git</code>")
+    config = archive / "newsmirror.toml"
+    config.write_text(config.read_text(encoding="utf-8").replace('"备份"', '"Codeberg"'), encoding="utf-8")
+    assert newsmirror("--archive", archive, "site").code == 0  # the mirrors changed: every page is built again
+    assert all("Codeberg <code>" in page.read_text(encoding="utf-8") for page in pages)
+
+
+def test_without_mirrors_no_page_has_a_footer(tmp_path, site):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/voa.xml", rss(item(1))), "--id", "voa", "--title", "美国之音")
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert newsmirror("--archive", archive, "site").code == 0
+    assert not [p for p in (archive / "site").rglob("*.html") if "<footer" in p.read_text(encoding="utf-8")]

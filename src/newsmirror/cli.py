@@ -432,6 +432,7 @@ def run(
 ) -> None:
     """One pass: fetch every feed, store new entries, write articles, lists and README."""
     from .pipeline import run_pass
+    from .tombstones import TombstoneError
 
     arch = _archive(archive)
     if not _has_config(arch):
@@ -453,6 +454,8 @@ def run(
             report = run_pass(arch, config, feed or (), on_result=on_result, force=force)
     except ArchiveLocked as exc:
         raise _fail(str(exc), 1) from None
+    except TombstoneError as exc:  # never archive against a record of redactions half-read
+        raise _fail(str(exc), 1) from None
     for note in report.notes:
         out.print(note, markup=False)
     out.print(report.total(config.display.zone), markup=False)
@@ -460,7 +463,7 @@ def run(
         for line in _unreachable(arch, bool(report.deferred)):
             out.print(line, markup=False)
     if report.indexed:
-        out.print(f"search index: {report.indexed} articles in {report.index_seconds:.2f} s", markup=False)
+        out.print(f"search index: {report.indexed} articles, {report.index_seconds:.2f} s after the pass", markup=False)
     for problem in report.problems:  # this machine's failures: what was stored is kept for the next pass
         err.print(f"newsmirror: {problem}", markup=False)
     if config.publish.remotes:
@@ -569,7 +572,7 @@ def daemon(
 
 @app.command()
 def doctor(archive: ArchiveOption = None) -> None:
-    """Check configuration, state, every feed (through its proxy), remotes and disk; exit 1 if anything fails."""
+    """Check configuration, state, every feed (through its proxy), remotes, mirrors (warnings only) and disk; exit 1 if anything fails."""
     from .doctor import Check, checks
     from .publish import check_remote
 
@@ -644,6 +647,50 @@ def history(
     if any(suppressed.values()):
         counts = ", ".join(f"{n:,} {_SUPPRESSED[reason]}" for reason, n in suppressed.items() if n)
         out.print(f"changes not kept as versions: {counts}", markup=False)
+
+
+@app.command()
+def redact(
+    item: Annotated[str, typer.Argument(metavar="ITEM", help="feed/number (e.g. voa/1048574) or the article's link.")],
+    reason: Annotated[str, typer.Option(help="Why (the notice), recorded in redactions.json.")],
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    archive: ArchiveOption = None,
+) -> None:
+    """Remove an article after a takedown notice: its files, lists, feeds out, site, search, state
+    and every commit's copy; then force-push (with lease) to every remote. It is never archived again."""
+    from .history import NoSuchItem, resolve
+    from .redact import redact as remove
+    from .tombstones import TombstoneError
+
+    arch = _archive(archive)
+    config = _load(arch)
+    if not reason.strip():
+        raise _fail('--reason: say why, e.g. --reason "DMCA notice of 2025-02-03"')
+    with closing(_store(arch)) as store:
+        try:
+            row = resolve(store, item)
+        except NoSuchItem as exc:
+            raise _fail(f"ITEM: {exc}") from None
+        remotes = len(config.publish.remotes)
+        question = (f"Remove {row.feed_id}/{row.number} ({row.link}) everywhere, rewrite the history of {arch.root} "
+                    f"and force-push it to {remotes} remotes?")
+        try:
+            confirmed = yes or typer.confirm(question)
+        except typer.Abort:  # no answer (end of input)
+            confirmed = False
+        if not confirmed:
+            raise _fail("not confirmed: nothing changed (--yes to skip the question)", 1)
+        try:
+            with arch.lock():
+                report = remove(arch, config, store, row, reason)
+        except ArchiveLocked as exc:
+            raise _fail(str(exc), 1) from None
+        except TombstoneError as exc:
+            raise _fail(str(exc), 1) from None
+    for line in report.lines():
+        out.print(line, markup=False)
+    if report.failed:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -804,6 +851,40 @@ def serve(
         with keeper.kept(lambda line: err.print(f"newsmirror: {line}", markup=False)):
             out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
             server.serve(create_app(arch, config.display.zone), sock)
+
+
+@app.command()
+def digest(
+    day: Annotated[str | None, typer.Option("--date", metavar="D", show_default=False,
+                                           help="The day, YYYY-MM-DD, in [display] timezone (default: yesterday).")] = None,
+    archive: ArchiveOption = None,
+) -> None:
+    """Write the day's articles to digests/D.md and D.html, and mail them when [digest] names a server."""
+    from . import digest as daily
+    from .dates import now_ms
+
+    arch = _archive(archive)
+    config = _load(arch)
+    try:
+        when = daily.parse_day(day) if day is not None else daily.yesterday(now_ms(), config.display.zone)
+    except ValueError as exc:
+        raise _fail(f"--date: {exc}") from None
+    store = _store(arch)
+    try:
+        made = daily.build(config, store, when)
+    finally:
+        store.close()
+    text, page = daily.write(arch, made)
+    folder = arch.root / daily.FOLDER
+    out.print(f"Digest of {when.isoformat()}: {made.count} articles ({made.full} in full): "
+              f"{folder / f'{when.isoformat()}.md'}, {folder / f'{when.isoformat()}.html'}", markup=False)
+    settings = config.digest
+    if settings.smtp:
+        try:
+            daily.send(settings, daily.message(settings, made, text, page))
+        except daily.MailError as exc:
+            raise _fail(str(exc), 1) from None
+        out.print(f"Mailed to {', '.join(settings.to)} through {settings.smtp}", markup=False)
 
 
 _SKIPPED_SHOWN = 20  # files reindex skipped, named one by one on the terminal; a longer list goes to a file

@@ -86,6 +86,24 @@ class ImageSettings:
     proxy: str = DEFAULT_PROXY
     fallbacks: tuple[str, ...] = ()
     referers: dict[str, str] = field(default_factory=dict)
+    # Local copies: no wider than this, re-encoded (media.py says why and how).
+    max_width: int = 1200
+    format: str = field(default="webp", metadata=_choices("webp", "jpeg"))
+    quality: int = 80
+
+
+@dataclass(frozen=True)
+class Mirror:
+    """A reader-facing address of another copy (a git host, a Pages site): every copy lists
+    them all, so that a reader who finds one copy finds the others when it is blocked."""
+
+    name: str
+    url: str  # http(s), or a git host's `git@host:path` (shown, never linked)
+
+    @property
+    def linked(self) -> bool:
+        """Whether the address is written as a link (http(s)); a `git@` one is shown as text."""
+        return self.url.lower().startswith(("http://", "https://"))
 
 
 @dataclass(frozen=True)
@@ -98,6 +116,9 @@ class PublishSettings:
     author_email: str = "newsmirror@localhost"
     retries: int = 3
     site_url: str | None = None  # where site/ is served: re-published feeds link the mirror's copies
+    mirrors: tuple[Mirror, ...] = ()  # listed in README.md, every list page's foot and the site's footer
+    warn_size_mb: int = 1024  # `publish` warns at 80% of this packed size (git hosts advise 1-5 GB)...
+    warn_folder_entries: int = 1000  # ...or of this many entries in one folder (hosts truncate the view)
 
 
 @dataclass(frozen=True)
@@ -163,6 +184,22 @@ class DisplaySettings:
 
 
 @dataclass(frozen=True)
+class DigestSettings:
+    """The daily digest (digest.py): written as files always, mailed when `smtp` names a server.
+    Mail reaches readers when every web host of the mirror is blocked."""
+
+    smtp: str | None = None  # "host:port"
+    sender: str | None = field(default=None, metadata={"key": "from"})  # `from` is a Python keyword
+    to: tuple[str, ...] = ()
+    user: str | None = None
+    password_env: str = "NEWSMIRROR_SMTP_PASSWORD"  # the password never sits in a file that is committed
+    starttls: str = field(default="auto", metadata=_choices("auto", "always", "never"))
+    ssl: bool = False  # TLS from the first byte (port 465) instead of STARTTLS
+    timeout: float = 30.0  # seconds for each exchange with the server
+    max_bytes: int = 512 * 1024  # article bodies in full while their HTML totals at most this; then titles and links
+
+
+@dataclass(frozen=True)
 class Config:
     """The whole configuration of one mirror folder."""
 
@@ -173,6 +210,7 @@ class Config:
     limits: LimitSettings = field(default_factory=LimitSettings)
     revisions: RevisionSettings = field(default_factory=RevisionSettings)
     display: DisplaySettings = field(default_factory=DisplaySettings)
+    digest: DigestSettings = field(default_factory=DigestSettings)
     timezone: str = DEFAULT_TIMEZONE
     page_retries: int = 5
     interval: float = 30.0
@@ -293,6 +331,22 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         '# mode = "proxy"            # "proxy", "local" (copies under media/) or "keep"',
         f'# proxy = "{DEFAULT_PROXY}"',
         '# fallbacks = ["https://wsrv.nl/?url={url_encoded}"]',
+        "# Local copies are resized to max_width (never enlarged) and re-encoded, metadata stripped:",
+        "# max_width = 1200",
+        '# format = "webp"           # "webp" (keeps transparency) or "jpeg" (transparency on white)',
+        "# quality = 80              # 1-100",
+        "",
+    ]
+    lines += [
+        "[digest]",
+        "# `newsmirror digest` writes digests/<day>.md and .html; with smtp, from and to it also mails them.",
+        '# smtp = "smtp.example.org:587"   # host:port',
+        '# from = "mirror@example.org"',
+        '# to = ["a@example.org"]',
+        '# user = "mirror"              # the password is read from the environment variable password_env',
+        '# password_env = "NEWSMIRROR_SMTP_PASSWORD"',
+        '# starttls = "auto"            # "auto" (when the server offers it), "always" or "never"; ssl = true for port 465',
+        "# max_bytes = 524288           # article bodies in full up to this much HTML; the rest by title and link",
         "",
     ]
     lines += [
@@ -305,6 +359,12 @@ def default_text(feeds: typing.Iterable[tuple[str, str, str, str]] = DEFAULT_FEE
         "# retries = 3",
         "# Where site/ is served; the re-published feeds under feeds/ then link the mirror's copies.",
         '# site_url = "https://you.github.io/news/site/"',
+        "# The other copies readers can turn to (http(s) or git@host:path), listed in README.md, every list",
+        "# page and the site's footer; `doctor` checks that each answers.",
+        '# mirrors = [{ name = "GitHub", url = "https://github.com/you/news" }]',
+        "# `publish` warns when the packed repository or its largest folder reaches 80% of these.",
+        "# warn_size_mb = 1024",
+        "# warn_folder_entries = 1000",
         "",
     ]
     for feed_id, title, url, note in feeds:
@@ -493,6 +553,43 @@ def _remote(value: str) -> str | None:
     return _text(value)
 
 
+_ADDRESS = re.compile(r"[^@\s<>(),;:\"\[\]\\]+@[^@\s<>(),;:\"\[\]\\]+")
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _address(value: str) -> str | None:
+    """A bare mail address (`a@example.org`): it goes into a header and the SMTP envelope."""
+    return None if _ADDRESS.fullmatch(value) and not _CONTROL.search(value) else f"{value!r} is not a mail address (name@host)"
+
+
+def _env_name(value: str) -> str | None:
+    return None if _ENV_NAME.fullmatch(value) else f"{value!r} is not an environment variable name"
+
+
+def host_port(value: str) -> tuple[str, int] | None:
+    """(host, port) of `host:port` (`[::1]:25` for IPv6), or None when it is not one."""
+    host, sep, port = value.rpartition(":")
+    host = host.removeprefix("[").removesuffix("]")
+    if not sep or not host or _SPACE_OR_CONTROL.search(host) or "/" in host or not port.isascii() or not port.isdigit():
+        return None
+    return (host, int(port)) if 0 < int(port) < 65536 else None
+
+
+def _smtp(value: str) -> str | None:
+    return None if host_port(value) else f"{value!r} must be host:port, e.g. \"smtp.example.org:587\""
+
+
+_GIT_ADDRESS = re.compile(r"git@[A-Za-z0-9.-]+:[A-Za-z0-9._~/+-]+")
+
+
+def _mirror_url(value: str) -> str | None:
+    """A reader-facing address: http(s), or `git@host:path` (plain characters only: it is shown
+    as code, never as a link)."""
+    if value.startswith("git@"):
+        return None if _GIT_ADDRESS.fullmatch(value) else f"{value!r} is not a git@host:path address"
+    return url_problem(value)
+
+
 def _identity(value: str) -> str | None:
     """A commit author's name or email: git refuses an empty one, which failed every publish."""
     return "must not be empty" if not value.strip() else _text(value)
@@ -520,11 +617,18 @@ _RULES: dict[type, dict[str, Rule]] = {
     },
     RevisionSettings: {"max_per_day": _within(1, 1000)},
     DisplaySettings: {"timezone": _raises(display_zone)},
-    ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers},
+    DigestSettings: {
+        "smtp": _optional(_smtp), "sender": _optional(_address), "to": _each(_address), "user": _optional(_identity),
+        "password_env": _env_name, "timeout": _SECONDS, "max_bytes": _within(0, GiB),
+    },
+    ImageSettings: {"proxy": _template, "fallbacks": _each(_template), "referers": _referers,
+                    "max_width": _within(16, 16_383), "quality": _within(1, 100)},
     PublishSettings: {
         "remotes": _each(_remote), "branch": _optional(_branch), "author_name": _identity, "author_email": _identity,
         "retries": _within(0, 100), "site_url": _optional(url_problem),
+        "warn_size_mb": _within(1, 1_000_000), "warn_folder_entries": _within(1, 100_000_000),
     },
+    Mirror: {"name": title_problem, "url": _mirror_url},
     SiteRule: {"body": _optional(_selector), "lead_image": _optional(_selector), "caption": _optional(_selector),
                "remove": _each(_selector)},
     FeedConfig: {
@@ -571,6 +675,27 @@ def parse(text: str, path: Path | None = None) -> Config:
     return dataclasses.replace(config, feeds=feeds, path=path)
 
 
+def _key(f: dataclasses.Field) -> str:
+    """The TOML key of a field: its name, unless that is a Python keyword (`from`)."""
+    return f.metadata.get("key", f.name)
+
+
+def _digest_problem(d: DigestSettings, given: set[str]) -> tuple[str, str] | None:
+    """(key, problem) of [digest] settings that cannot work together: a server and no one to mail,
+    recipients and no server, a password that would cross the network unencrypted."""
+    if d.smtp and not d.sender:
+        return "from", "is required with smtp"
+    if d.smtp and not d.to:
+        return "to", "is required with smtp (a list of addresses)"
+    if not d.smtp and (d.sender or d.to or d.user):
+        return next(k for k in ("from", "to", "user") if k in given), "needs smtp (host:port) to mail the digest"
+    if d.ssl and "starttls" in given:
+        return "starttls", "not with ssl = true (the connection is encrypted from the start)"
+    if d.user and d.starttls == "never" and not d.ssl:
+        return "starttls", "\"never\" would send the password of user unencrypted"
+    return None
+
+
 @functools.cache
 def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
@@ -585,7 +710,10 @@ class _Reader:
 
     def error(self, where: tuple, key: str, message: str) -> ConfigError:
         dotted = "".join(f"[{w}]" if isinstance(w, int) else f".{w}" for w in (*where, key)).lstrip(".")
-        return ConfigError(f"{dotted}: {message}", self.path, self._line(where, key))
+        line = self._line(where, key)
+        if line is None and len(where) > 1 and isinstance(where[-1], int):  # an inline table in a list
+            line = self._line(where[:-2], str(where[-2]))
+        return ConfigError(f"{dotted}: {message}", self.path, line)
 
     def _line(self, where: tuple, key: str) -> int | None:
         """Line of `key` in the table at `where` (e.g. ("feeds", 2, "rules")), by a plain scan."""
@@ -613,15 +741,16 @@ class _Reader:
     def build(self, cls: type, raw: Any, where: tuple, skip: frozenset[str] = frozenset()) -> Any:
         if not isinstance(raw, dict):
             raise self.error(where[:-1], str(where[-1]) if where else "", "must be a table")
-        fields = {f.name: f for f in dataclasses.fields(cls) if f.name not in skip}
+        fields = {_key(f): f for f in dataclasses.fields(cls) if f.name not in skip}
         hints = _hints(cls)
         unknown = sorted(set(raw) - set(fields))
         if unknown:
             raise self.error(where, unknown[0], f"unknown key (known: {', '.join(sorted(fields))})")
         values = {}
-        for name, value in raw.items():
-            values[name] = self._value(hints[name], value, (*where, name), fields[name].metadata)
-        missing = [f.name for f in fields.values() if f.default is dataclasses.MISSING
+        for key, value in raw.items():
+            name = fields[key].name
+            values[name] = self._value(hints[name], value, (*where, key), fields[key].metadata)
+        missing = [key for key, f in fields.items() if f.default is dataclasses.MISSING
                    and f.default_factory is dataclasses.MISSING and f.name not in values]
         if missing:
             raise self.error(where, missing[0], "is required")
@@ -638,6 +767,10 @@ class _Reader:
             if dataclasses.is_dataclass(option):
                 return self.build(typing.cast(type, option), value, where)
             origin = typing.get_origin(option)
+            if origin is tuple and dataclasses.is_dataclass(item := typing.get_args(option)[0]):
+                if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+                    raise self.error(parent, key, "must be a list of tables")
+                return tuple(self.build(typing.cast(type, item), v, (*where, i)) for i, v in enumerate(value))
             if origin is tuple:
                 if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                     raise self.error(parent, key, "must be a list of strings")
@@ -659,9 +792,12 @@ class _Reader:
 
     def _check(self, obj: Any, where: tuple, given: set[str]) -> None:
         """Checks that need more than a type (`_RULES`), and those between two keys."""
+        keys = {f.name: _key(f) for f in dataclasses.fields(obj)}
         for name, rule in _RULES[type(obj)].items():
             if problem := rule(getattr(obj, name)):
-                raise self.error(where, name, problem)
+                raise self.error(where, keys[name], problem)
+        if isinstance(obj, DigestSettings) and (clash := _digest_problem(obj, given)):
+            raise self.error(where, *clash)
         # Only when set: the default per_host (2) with `concurrency = 1` is what the user meant.
         if isinstance(obj, FetchSettings) and "per_host" in given and obj.per_host > obj.concurrency:
             raise self.error(where, "per_host", f"must be at most concurrency ({obj.concurrency}), not {obj.per_host}")

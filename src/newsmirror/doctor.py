@@ -2,7 +2,7 @@
 
 Checks the configuration, the state database, each feed's reachability through its own
 proxy (fetched and parsed now), each feed's health, the git remotes when publishing is
-configured, and free disk. Any FAIL makes the command exit non-zero.
+configured, whether each mirror address answers (a warning only), and free disk. Any FAIL makes the command exit non-zero.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from . import failures
 from .archive import Archive
-from .config import Config
+from .config import Config, Mirror
 from .dates import now_ms
 from .fetch import Fetcher, FetchError
 from .health import problems
@@ -53,6 +53,35 @@ async def _reach(config: Config) -> list[Check]:
             via = f" via {feed.proxy or config.fetch.proxy}" if (feed.proxy or config.fetch.proxy) else ""
             return Check(f"feed {feed.id}", "ok", f"{len(parsed.entries)} entries{via}")
         return list(await asyncio.gather(*(one(f) for f in config.feeds if f.enabled)))
+
+
+async def _answers(fetcher: Fetcher, mirror: Mirror, max_bytes: int) -> Check:
+    """HEAD the address, then GET it when the server answered HEAD with an error (some refuse
+    HEAD); bounded by [fetch] timeout, max_redirects and `max_bytes`. A warning, never a
+    failure: from behind a block some copies will not answer."""
+    name = f"mirror {mirror.name}"
+    try:
+        try:
+            await fetcher.get(mirror.url, max_bytes, method="HEAD")
+        except FetchError as exc:
+            if exc.status is None:  # no answer at all: a GET would get none either
+                raise
+            await fetcher.get(mirror.url, max_bytes)
+    except FetchError as exc:
+        return Check(name, "warn", f"{mirror.url}: {exc}")
+    return Check(name, "ok", f"{mirror.url} answers")
+
+
+def mirrors(config: Config) -> list[Check]:
+    """Whether each http(s) mirror address answers (a `git@` one is for git, not for a browser:
+    `git ls-remote` would need the host's keys; it is listed as not checked)."""
+    async def all_of() -> list[Check]:
+        async with Fetcher(config.fetch) as fetcher:
+            addresses = (m for m in config.publish.mirrors if m.linked)
+            return list(await asyncio.gather(*(_answers(fetcher, m, config.fetch.max_page_bytes) for m in addresses)))
+    linked = asyncio.run(all_of()) if any(m.linked for m in config.publish.mirrors) else []
+    return [*linked, *(Check(f"mirror {m.name}", "ok", f"{m.url}: not checked (only http(s) addresses are)")
+                       for m in config.publish.mirrors if not m.linked)]
 
 
 def integrity(archive: Archive, store: Store) -> str | None:
@@ -94,4 +123,4 @@ def checks(archive: Archive, config: Config, remotes: list[Check] | None = None)
                 found.append(Check(f"feed {feed.id}", "warn", problem))
     finally:
         store.close()
-    return [*found, *(remotes or []), disk(archive)]
+    return [*found, *(remotes or []), *mirrors(config), disk(archive)]

@@ -109,8 +109,9 @@ class Fetcher:
         headers: dict[str, str] | None = None,
         proxy: str | None = None,
         accept: str = "*/*",
+        method: str = "GET",
     ) -> Response:
-        """GET `url`; FetchError with a one-line reason for anything but 2xx/304."""
+        """GET `url` (or HEAD it: `doctor`); FetchError with a one-line reason for anything but 2xx/304."""
         if not urls.is_http(url):
             raise FetchError(f"not an http(s) URL: {url[:200]}")
         request_headers = {"Accept": accept, **(headers or {})}
@@ -121,7 +122,7 @@ class Fetcher:
         async with self._all, self._hosts[urls.host(url)]:
             try:
                 async with asyncio.timeout(self.settings.timeout):
-                    return await self._get(self._client(proxy), url, max_bytes, request_headers)
+                    return await self._get(self._client(proxy), url, max_bytes, request_headers, method)
             except TimeoutError:
                 raise FetchError(f"timed out after {self.settings.timeout:g} s") from None
             except httpx.TimeoutException:
@@ -129,12 +130,13 @@ class Fetcher:
             except (httpx.HTTPError, httpx.InvalidURL, OSError, ValueError) as exc:  # InvalidURL: too long, control characters
                 raise FetchError(_reason(exc)) from None
 
-    async def _get(self, client: httpx.AsyncClient, url: str, max_bytes: int, headers: dict[str, str]) -> Response:
+    async def _get(self, client: httpx.AsyncClient, url: str, max_bytes: int, headers: dict[str, str],
+                   method: str = "GET") -> Response:
         """Follow redirects here, not in httpx: it reads a redirect's body whole and decoded, and
         follows a `Location` to any scheme."""
         statuses: list[int] = []
         while True:
-            async with client.stream("GET", url, headers=headers) as r:
+            async with client.stream(method, url, headers=headers) as r:
                 target = _redirect(r)
                 if target is None:
                     moved = str(r.url) if statuses and all(s in (301, 308) for s in statuses) else None

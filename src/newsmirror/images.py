@@ -12,6 +12,9 @@ from urllib.parse import quote
 
 from . import urls
 from .config import ImageSettings
+from .htmltokens import Tag, is_text, split
+
+LOCAL = "../../media/"  # how a body names a local copy (building.py): from articles/<feed>/ to media/
 
 # Image proxies in common use: a URL already pointing at one is never wrapped again.
 KNOWN_PROXIES = frozenset({"images.weserv.nl", "wsrv.nl", "i0.wp.com", "i1.wp.com", "i2.wp.com", "i3.wp.com",
@@ -63,3 +66,20 @@ def rewriter(settings: ImageSettings, local: Mapping[str, str] | None = None,
         return apply_template(order[(choices or {}).get(host, 0)], url)
 
     return rewrite
+
+
+def relocate(body: str, up: int) -> str:
+    """`body` on a page `up` folders deeper than articles/<feed>/ (the site's
+    site/articles/<feed>/, an edition's zh-Hant/articles/<feed>/): the paths of its local copies
+    lead to the one media/ from there, so that a clone, a git host's view and the site all
+    find the image. Other pieces are kept byte for byte."""
+    if LOCAL not in body:
+        return body
+    pieces = split(body)
+    for i, piece in enumerate(pieces):
+        if LOCAL in piece and not is_text(piece):
+            tag = Tag.parse(piece)
+            if tag.name == "img" and (src := tag.get("src") or "").startswith(LOCAL):
+                tag.set("src", "../" * up + src)
+                pieces[i] = tag.html()
+    return "".join(pieces)

@@ -70,6 +70,7 @@ class Article:
     published: int
     body: str
     removed_at: int | None = None
+    redacted: bool = False  # removed on request (tombstones.py): a list line without title or link
 
 
 class NewEntry(TypedDict):

@@ -17,14 +17,16 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import __version__, editions, failures, identity_index
+from . import __version__, editions, failures, identity_index, tombstones
 from . import archive as files
 from .archive import Archive
 from .config import Config, FeedConfig
+from .images import relocate
 from .model import Article
 from .render import feeds as republish
 from .render import markdown
 from .store import EntryRow, FeedState, Store
+from .tombstones import Tombstone, Tombstones
 from .workers import WorkerDied, Workers
 
 
@@ -47,6 +49,7 @@ class Output:
     unlisted: Counter[str] = field(default_factory=Counter)  # articles written since their feed's list was
     feeds_out_changed: bool = False
     shared: set[str] = field(default_factory=set)  # feeds that newly share another feed's article
+    on_written: Callable[[list[EntryRow]], None] = lambda rows: None  # given each article once its file is written
 
     def __post_init__(self) -> None:
         self._feeds = {f.id: f for f in self.config.feeds}
@@ -80,7 +83,10 @@ class Output:
                     if row.feed_id not in on_disk:
                         on_disk[row.feed_id] = self.archive.numbers_on_disk(row.feed_id)
                     path = on_disk[row.feed_id].get(row.number) or path
-                out.append((path, markdown.article(editions.article(article(row), variant)).encode("utf-8")))
+                a = editions.article(article(row), variant)
+                if tree is not self.archive:  # zh-Hant/articles/<feed>/: local images one folder further up
+                    a = replace(a, body=relocate(a.body, 1))
+                out.append((path, markdown.article(a).encode("utf-8")))
             groups.append(out)
             self.submitted.add(row.id)
             self.unlisted[row.feed_id] += 1
@@ -104,8 +110,10 @@ class Output:
         self.inflight.clear()
         self.step("articles written", self.store.mark_written, done)
         written = set(done)
-        self.step("identity index", self.index_identities, [row for rows, _ in settled for row in rows if row.id in written])
+        now_written = [row for rows, _ in settled for row in rows if row.id in written]
+        self.step("identity index", self.index_identities, now_written)
         self.written.extend(done)
+        self.on_written(now_written)
         for name, task, args in self.rendering:
             try:
                 try:
@@ -174,13 +182,21 @@ class Output:
 
     def write_list(self, feed_id: str, feed: FeedConfig | None, title: str, name: str) -> list[Article]:
         """The feed's list page in every tree; returns what it lists."""
-        rows = self.store.list_lines(feed_id, markdown.LIST_SIZE)
+        rows = with_redacted(self.store.list_lines(feed_id, markdown.LIST_SIZE), self.tombstones.of_feed(feed_id))
         for tree, variant, link_root in self.trees(feed):
             convert = editions.converter(variant)
             page = markdown.list_page(convert(title), [editions.article(a, variant) for a in rows],
-                                      convert(self.config.removed_marker), link_root)
+                                      convert(self.config.removed_marker), link_root, self.mirrors(convert))
             files.write(tree.list_path(name), page)
         return rows
+
+    @functools.cached_property
+    def tombstones(self) -> Tombstones:
+        return tombstones.read(self.archive.root)
+
+    def mirrors(self, convert: Callable[[str], str]) -> str:
+        """The mirror list closing a list page and the README, its heading in the tree's script."""
+        return markdown.mirrors_block(self.config.publish.mirrors, convert(markdown.MIRRORS_TITLE))
 
     def write_stopped_lists(self) -> None:
         """The lists of feeds no longer mirrored, when what they are rendered with changed (their
@@ -198,7 +214,7 @@ class Output:
         `feed` None: a feed no longer mirrored, whose list alone is rendered."""
         c = self.config
         settings = (__version__, title, name, feed and feed.url, c.variant_for(feed) if feed else c.variant, c.editions,
-                    c.removed_marker, c.feeds_out, c.publish.site_url, markdown.LIST_SIZE)
+                    c.removed_marker, c.feeds_out, c.publish.site_url, markdown.LIST_SIZE, c.publish.mirrors)
         return hashlib.sha256(repr(settings).encode()).hexdigest()[:16]
 
     def write_feeds_out(self, name: str, title: str, link: str, articles: list[Article]) -> None:
@@ -228,7 +244,7 @@ class Output:
             path = tree.root / "README.md"
             # Only newsmirror's part is rewritten: an adopted repository's own text stays.
             current = path.read_text(encoding="utf-8", errors="replace") if path.is_file() else None
-            files.write(path, markdown.readme([convert(t) for t in titles], names, current))
+            files.write(path, markdown.readme([convert(t) for t in titles], names, current, self.mirrors(convert)))
 
 
 def refresh_readme(archive: Archive, config: Config, store: Store) -> None:
@@ -244,6 +260,38 @@ def refresh_readme(archive: Archive, config: Config, store: Store) -> None:
     finally:
         workers.close()
     store.save_feeds(saved)
+
+
+def refresh_feeds(archive: Archive, config: Config, store: Store, feed_ids: list[str]) -> None:
+    """The lists and re-published feeds of `feed_ids`, and README, outside a pass (`redact`):
+    what an article was taken out of shows so at once."""
+    states = store.feeds()
+    saved: list[FeedState] = []
+    configured = {f.id: f for f in config.feeds}
+    workers = Workers(1)
+
+    async def refresh(out: Output) -> None:
+        for feed_id in feed_ids:
+            if feed := configured.get(feed_id):
+                out.write_feed(feed, force=True)
+            elif feed_id in out.stopped:
+                title = out.stopped[feed_id]
+                out.write_list(feed_id, None, title, out.lists.name(feed_id, title))
+        out.write_readme()
+        await out.settle()
+
+    try:
+        asyncio.run(refresh(Output(archive, config, store, workers, lambda i: states.get(i) or FeedState(i), saved.append,
+                                   lambda name, fn, *args: fn(*args))))
+    finally:
+        workers.close()
+    store.save_feeds(saved)
+
+
+def with_redacted(rows: list[Article], stones: list[Tombstone]) -> list[Article]:
+    """A feed's list lines (newest first) with a line for each of its redacted articles."""
+    return tombstones.interleave(rows, stones, lambda a: (a.feed_id, a.number),
+                                 lambda t: Article(t.feed, t.number, "", "", t.published, "", redacted=True))
 
 
 def article(row: EntryRow) -> Article:

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING
 
 from . import archive as files
 from . import config as configuration
-from . import decide, failures, revisions
+from . import decide, failures, revisions, tombstones
 from .archive import FIRST_NUMBER, Archive
 from .building import Builder
 from .config import Config, FeedConfig
 from .dates import display, iso, now_ms
 from .fetch import FEED_ACCEPT, Fetcher, FetchError
 from .identity import same_title
+from .indexer import Indexer
 from .model import ParsedEntry, new_entry
 from .output import Output
 from .revisions import FLIP, LIMIT, ReturnTo, Revise, Suppress, VersionKey, version_key
@@ -83,8 +84,8 @@ class FeedResult:
 class PassReport:
     results: list[FeedResult]
     seconds: float = 0.0
-    indexed: int = 0  # articles (re)indexed for search after the pass...
-    index_seconds: float = 0.0  # ...and how long that took (included in `seconds`)
+    indexed: int = 0  # articles (re)indexed for search, as they were written or after the pass...
+    index_seconds: float = 0.0  # ...and how long the pass waited for it at its end (included in `seconds`)
     notes: list[str] = field(default_factory=list)  # what the pass did besides the feeds (state rebuilt)
     problems: list[str] = field(default_factory=list)  # local failures: a finishing step, the disk, the state
 
@@ -142,21 +143,29 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     unindexed = archive.state_dir / UNINDEXED
     unsure = unindexed.exists()  # a pass before this one stopped before its articles were indexed
     unindexed.touch()
+    indexer = Indexer(archive.state_dir)
     try:
         archive.sweep()
         notes = [note] if (note := restore_state(archive, store)) else []
+        stones = tombstones.read(archive.root)
+        if stones and (note := _purge(archive, config, store, stones)):
+            notes.append(note)
+        indexer.fresh = not store.has_entries()
         workers = Workers()
         try:
-            work = _Pass(archive, config, store, workers, on_result, force)
+            work = _Pass(archive, config, store, workers, on_result, force, stones)
+            if not unsure:  # else the end of the pass counts the index, and rebuilds it if short
+                work.out.on_written = indexer.add
             results = asyncio.run(work.run(feeds, stop))
         finally:
             workers.close()
     finally:
+        indexing = time.monotonic()
+        early = set(indexer.close())
         store.close()
-    indexing = time.monotonic()
-    indexed = 0
+    indexed = len(early)
     try:
-        indexed = index(archive, work.out.written, check=unsure)
+        indexed += index(archive, [i for i in work.out.written if i not in early], check=unsure)
         unindexed.unlink()
     except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
         work.problems.append(f"search index: {failures.reason(exc)}")
@@ -178,6 +187,12 @@ def restore_state(archive: Archive, store: Store) -> str | None:
     report = reindex(archive, store)
     return (f"state {'incomplete' if incomplete else 'missing'}: rebuilt from {sum(report.articles.values())} "
             "article files (as `newsmirror reindex` does)")
+
+
+def _purge(archive: Archive, config: Config, store: Store, stones: tombstones.Tombstones) -> str | None:
+    from .redact import purge  # git and search: imported only when the mirror has redactions
+
+    return purge(archive, config, store, stones)
 
 
 def index(archive: Archive, written: Sequence[int], rebuild: bool = False, check: bool = True) -> int:
@@ -243,8 +258,10 @@ def _docs(rows: Iterable[EntryRow], doc: type) -> Iterator:
 
 class _Pass:
     def __init__(self, archive: Archive, config: Config, store: Store, workers: Workers,
-                 on_result: Callable[[FeedResult], None] | None, force: bool):
+                 on_result: Callable[[FeedResult], None] | None, force: bool,
+                 stones: tombstones.Tombstones | None = None):
         self.archive = archive
+        self.tombstones = stones or tombstones.Tombstones()
         self.config = config
         self.store = store
         self.workers = workers
@@ -445,6 +462,7 @@ class _Pass:
         many. Those that want their page get one while the feed's page budget lasts: from the
         first that does not, it and every younger one wait for a later pass (numbers keep to the
         order of age). An entry whose page is done is stored at once."""
+        new = self.unredacted(feed, new, result)
         new = self.unshared(feed, new, now, result)  # before building: no page fetched for a shared article
         from .process import within_pages
 
@@ -493,7 +511,8 @@ class _Pass:
         writing their files; returns how many were stored. `done` gains the id() of each
         candidate stored, or listed as another feed's article."""
         handled = [id(c) for c, _ in pairs]
-        pairs = [(c, n) for c, n in pairs if self.unshared(feed, [c], now, result)]  # another feed may have stored it
+        pairs = [(c, n) for c, n in pairs  # a page may show a redacted body; another feed may have stored it
+                 if self.unredacted(feed, [c], result) and self.unshared(feed, [c], now, result)]
         if not pairs:
             if done is not None:
                 done.update(handled)
@@ -526,6 +545,21 @@ class _Pass:
         now = now_ms()
         await self.builder.build(feed, [c for c in candidates if not c.wants_page], now)
         return await self.store_new(feed, candidates, now, result)
+
+    def unredacted(self, feed: FeedConfig, new: list[Candidate], result: FeedResult) -> list[Candidate]:
+        """The candidates that are no redacted article (tombstones.py): those that are are never
+        archived again, under the same guid, a moved link or a new guid with the same body."""
+        if not self.tombstones:
+            return new
+        keep: list[Candidate] = []
+        dropped: list[Candidate] = []
+        for c in new:
+            hit = self.tombstones.match(c.entry.guid, c.canonical, tombstones.text_hash(c.body))
+            (dropped if hit else keep).append(c)
+        if dropped:
+            self.store.drop_waiting([c.waiting for c in dropped if c.waiting is not None])
+            result.notes.append(f"{len(dropped)} redacted, not archived again")
+        return keep
 
     def unshared(self, feed: FeedConfig, new: list[Candidate], now: int, result: FeedResult) -> list[Candidate]:
         """With dedupe = "mirror", the candidates another feed already archived are listed, not stored."""
@@ -577,7 +611,8 @@ class _Pass:
         another mirror's files) or the next file is there already: every file a pass or a
         rebuild read is in the database, and reading a folder of 5,000 articles for each feed
         with something new made a pass at 1,000,000 articles cost seconds more than at 10,000."""
-        known = self.store.min_number(feed_id)
+        known = min((n for n in (self.store.min_number(feed_id), self.tombstones.min_number(feed_id)) if n is not None),
+                    default=None)  # a redacted article's number is never given to another
         if known is not None and not self.archive.article_path(feed_id, known - 1).exists():
             return known - 1
         used = [n for n in (known, min(self.archive.numbers_on_disk(feed_id), default=None)) if n is not None]

@@ -3,7 +3,8 @@
 A mirror that vanishes takes its readers with it, so a mirror has several remotes and one
 failing remote never blocks the others. Pushes retry with back-off; a push rejected because the
 remote moved on (non-fast-forward) fetches, rebases our commit on top, and tries again. Never a
-force push: a remote's history is never rewritten.
+force push: a remote's history is never rewritten (but by `newsmirror redact`, redact.py); a remote
+that still holds a redacted article is skipped, never rebased onto.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import git
+from . import git, repo_size
 from .archive import Archive, ArchiveLocked
 from .config import PublishSettings
 from .git import GitError
@@ -27,6 +28,7 @@ RETRY_BASE = 2.0  # seconds before the first retry of a failed push
 class PublishReport:
     commit: str | None = None  # the new commit's message, if one was made
     pushed: dict[str, str] = field(default_factory=dict)  # remote -> "ok" or the reason it failed
+    size: list[str] = field(default_factory=list)  # packed size and largest folder (repo_size.lines)
 
     @property
     def failed(self) -> dict[str, str]:
@@ -34,7 +36,7 @@ class PublishReport:
 
     def lines(self) -> list[str]:
         head = [f"committed: {self.commit.splitlines()[0]}"] if self.commit else ["nothing to commit"]
-        return head + [f"push {remote}: {why}" for remote, why in self.pushed.items()]
+        return head + self.size + [f"push {remote}: {why}" for remote, why in self.pushed.items()]
 
 
 def message(counts: dict[str, tuple[int, int]]) -> str:
@@ -93,6 +95,8 @@ def integrate(root: Path, remote: str, settings: PublishSettings) -> str | None:
     except GitError as exc:
         return None if "couldn't find remote ref" in exc.output else str(exc)  # an empty remote
     if not git.succeeds(root, "merge-base", "--is-ancestor", "FETCH_HEAD", "HEAD"):
+        if redacted(root, "FETCH_HEAD"):
+            return "holds history with a redacted article (it refused the rewrite); skipped, not rebased onto"
         try:
             # Our files win where both sides changed one (lists and README are regenerated anyway).
             git.run(root, "-c", f"user.name={settings.author_name}", "-c", f"user.email={settings.author_email}",
@@ -101,6 +105,22 @@ def integrate(root: Path, remote: str, settings: PublishSettings) -> str | None:
             git.run(root, "rebase", "--abort", check=False)
             return f"diverged and could not be rebased ({exc}); not forced"
     return None
+
+
+def redacted(root: Path, ref: str) -> bool:
+    """Whether `ref` holds a redacted article's content (redactions.json names its blobs):
+    rebasing onto it would bring the article back into the mirror's history."""
+    from . import tombstones  # read only when a remote diverged
+
+    try:
+        blobs = tombstones.read(root).blobs
+    except tombstones.TombstoneError as exc:
+        raise GitError(f"{exc}; not rebased onto") from None
+    if not blobs:
+        return False
+    from .redact import holds_redacted
+
+    return holds_redacted(root, ref, blobs)
 
 
 def push(root: Path, remote: str, settings: PublishSettings, sleep=time.sleep) -> str:
@@ -120,11 +140,12 @@ def push(root: Path, remote: str, settings: PublishSettings, sleep=time.sleep) -
 
 
 def publish(root: Path, settings: PublishSettings, text: str, sleep=time.sleep) -> PublishReport:
-    """Commit what changed (if anything), bring in what the remotes have that we lack, then
-    push to every remote, each on its own."""
+    """Commit what changed (if anything), measure the repository against the hosts' limits,
+    bring in what the remotes have that we lack, then push to every remote, each on its own."""
     report = PublishReport()
     if commit(root, settings, text):
         report.commit = text
+    report.size = repo_size.lines(repo_size.measure(root), settings)
     if not git.succeeds(root, "rev-parse", "--verify", "-q", "HEAD"):
         return report  # an empty mirror: nothing to push yet
     for remote in settings.remotes:

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import git, identity_index, urls
+from . import git, identity_index, tombstones, urls
 from .archive import FIRST_NUMBER, Archive, article_number
 from .clean import clean
 from .config import FEED_ID
@@ -76,6 +76,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
         if not path.is_dir():
             report.skipped.append(_skipped(archive, path, "not in a feed folder"))
     read: dict[str, tuple[str, int]] = {}  # path of each file read: (feed, number), for its git history
+    redacted = tombstones.read(archive.root).numbers
     for feed_id in archive.feed_folders():
         if not FEED_ID.match(feed_id):
             report.skipped.append(_skipped(archive, folder / feed_id, "not a valid feed id"))
@@ -83,6 +84,9 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
         found, others = archive.scan(feed_id)
         rows = []
         for number, path in sorted(found.items(), reverse=True):
+            if (feed_id, number) in redacted:  # a copy put back by hand: removed on request, never read back
+                report.skipped.append(_skipped(archive, path, f"redacted (see {tombstones.NAME})"))
+                continue
             parsed, problem = _read(path)
             if parsed is None:
                 report.skipped.append(_skipped(archive, path, problem))

@@ -62,6 +62,7 @@ _REPLACEMENT = "\ufffd"
 
 _CHUNK = 1000  # documents per worker task and per write transaction
 _POOL_MIN = 2 * _CHUNK  # smaller batches are prepared in-process: spawning workers takes 0.1-0.3 s
+_AUTOMERGE = 4  # FTS5's default: segments merged per level as passes add to the index
 _WINDOW = 400  # newest matches (and, beyond them, newest title matches) ranked per query
 _TITLE_WEIGHT = 2.0  # a term in the title is worth a body term repeated well beyond saturation
 _K1, _B = 1.2, 0.75  # BM25 term-frequency saturation and length normalization
@@ -438,16 +439,20 @@ class SearchIndex:
         with self._transaction():
             self.db.execute("DELETE FROM docs")
             self.db.execute("INSERT INTO grams (grams) VALUES ('delete-all')")
+            # no merging while the segments are written: `optimize` merges them all once at the end
+            self.db.execute("INSERT INTO grams (grams, rank) VALUES ('automerge', 0)")
             written = 0
             for rows in _prepared(docs):
-                self._write(rows)
+                self._write(rows, fresh=True)
                 written += len(rows)
+            self.db.execute(f"INSERT INTO grams (grams, rank) VALUES ('automerge', {_AUTOMERGE})")
         self.db.execute("INSERT INTO grams (grams) VALUES ('optimize')")  # one segment: fastest reads
         return written
 
-    def _write(self, rows: list[_Row]) -> None:
+    def _write(self, rows: list[_Row], fresh: bool = False) -> None:
+        """`fresh`: the index was emptied, no earlier version of a row to drop."""
         for row in rows:
-            old = self._unindex(row[0], row[1])
+            old = None if fresh else self._unindex(row[0], row[1])
             cursor = self.db.execute(
                 "INSERT INTO docs (id, feed_id, number, title, link, published, text, ftitle, ftext)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (old, *row[:8]))

@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from ..dates import month_day_utc8
 from ..model import Article
 from .links import safe_link
+
+if TYPE_CHECKING:
+    from ..config import Mirror
 
 LIST_SIZE = 300
 
@@ -154,6 +158,12 @@ def _heading(title: str) -> str:
     return text[:at] + "\\" + text[at:]
 
 
+def text_line(text: str) -> str:
+    """A line of plain text that a CommonMark reader shows as this text, in a paragraph of its own
+    (the digest's article text): escaped as a heading's text."""
+    return _heading(text)
+
+
 # --- bodies --------------------------------------------------------------------------------
 
 def body_line(body: str) -> str:
@@ -188,18 +198,22 @@ def article(a: Article) -> str:
     return f"<!--{a.published}-->\n{link(one_line(a.title), safe_link(a.link))}\n------\n\n{body_line(a.body)}\n"
 
 
-def list_page(title: str, articles: Iterable[Article], marker: str = "", link_root: str = "/") -> str:
-    """`TITLE`, underline, then `M-D [TITLE](/articles/<id>/<n>.md)` for the newest 300.
+def list_page(title: str, articles: Iterable[Article], marker: str = "", link_root: str = "/", foot: str = "") -> str:
+    """`TITLE`, underline, then `M-D [TITLE](/articles/<id>/<n>.md)` for the newest 300, then
+    `foot` (the mirrors: `mirrors_block`).
 
     An article another feed archived (dedupe = "mirror") links to that feed's folder; one
-    removed at the source is marked with `marker`.
+    removed at the source is marked with `marker`; one removed on request is REDACTED alone.
     """
     lines = []
     for a in list(articles)[:LIST_SIZE]:
+        if a.redacted:  # neither title nor link: the notice may name either
+            lines.append(f"{month_day_utc8(a.published)} {REDACTED}\n")
+            continue
         removed = marker if a.removed_at and marker else ""
         path = f"{link_root}articles/{a.feed_id}/{a.number}.md"
         lines.append(f"{month_day_utc8(a.published)} {removed}{link(one_line(a.title), path)}\n")
-    return f"{_heading(one_line(title))}\n------\n\n" + "\n".join(lines) + "\n"
+    return f"{_heading(one_line(title))}\n------\n\n" + "\n".join(lines) + "\n" + foot
 
 
 def link_path(name: str) -> str:
@@ -211,18 +225,42 @@ def link_path(name: str) -> str:
 README_BEGIN, README_END = "<!-- newsmirror:begin -->", "<!-- newsmirror:end -->"  # invisible on any git host
 README_HEADING = "抓取新闻媒体文章\n------\n\n"
 NOT_MIRRORED = "（已停止镜像）"  # after the title of a feed removed from the configuration: its articles stay
+REDACTED = "（应要求删除）"  # the list line of an article removed on request (`newsmirror redact`)
 
 
-def readme(titles: Iterable[str], list_names: Iterable[str], current: str | None = None) -> str:
+MIRRORS_TITLE = "全部镜像"  # the heading of the mirror list (the copy being read is one of them)
+_ANY_PUNCT = re.compile("[" + _PUNCT + "]")
+
+
+def escape_text(text: str) -> str:
+    """Text from the configuration shown as exactly this text: every ASCII punctuation character
+    backslash-escaped (CommonMark allows it before any), so `*`, `_`, `]`, `<` or `&` never
+    make emphasis, a link, HTML or a character reference."""
+    return _ANY_PUNCT.sub(lambda m: "\\" + m.group(), text)
+
+
+def mirrors_block(mirrors: Iterable[Mirror], heading: str = MIRRORS_TITLE) -> str:
+    """The other copies as a section of their own: `heading`, underline, one line each (a link
+    for an http(s) address, `name：` and the address as code for a `git@host:path`); "" for none.
+
+    Follows a blank line (a list page and the README end with one), so its underline makes a heading."""
+    lines = [f"[{escape_text(m.name)}]({_escape_target(m.url)})" if m.linked
+             else f"{escape_text(m.name)}：`{m.url}`" for m in mirrors]  # config: no backtick in a git@ address
+    return f"{heading}\n------\n\n" + "\n\n".join(lines) + "\n" if lines else ""
+
+
+def readme(titles: Iterable[str], list_names: Iterable[str], current: str | None = None, foot: str = "") -> str:
     """The mirror's front page: one link per feed list, as the original mirror wrote it, between
     markers, so that only that part is ever rewritten.
 
     `current` is the README as it is (an adopted repository's acknowledgements, its owner's
     notes): the part between its markers is replaced, else the original mirror's list (its run of
     `[TITLE](lists/...)` lines), else the marked list is added at its end; the rest stays as it is.
+    `foot` (the mirrors: `mirrors_block`) follows the links, between the markers.
     """
     links = [link(one_line(t), f"lists/{link_path(name)}.md") for t, name in zip(titles, list_names)]
-    block = f"{README_BEGIN}\n" + "\n\n".join(links) + ("\n" if links else "") + f"{README_END}\n"
+    foot = "\n" + foot if foot and links else foot
+    block = f"{README_BEGIN}\n" + "\n\n".join(links) + ("\n" if links else "") + foot + f"{README_END}\n"
     if current is None or not current.strip():
         return README_HEADING + block
     lines = current.splitlines(keepends=True)

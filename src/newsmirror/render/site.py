@@ -30,11 +30,12 @@ from urllib.parse import quote
 import jinja2
 
 from .. import archive as files
-from .. import editions, history
+from .. import editions, history, tombstones
 from ..archive import Archive
 from ..config import Config
 from ..dates import display
 from ..htmltokens import is_text, split
+from ..images import relocate
 from ..store import EntryRow, Listed, Store
 from .links import safe_link
 from .markdown import NOT_MIRRORED, one_line
@@ -80,6 +81,7 @@ class _Link:
     feed: str  # the title of the feed that archived it
     lang: str
     edits: int  # revisions since it was first archived
+    redacted: bool = False  # removed on request (tombstones.py): no title, no link
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +103,7 @@ class _View:
     count: int  # articles its list shows
     shard: int  # the first of its search shards to build
     page: int  # the first of its list pages to build
+    whole: bool  # read whole: it shares another feed's articles or lists redacted ones (their lines are not counted)
     newest: int | None  # the newest date among them
     lang: str
     changed: bool  # its pages may show a change
@@ -196,14 +199,18 @@ class _Build:
         self.env.filters["day"] = self._day
         self.env.filters["minute"] = lambda ms: display(ms, self.zone)
         self.env.globals["zone"] = config.display.timezone
+        self.env.globals["mirrors"] = config.publish.mirrors  # the footer of every page
         self.pages = _Pages(archive.root / SITE_DIR, archive.state_dir / MANIFEST, self._fingerprint())
         self.lang = LANGS.get(config.variant, SITE_LANG)
         # Revisions are only ever added, so their count and last id say whether a history changed.
         self.revised: dict[int, tuple[int, int]] = store.revision_summary()
+        self.tombstones = tombstones.read(archive.root)
 
     def _fingerprint(self) -> bytes:
-        """What every page also depends on: this renderer and its templates (a change re-renders all)."""
-        digest = hashlib.blake2b(Path(__file__).read_bytes() + self.config.display.timezone.encode())
+        """What every page also depends on: this renderer, its templates and the mirrors in every
+        footer (a change re-renders all)."""
+        digest = hashlib.blake2b(Path(__file__).read_bytes() + self.config.display.timezone.encode()
+                                 + repr(self.config.publish.mirrors).encode())
         for name in sorted(p.name for p in self.templates.iterdir() if p.is_file()):
             digest.update((self.templates / name).read_bytes())
         return digest.digest()
@@ -232,6 +239,7 @@ class _Build:
             rows = self.store.listed(feed.id, sys.maxsize)
             lang = self._feed_lang(feed, rows)
             links = [self._link(r, feed, titles.get(r.feed_id, r.feed_id), lang) for r in rows]
+            listed = self._with_redacted(feed, rows, links, lang)
             own = [r for r in rows if r.feed_id == feed.id]
             self._articles(feed, own, lang)
             shards[feed.id] = self._shards(feed, own)
@@ -241,7 +249,7 @@ class _Build:
             # A feed's newest by date are among its newest by number (the order of archiving):
             # LATEST of each, not every article, make the home page's choice.
             latest += own_links[:LATEST]
-            self._feed_pages(feed, links, lang)
+            self._feed_pages(feed, listed, lang)
             summaries.append((feed, len(rows), max((r.published for r in rows), default=None), lang))
         counts = {day: len(links) for day, links in days.items()}
         self._days(counts, days)
@@ -257,9 +265,10 @@ class _Build:
         views = []
         for feed in feeds:
             count, newest, shares = self.store.listed_summary(feed.id)
+            whole = shares or bool(self.tombstones.of_feed(feed.id))
             mine = {r.number for r in changed if r.feed_id == feed.id}
-            shard, page = (0, 0) if shares else _newest_chunks(count, state["counts"].get(feed.id, 0))
-            start = 0 if shares else min(shard * SHARD_SIZE, page * PER_PAGE // SHARD_SIZE * SHARD_SIZE) if mine \
+            shard, page = (0, 0) if whole else _newest_chunks(count, state["counts"].get(feed.id, 0))
+            start = 0 if whole else min(shard * SHARD_SIZE, page * PER_PAGE // SHARD_SIZE * SHARD_SIZE) if mine \
                 else max(0, count - LATEST)
             rows = self.store.listed(feed.id, count - start + 1)
             if not mine <= {r.number for r in rows[:count - start - 1 if start else count]}:
@@ -268,7 +277,7 @@ class _Build:
             for number in mine:  # and the pages that list a changed article
                 shard = min(shard, max(1, count // SHARD_SIZE) - 1, at[number] // SHARD_SIZE)
                 page = min(page, max(1, count // PER_PAGE) - 1, at[number] // PER_PAGE)
-            views.append(_View(feed, rows, count, shard, page, newest, self._feed_lang(feed, rows), bool(mine) or shares))
+            views.append(_View(feed, rows, count, shard, page, whole, newest, self._feed_lang(feed, rows), bool(mine) or whole))
         if [repr((v.feed, v.lang)) for v in views] != state["feeds"]:
             return None
         return views
@@ -290,7 +299,10 @@ class _Build:
             self._articles(feed, own, lang, {j for i in mine for j in (i - 1, i, i + 1) if 0 <= j < len(own)})
             older = [s for s in shards.get(feed.id, []) if s[0] < view.shard]
             shards[feed.id] = older + self._shards(feed, own[:view.count - view.shard * SHARD_SIZE], view.shard)
-            self._feed_pages(feed, links[:view.count - view.page * PER_PAGE], lang, view.page, max(1, view.count // PER_PAGE))
+            if view.whole:
+                self._feed_pages(feed, self._with_redacted(feed, view.rows, links, lang), lang)
+            else:
+                self._feed_pages(feed, links[:view.count - view.page * PER_PAGE], lang, view.page, max(1, view.count // PER_PAGE))
         counts: dict[str, int] = dict(state["days"])
         affected = {self._day(r.published) for r in changed}  # an article's date never changes: nor its day
         dated = {day: self._dated(day, feeds, {v.feed.id: v.lang for v in views}) for day in affected}
@@ -348,6 +360,16 @@ class _Build:
         return _Link(f"articles/{row.feed_id}/{row.number}.html", title, row.published, row.removed_at is not None,
                      source, feed.lang_of(title, lang), self.revised.get(row.id, (0, 0))[0])
 
+    def _with_redacted(self, feed: _Feed, rows: list[Listed], links: list[_Link], lang: str) -> list[_Link]:
+        """The feed's list with a line for each article of its removed on request."""
+        stones = self.tombstones.of_feed(feed.id)
+        if not stones:
+            return links
+        lines = tombstones.interleave([(r.feed_id, r.number, link) for r, link in zip(rows, links)], stones,
+                                      lambda line: line[:2],
+                                      lambda t: (t.feed, t.number, _Link("", "", t.published, False, feed.title, lang, 0, True)))
+        return [link for _, _, link in lines]
+
     def _day(self, ms: int) -> str:
         """The day of `ms` in the display zone: the days of the site's pages."""
         return datetime.fromtimestamp(ms / 1000, self.zone).strftime("%Y-%m-%d")
@@ -390,6 +412,7 @@ class _Build:
                  newer: tuple[str, str] | None, older: tuple[str, str] | None) -> str:
         [row] = self._bodies([line])
         body = row.body if feed.variant == "original" else editions.convert_html(row.body, feed.convert)
+        body = relocate(body, 1)  # site/articles/<feed>/: local images one folder further up
         changes: list[_Change] = []
         first_seen = None
         if row.id in self.revised:

@@ -286,6 +286,24 @@ class Store:
     def entry(self, feed_id: str, number: int) -> EntryRow | None:
         return self._one("feed_id = ? AND number = ?", (feed_id, number))
 
+    def forget(self, entry_ids: Sequence[int]) -> set[str]:
+        """Delete articles with their revisions (a redaction: nothing of them may stay); returns
+        the other feeds that listed them (dedupe = "mirror")."""
+        if not entry_ids:
+            return set()
+        ids = json.dumps(list(entry_ids))
+        with self.transaction():
+            sharing = {r[0] for r in self.db.execute(
+                "SELECT DISTINCT feed_id FROM shared WHERE entry_id IN (SELECT value FROM json_each(?))", (ids,))}
+            self.db.execute("DELETE FROM entries WHERE id IN (SELECT value FROM json_each(?))", (ids,))
+        return sharing
+
+    def drop_waiting(self, waiting_ids: Sequence[int]) -> None:
+        """Forget waiting entries that will never be archived (redacted articles)."""
+        if waiting_ids:
+            with self.transaction():
+                self.db.executemany("DELETE FROM waiting WHERE id = ?", [(i,) for i in waiting_ids])
+
     def entry_by_link(self, canonical: str) -> EntryRow | None:
         return self._one("canonical = ?", (canonical,))
 
@@ -577,6 +595,19 @@ class Store:
         with self.transaction():
             self.db.executemany("INSERT OR REPLACE INTO proxy_hosts (host, template, checked) VALUES (?, ?, ?)",
                                 [(h, t, now) for h, t in choices.items()])
+
+    def published_between(self, start: int, end: int, limit: int) -> tuple[list[EntryRow], int]:
+        """The first `limit` articles dated in [start, end) (ms), oldest first, and how many are
+        dated there in all: a day's, for the digest, read in the order of `entries_all_dated`."""
+        rows = self.db.execute(f"SELECT {_ENTRY_COLUMNS}, count(*) OVER () FROM entries WHERE published >= ? AND published < ?"
+                               " ORDER BY published, feed_id, number LIMIT ?", (start, end, limit)).fetchall()
+        return [EntryRow(*r[:-1]) for r in rows], rows[0][-1] if rows else 0
+
+    def image_sources(self, paths: Iterable[str]) -> dict[str, str]:
+        """The image URL of each local copy (`media/...`) among `paths`: one scan of the images."""
+        rows = self.db.execute("SELECT path, url FROM images WHERE path IN (SELECT value FROM json_each(?))",
+                               (json.dumps(list(paths)),))
+        return dict(rows.fetchall())
 
     def published(self, feed_id: str, limit: int = 40) -> list[int]:
         """Dates of the feed's newest entries (for its health)."""
