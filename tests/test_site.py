@@ -12,6 +12,7 @@ import html
 import http.server
 import json
 import re
+import shutil
 import sqlite3
 import threading
 import urllib.parse
@@ -27,7 +28,9 @@ from selenium.webdriver.support.ui import WebDriverWait
 from support import item, newsmirror, rss
 
 from newsmirror import search as server_search
+from newsmirror.model import new_entry
 from newsmirror.render.markdown import read_article
+from newsmirror.store import Store
 
 HOUR = 3600 * 1000
 FORK = "/some/fork-name/"  # the mirror folder as a fork under another name serves it
@@ -423,6 +426,150 @@ def test_a_second_build_changes_no_file_and_a_new_article_few(mirror, site):
     # the article before it gains a link to it (its newer neighbour)
     assert changed == ["articles/hk/1048573.html", "articles/hk/1048574.html", "days/2024-05-08.html", "days/2024-05-09.html",
                        "days/index.html", "feeds/hk/index.html", "index.html", "search.html", "search/hk/0.js"], changed
+
+
+def tree(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def built_whole(archive: Path, tmp_path: Path) -> dict[str, bytes]:
+    """The site of a copy of `archive` built from nothing (no site, no manifest): what a build
+    that renders only the changed pages must have left."""
+    copy = tmp_path / "whole"
+    shutil.copytree(archive, copy, ignore=shutil.ignore_patterns("site", "site.json"))
+    assert newsmirror("--archive", copy, "site").code == 0
+    return tree(copy / "site")
+
+
+def add_an_article(archive: Path, site) -> None:
+    site.add("/hk.xml", rss(item(1, "Wed, 08 May 2024 02:00:00 GMT", body=HK, title="香港经济发展", link="__BASE__/hk/1.html"),
+                            item(2, "Thu, 09 May 2024 02:00:00 GMT", body=HK, title="第二篇", link="__BASE__/hk/2.html")))
+    assert "hk: 1 new" in newsmirror("--archive", archive, "run").out
+
+
+def revise_an_article(archive: Path, site) -> None:
+    site.add("/voa.xml", voa(EDITED.replace("战略错误", "严重的战略错误"), "拉法停火谈判（再次更新）"))
+    assert "voa: nothing new, 1 revised" in newsmirror("--archive", archive, "run").out
+
+
+def take_an_article_down(archive: Path, site) -> None:
+    """As takedowns.py marks an article gone at its source (a page answering 404)."""
+    store = Store(archive / ".newsmirror")
+    try:
+        store.update_entry(store.entry("many", 1048574 - 60).id, checked_at=1715200000000, removed_at=1715200000000)
+    finally:
+        store.close()
+
+
+def add_a_feed(archive: Path, site) -> None:
+    site.add("/new.xml", rss(item(1, "Thu, 09 May 2024 02:00:00 GMT", title="新的来源", link="__BASE__/new/1.html")))
+    assert newsmirror("--archive", archive, "add", f"{site.base}/new.xml", "--id", "new", "--title", "新来源").code == 0
+    assert "new: 1 new" in newsmirror("--archive", archive, "run").out
+
+
+def remove_a_feed(archive: Path, site) -> None:
+    assert newsmirror("--archive", archive, "remove", "hk").code == 0
+
+
+@pytest.mark.parametrize("change", [add_an_article, revise_an_article, take_an_article_down, add_a_feed, remove_a_feed])
+def test_a_build_after_a_change_leaves_the_site_a_whole_build_would(mirror, site, tmp_path, change):
+    change(mirror, site)
+    assert newsmirror("--archive", mirror, "site").code == 0
+    assert tree(mirror / "site") == built_whole(mirror, tmp_path)
+
+
+def test_a_build_reads_the_bodies_of_the_pages_it_renders_only(mirror, site, monkeypatch):
+    """What a page shows of an article's body is known from its change number: a build reads
+    bodies (the bulk of the state) only for the article pages and search shards it renders."""
+    read: list[tuple[str, int]] = []
+    entries_by_id = Store.entries_by_id
+
+    def counted(store: Store, ids):
+        rows = list(entries_by_id(store, ids))
+        read.extend((r.feed_id, r.number) for r in rows)
+        return iter(rows)
+
+    monkeypatch.setattr(Store, "entries_by_id", counted)
+    assert "(0 files written)" in newsmirror("--archive", mirror, "site").out
+    assert read == []
+    add_an_article(mirror, site)
+    read.clear()
+    newsmirror("--archive", mirror, "site")
+    # the new article's page, its older neighbour's (its "newer" link), and the feed's search shard
+    assert sorted(read) == [("hk", 1048573), ("hk", 1048573), ("hk", 1048574), ("hk", 1048574)]
+
+
+LONG = 650  # articles: past three search shards and a dozen list pages, so that a build reads only the newest
+
+
+def store_articles(archive: Path, numbers: range) -> None:
+    """Articles of the feed "long" as a pass stores them, one every ten minutes (no feed served:
+    one this long would take the test a while to fetch)."""
+    store = Store(archive / ".newsmirror")
+    try:
+        store.add_entries([new_entry("long", n, title=f"第{1048574 - n}篇", link=f"https://example.com/{n}", canonical=None,
+                                     published=1715000000000 + (1048574 - n) * HOUR // 6, first_seen=1715000000000,
+                                     body=f"<p>第{1048574 - n}篇的正文。</p>", source_hash="", from_page=False)
+                           for n in numbers], pending=False)
+    finally:
+        store.close()
+
+
+@pytest.fixture
+def long_mirror(tmp_path: Path) -> Path:
+    archive = tmp_path / "long"
+    archive.mkdir()
+    (archive / "newsmirror.toml").write_text('[[feeds]]\nid = "long"\ntitle = "长"\nurl = "http://127.0.0.1:9/f.xml"\n', encoding="utf-8")
+    store_articles(archive, range(1048574, 1048574 - LONG, -1))
+    assert newsmirror("--archive", archive, "site").code == 0
+    return archive
+
+
+def revise(archive: Path, number: int, **values: object) -> None:
+    store = Store(archive / ".newsmirror")
+    try:
+        row = store.entry("long", number)
+        if "removed_at" in values:
+            store.update_entry(row.id, **values)
+        else:
+            store.revise(row, f"{row.title}（更新）", row.body + "<p>补充。</p>", "", None, 1716000000000)
+    finally:
+        store.close()
+
+
+@pytest.mark.parametrize(("change", "most_read"), [
+    (lambda archive: store_articles(archive, range(1048574 - LONG, 1048574 - LONG - 1, -1)), 252),  # the newest shard (251), and one more
+    (lambda archive: store_articles(archive, range(1048574 - LONG, 1048574 - LONG - 150, -1)), 401),  # shard 2 split: both
+    (lambda archive: revise(archive, 1048574 - LONG + 3), 251),  # a recent article revised: its shard (250), and one more
+    (lambda archive: revise(archive, 1048574, removed_at=1716000000000), LONG),  # the oldest taken down: the feed read whole
+])
+def test_a_build_after_a_change_reads_the_newest_of_a_long_feed(long_mirror, tmp_path, monkeypatch, change, most_read):
+    """The newest search shard holds up to 399 articles: a build reads the feed as far as the
+    oldest page that can change (and one article more, its neighbour), and leaves the site a whole build would."""
+    change(long_mirror)
+    read = []
+    listed = Store.listed
+
+    def counted(store: Store, feed_id: str, limit: int):
+        rows = listed(store, feed_id, limit)
+        read.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(Store, "listed", counted)
+    assert newsmirror("--archive", long_mirror, "site").code == 0
+    monkeypatch.undo()
+    assert max(read) == most_read
+    assert tree(long_mirror / "site") == built_whole(long_mirror, tmp_path)
+
+
+def test_site_full_builds_again_a_page_deleted_by_hand(long_mirror):
+    """A build reads what changed in the state, not the site's folder: `--full` looks at every page."""
+    page = long_mirror / "site/articles/long/1048574.html"
+    page.unlink()
+    assert "(0 files written)" in newsmirror("--archive", long_mirror, "site").out
+    assert not page.exists()
+    assert "(1 files written)" in newsmirror("--archive", long_mirror, "site", "--full").out
+    assert page.is_file()
 
 
 def test_an_article_two_feeds_carry_has_one_page_both_feed_pages_link_to(tmp_path, site):

@@ -257,4 +257,38 @@ def test_partial_articles_to_retry_are_found_from_their_index_without_reading_th
     store.db.set_trace_callback(None)
     plan = [r[3] for r in store.db.execute(f"EXPLAIN QUERY PLAN {statements[-1]}")]
     assert plan == ["SEARCH entries USING INDEX entries_partial (feed_id=?)"], plan
+
+
+def test_what_the_site_shows_of_an_article_changing_gives_it_a_new_change_number(tmp_path):
+    # The site reads only the articles changed since its last build (render/site.py): an edit,
+    # a takedown, a new article; a takedown check that found nothing is no change.
+    store = Store(tmp_path)
+    [a, b] = store.add_entries([{"feed_id": "voa", "number": n, "guid": None, "link": f"https://x/{n}", "canonical": None,
+                                 "title": "t", "published": n, "first_seen": n, "body": "<p>b</p>", "source_hash": "h",
+                                 "from_page": 0, "partial": 0, "page_attempts": 0, "removed_at": None, "feed_hash": None,
+                                 "revised_at": None, "checked_at": None} for n in (1, 2)], pending=False)
+    mark = store.last_change()
+    assert store.changed_since(mark) == ([], False)
+    store.update_entry(a.id, checked_at=5)
+    assert store.changed_since(mark) == ([], False)
+    store.revise(b, "t2", "<p>b2</p>", "h2", None, 6)
+    store.update_entry(a.id, checked_at=7, removed_at=7)
+    changed, deleted = store.changed_since(mark)
+    assert sorted((r.number, r.title, r.removed_at) for r in changed) == [(1, "t", 7), (2, "t2", None)] and not deleted
+    assert all(r.changed is not None and r.changed > mark for r in changed)
+    assert [r.changed for r in store.listed("voa", 10)] == sorted(r.changed for r in changed)[::-1]  # b revised first
+    mark = store.last_change()
+    store.clear()  # reindex: every entry deleted, their ids used again
+    assert store.changed_since(mark) == ([], True)
     store.close()
+
+
+def test_a_sqlite_trigger_becomes_a_plpgsql_function_and_a_row_trigger():
+    from newsmirror.store.postgres import statements
+
+    got = list(statements("CREATE TABLE t (x INTEGER);\nCREATE TRIGGER t_added AFTER INSERT ON entries BEGIN\n"
+                          "    INSERT INTO t (x) VALUES (new.id); END\n"))
+    assert got == ["CREATE TABLE t (x INTEGER)",
+                   "CREATE FUNCTION t_added() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN "
+                   "INSERT INTO t (x) VALUES (new.id); RETURN NULL; END $body$",
+                   "CREATE TRIGGER t_added AFTER INSERT ON entries FOR EACH ROW EXECUTE FUNCTION t_added()"]

@@ -864,15 +864,15 @@ def _search_feed_known(arch: Archive, feed: str, configured: set[str]) -> None:
         raise _fail(f"--feed: no feed {feed!r} (known: {named or 'none'})")
 
 
-def _build_site(arch: Archive, wait: float = 0) -> int:
-    """Build DIR/site/ holding the folder; returns how many files changed."""
+def _build_site(arch: Archive, wait: float = 0, full: bool = False) -> int:
+    """Build DIR/site/ holding the folder (`full`: every page); returns how many files changed."""
     from .render.site import build
 
     config = _load(arch)
     store = _store(arch, config)
     try:
         with arch.lock(wait):
-            return build(arch, config, store)
+            return build(arch, config, store, full)
     except ArchiveLocked as exc:
         raise _fail(str(exc), 1) from None
     finally:
@@ -880,10 +880,13 @@ def _build_site(arch: Archive, wait: float = 0) -> int:
 
 
 @app.command()
-def site(archive: ArchiveOption = None) -> None:
+def site(
+    archive: ArchiveOption = None,
+    full: Annotated[bool, typer.Option("--full", help="Build every page again (a page deleted or edited by hand).")] = False,
+) -> None:
     """Build the static HTML site under DIR/site/ (works from file:// and any sub-path)."""
     arch = _archive(archive)
-    changed = _build_site(arch)
+    changed = _build_site(arch, full=full)
     out.print(f"Site: {arch.root / 'site' / 'index.html'} ({changed} files written)", markup=False)
 
 

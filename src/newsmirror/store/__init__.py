@@ -116,6 +116,22 @@ class EntryRow:
 
 
 @dataclass(frozen=True, slots=True)
+class Listed:
+    """An article as the site lists it, without its body: read from the `entries_list` index
+    alone. `changed` (None: not changed since migration 15) is new whenever its body or any of
+    these changes, so it stands for the body in what a page was rendered from."""
+
+    id: int
+    feed_id: str
+    number: int
+    title: str
+    link: str
+    published: int
+    removed_at: int | None
+    changed: int | None
+
+
+@dataclass(frozen=True, slots=True)
 class WaitingRow:
     """An entry a feed gave that waits for a later pass (over [limits] max_items or max_pages)."""
 
@@ -426,17 +442,52 @@ class Store:
         rows = own if not shared else sorted(own + shared, key=lambda r: (r[0], -r[2]), reverse=True)[:limit]
         return [Article(f, n, t, link, p, "", removed) for _, f, n, t, link, p, removed in rows]
 
-    def listed(self, feed_id: str, limit: int) -> list[EntryRow]:
-        """What a feed's list shows, newest first: its own entries and those it shares with
-        another feed (dedupe = "mirror"), the shared ones placed by when this feed carried them."""
-        own = [(r.first_seen, -r.number, r) for r in self.entries(feed_id, limit)]
-        rows = self.db.execute(f"SELECT s.first_seen, {_columns('e.')} FROM shared s "
-                               "JOIN entries e ON e.id = s.entry_id WHERE s.feed_id = ? ORDER BY s.first_seen DESC LIMIT ?",
+    def listed(self, feed_id: str, limit: int) -> list[Listed]:
+        """What a feed's list shows, newest first, without bodies: its own entries and those it
+        shares with another feed (dedupe = "mirror"), the shared ones placed by when this feed
+        carried them."""
+        columns = "e.id, e.feed_id, e.number, e.title, e.link, e.published, e.removed_at, c.changed"
+        own = [(r[0], -r[3], Listed(*r[1:])) for r in self.db.execute(
+            f"SELECT e.first_seen, {columns} FROM entries e INDEXED BY entries_list"
+            " LEFT JOIN entry_changes c ON c.entry_id = e.id WHERE e.feed_id = ? ORDER BY e.number LIMIT ?", (feed_id, limit))]
+        rows = self.db.execute(f"SELECT s.first_seen, {columns} FROM shared s JOIN entries e ON e.id = s.entry_id"
+                               " LEFT JOIN entry_changes c ON c.entry_id = e.id WHERE s.feed_id = ? ORDER BY s.first_seen DESC LIMIT ?",
                                (feed_id, limit)).fetchall()
-        shared = [(r[0], -r[3], EntryRow(*r[1:])) for r in rows]
-        if not shared:
+        if not rows:
             return [r for _, _, r in own]
+        shared = [(r[0], -r[3], Listed(*r[1:])) for r in rows]
         return [r for _, _, r in sorted(own + shared, key=lambda t: (t[0], t[1]), reverse=True)][:limit]
+
+    def last_change(self) -> int:
+        """The change number of the last change to an entry (migration 15); 0 before any."""
+        last: int = self.db.execute("SELECT coalesce(max(changed), 0) FROM entry_changes").fetchone()[0]
+        return last
+
+    def changed_since(self, mark: int) -> tuple[list[Listed], bool]:
+        """The entries added or changed since change number `mark`, read in the order of the
+        `entry_changes_order` index (no more than they are), and whether an entry was deleted since."""
+        ids = [i for (i,) in self.db.execute("SELECT entry_id FROM entry_changes WHERE changed > ?", (mark,))]
+        rows = self.db.execute("SELECT e.id, e.feed_id, e.number, e.title, e.link, e.published, e.removed_at, c.changed"
+                               " FROM entries e JOIN entry_changes c ON c.entry_id = e.id"
+                               " WHERE e.id IN (SELECT value FROM json_each(?))", (json.dumps(ids),))
+        return [Listed(*r) for r in rows], 0 in ids
+
+    def dated(self, start: int, end: int) -> list[Listed]:
+        """The entries dated (`published`) from `start` to before `end` (ms): a day of the site,
+        read from the `entries_all_dated` index."""
+        return [Listed(*r) for r in self.db.execute(
+            "SELECT e.id, e.feed_id, e.number, e.title, e.link, e.published, e.removed_at, c.changed FROM entries e"
+            " LEFT JOIN entry_changes c ON c.entry_id = e.id WHERE e.published >= ? AND e.published < ?", (start, end))]
+
+    def listed_summary(self, feed_id: str) -> tuple[int, int | None, bool]:
+        """How many articles a feed's list shows, the newest date among them, and whether it
+        shares another feed's (dedupe = "mirror"): counted in the indexes, no row read."""
+        count, newest = self.db.execute("SELECT count(*), max(published) FROM entries INDEXED BY entries_dated"
+                                        " WHERE feed_id = ?", (feed_id,)).fetchone()
+        shared, shared_newest = self.db.execute("SELECT count(*), max(e.published) FROM shared s JOIN entries e"
+                                                " ON e.id = s.entry_id WHERE s.feed_id = ?", (feed_id,)).fetchone()
+        dates = [d for d in (newest, shared_newest) if d is not None]
+        return count + shared, max(dates, default=None), bool(shared)
 
     def entries_by_id(self, ids: Sequence[int]) -> Iterator[EntryRow]:
         """These entries, oldest first, streamed (a first pass may have written 10,000)."""

@@ -177,6 +177,24 @@ class PostgresStore(Store):
             self.db.execute(f"UPDATE {VERSION_TABLE} SET rebuilding = ?", (rebuilding,))
 
 
+_TRIGGER = re.compile(r"\s*CREATE TRIGGER (\w+) (AFTER (?:INSERT|DELETE|UPDATE OF [\w, ]+) ON \w+) BEGIN\s+(.*?);\s*END\s*$", re.S)
+
+
+def statements(script: str) -> Iterator[str]:
+    """A migration's statements, for PostgreSQL: a SQLite trigger (its statement between BEGIN and
+    END) becomes a PL/pgSQL function of that statement and a row trigger that calls it."""
+    for statement in script.split(";\n"):
+        if not statement.strip():
+            continue
+        trigger = _TRIGGER.match(statement)
+        if trigger is None:
+            yield statement
+            continue
+        name, event, body = trigger.groups()
+        yield f"CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $body$ BEGIN {body}; RETURN NULL; END $body$"
+        yield f"CREATE TRIGGER {name} {event} FOR EACH ROW EXECUTE FUNCTION {name}()"
+
+
 def migrate(url: str) -> tuple[int, int]:
     """Create or upgrade the schema: the same MIGRATIONS as SQLite's, translated, all in one
     transaction (PostgreSQL's DDL is transactional: a failed upgrade leaves the old schema), one
@@ -196,9 +214,8 @@ def migrate(url: str) -> tuple[int, int]:
             if before > len(MIGRATIONS):
                 raise StoreError(f"{db.pg.info.dbname} was written by a newer newsmirror (schema {before})")
             for script in MIGRATIONS[before:]:
-                for statement in script.split(";\n"):
-                    if statement.strip():
-                        db.execute(statement)
+                for statement in statements(script):
+                    db.execute(statement)
             db.execute(f"UPDATE {VERSION_TABLE} SET version = ?", (len(MIGRATIONS),))
     except psycopg.Error as exc:
         raise _fail(url, exc) from exc
