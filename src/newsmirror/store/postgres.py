@@ -148,6 +148,8 @@ class PostgresStore(Store):
     """Store, on a PostgreSQL database. `readonly` changes nothing: each connection reads what
     the others committed, as SQLite's WAL readers do."""
 
+    url: str
+
     def __init__(self, url: str, state_dir: Path | None = None, readonly: bool = False):
         self.url, self.path = url, Path(str(psycopg.conninfo.conninfo_to_dict(url).get("dbname") or "postgres"))
         try:
