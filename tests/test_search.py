@@ -62,7 +62,7 @@ def tokens(ix: Searcher) -> dict[str, int]:
     if isinstance(ix, SearchIndex):
         ix.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.terms USING fts5vocab(main, grams, 'row')")
         return dict(ix.db.execute("SELECT term, doc FROM temp.terms").fetchall())
-    return dict(ix.db.execute("SELECT t, count(*) FROM search_docs, unnest(tokens) t GROUP BY t").fetchall())
+    return dict(ix.db.execute("SELECT t, count(*) FROM search_docs, unnest(tokens || titles) t GROUP BY t").fetchall())
 
 
 def found(ix: Searcher, query: str, **filters) -> list[tuple[str, int]]:

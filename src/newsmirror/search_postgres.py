@@ -16,15 +16,17 @@ from contextlib import contextmanager
 
 import psycopg
 
-from .search import Doc, Searcher, SearchError, _bounds, _Found, _prepared, _Row, _scheme
+from .search import _TITLE, _WINDOW, Doc, Searcher, SearchError, _bounds, _Found, _prepared, _Row, _scheme
 from .store.postgres import Connection
 
-_PAGE = 500  # candidate rows read a query at a time: a window (400) and what confirming drops
+_PAGE = _WINDOW  # candidate rows read a query at a time: most searches rank the first page only
+_ANALYZE_AFTER = 2000  # documents added at once past which the planner's statistics are renewed at once
 _SCHEME_LOCK = 0x6E6D7363  # pg_advisory_xact_lock key while the scheme is checked ("nmsc")
-_UPSERT = ("INSERT INTO search_docs (feed_id, number, title, link, published, text, ftitle, ftext, tokens)"
-           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feed_id, number) DO UPDATE SET"
+_UPSERT = ("INSERT INTO search_docs (feed_id, number, title, link, published, text, ftitle, ftext, tokens, titles)"
+           " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (feed_id, number) DO UPDATE SET"
            " title = excluded.title, link = excluded.link, published = excluded.published, text = excluded.text,"
-           " ftitle = excluded.ftitle, ftext = excluded.ftext, tokens = excluded.tokens")
+           " ftitle = excluded.ftitle, ftext = excluded.ftext, tokens = excluded.tokens,"
+           " titles = excluded.titles")
 
 
 class PostgresSearch(Searcher):
@@ -40,6 +42,10 @@ class PostgresSearch(Searcher):
             self.db = Connection(url)
         except psycopg.Error as exc:
             raise self._fail(exc) from exc
+        # Never a generic plan (psycopg prepares a statement run 5 times): only the tokens say
+        # whether the newest rows are read in id order and filtered (a common token) or the GIN
+        # index is asked first (a rare one); a generic plan chose the latter for all, 10x slower.
+        self.db.pg.prepare_threshold = None
         try:
             with self._transaction():
                 self._open_schema()
@@ -67,6 +73,15 @@ class PostgresSearch(Searcher):
         except psycopg.Error as exc:
             raise self._fail(exc) from exc
 
+    def add(self, docs: Iterable[Doc]) -> int:
+        """As `Searcher.add`; after a big batch the token statistics are renewed before the next
+        search, not when autovacuum gets to it: without them every token looks rare, and a common
+        one is answered through the GIN index (all its matches read, then sorted) 10x slower."""
+        written = super().add(docs)
+        if written >= _ANALYZE_AFTER:
+            self.db.execute("ANALYZE search_docs")
+        return written
+
     def rebuild(self, docs: Iterable[Doc]) -> int:
         with self._transaction():
             self.db.execute("DELETE FROM search_docs")  # not TRUNCATE: searches read the old rows until the commit
@@ -74,14 +89,19 @@ class PostgresSearch(Searcher):
             for rows in _prepared(docs):
                 self._write(rows)
                 written += len(rows)
-        # the tokens' element statistics: the planner then knows a rare token from a common one
+        # the tokens' element statistics: the planner then knows a rare token from a common one (`add`)
         self.db.execute("ANALYZE search_docs")
         return written
 
     def _write(self, rows: list[_Row]) -> None:
         """A replaced document keeps its id (as in SQLite's index). The token string SQLite's FTS5
-        splits on white space is split here: the same distinct tokens."""
-        self.db.executemany(_UPSERT, [(*row[:8], list(set(row[8].split()))) for row in rows])
+        splits on white space is split here: the same distinct tokens, the title's marked ones apart."""
+        values = []
+        for row in rows:
+            tokens = set(row[8].split())
+            titles = {t for t in tokens if t[0] == _TITLE}
+            values.append((*row[:8], list(tokens - titles), list(titles)))
+        self.db.executemany(_UPSERT, values)
 
     def _unindex(self, feed_id: str, number: int) -> int | None:
         # psycopg's own cursor: Connection reads a RETURNING id itself, as an INSERT's new id
@@ -90,12 +110,13 @@ class PostgresSearch(Searcher):
         return None if row is None else int(row[0])
 
     def _rows(self, need: list[str], any_of: list[list[str]], lo: int, hi: int) -> Iterator[_Found]:
-        """Page by page from the newest: a query for a common word reads one page, not every match."""
-        groups = " AND (" + " OR ".join(["tokens @> ?"] * len(any_of)) + ")" if any_of else ""
-        sql = (f"SELECT id, feed_id, published, ftitle, ftext FROM search_docs WHERE tokens @> ?{groups}"
+        """Page by page from the newest: a query for a common word reads one page, not every match.
+        The groups (title tokens) are tested first: a row they refuse costs no read of its body's."""
+        groups = "(" + " OR ".join(["titles @> ?"] * len(any_of)) + ") AND " if any_of else ""
+        sql = (f"SELECT id, feed_id, published, ftitle, ftext FROM search_docs WHERE {groups}tokens @> ?"
                f" AND id BETWEEN ? AND ? ORDER BY id DESC LIMIT {_PAGE}")
         while lo <= hi:
-            rows = self.db.execute(sql, (need, *any_of, lo, hi)).fetchall()
+            rows = self.db.execute(sql, (*any_of, need, lo, hi)).fetchall()
             yield from rows
             if len(rows) < _PAGE:
                 return

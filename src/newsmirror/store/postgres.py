@@ -58,8 +58,10 @@ DIALECT: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]], ...
     (re.compile(r"IN \(SELECT value FROM json_each\(\?\)\)"), "= ANY(?)"),  # the JSON list is passed as an array (`_params`)
 )
 # The search index's tables (search_postgres.py), PostgreSQL's only: SQLite's index is a file of
-# its own (search.db). Each document's distinct tokens are an array under a GIN index. Derived
+# its own (search.db). Each document's distinct tokens are an array under a GIN index, its title's
+# marked ones another, small and never compressed: ranking title matches reads no body's. Derived
 # data: created here, by `migrate`, and emptied by the index itself when its tokens change.
+# lz4: a search reads the tokens and folded text of a few hundred rows, twice as fast as pglz's.
 SEARCH_SCHEMA = (
     "CREATE TABLE IF NOT EXISTS search_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     """CREATE TABLE IF NOT EXISTS search_docs (
@@ -69,13 +71,15 @@ SEARCH_SCHEMA = (
         title     TEXT NOT NULL,
         link      TEXT NOT NULL,
         published BIGINT NOT NULL,
-        text      TEXT NOT NULL,
+        text      TEXT COMPRESSION lz4 NOT NULL,
         ftitle    TEXT NOT NULL,
-        ftext     TEXT NOT NULL,
-        tokens    TEXT[] NOT NULL,
+        ftext     TEXT COMPRESSION lz4 NOT NULL,
+        tokens    TEXT[] COMPRESSION lz4 NOT NULL,
+        titles    TEXT[] NOT NULL,
         UNIQUE (feed_id, number))""",
     "CREATE INDEX IF NOT EXISTS search_docs_published ON search_docs (published)",
     "CREATE INDEX IF NOT EXISTS search_docs_tokens ON search_docs USING gin (tokens)",
+    "CREATE INDEX IF NOT EXISTS search_docs_titles ON search_docs USING gin (titles)",
 )
 _JSON_LIST = re.compile(r"json_each\(\?\)|\?")
 
