@@ -111,12 +111,17 @@ class PostgresSearch(Searcher):
 
     def _rows(self, need: list[str], any_of: list[list[str]], lo: int, hi: int) -> Iterator[_Found]:
         """Page by page from the newest: a query for a common word reads one page, not every match.
-        The groups (title tokens) are tested first: a row they refuse costs no read of its body's."""
-        groups = "(" + " OR ".join(["titles @> ?"] * len(any_of)) + ") AND " if any_of else ""
-        sql = (f"SELECT id, feed_id, published, ftitle, ftext FROM search_docs WHERE {groups}tokens @> ?"
-               f" AND id BETWEEN ? AND ? ORDER BY id DESC LIMIT {_PAGE}")
+
+        Groups (title tokens) are first tested by one overlap of the small title arrays: PostgreSQL
+        orders conditions by their operator count, not by what they read, and put the OR of the
+        groups after the test of the body's tokens, read (and decompressed) for every row: 8x slower."""
+        titled = " AND titles && ?" if any_of else ""
+        groups = " AND (" + " OR ".join(["titles @> ?"] * len(any_of)) + ")" if any_of else ""
+        sql = (f"SELECT id, feed_id, published, ftitle, ftext FROM search_docs WHERE id BETWEEN ? AND ?{titled}"
+               f" AND tokens @> ?{groups} ORDER BY id DESC LIMIT {_PAGE}")
+        anywhere = [list(dict.fromkeys(t for group in any_of for t in group))] if any_of else []
         while lo <= hi:
-            rows = self.db.execute(sql, (*any_of, need, lo, hi)).fetchall()
+            rows = self.db.execute(sql, (lo, hi, *anywhere, need, *any_of)).fetchall()
             yield from rows
             if len(rows) < _PAGE:
                 return
