@@ -414,6 +414,28 @@ def test_a_mirror_keeps_its_state_in_the_postgresql_database_its_configuration_n
     assert len(list((archive / "articles" / "t").glob("*.md"))) == 3  # the rebuilt state knew 1 and 2
 
 
+def test_search_on_postgresql_finds_what_a_pass_indexed_there(tmp_path, site, pg_url):
+    """[store] url: a pass indexes into the database's search tables (no search.db beside the
+    archive), `search` answers from them as from SQLite's index, and `reindex` builds them again."""
+    items = [item(1, title="拉法过境点", body="<p>以色列占领拉法过境点加沙一侧。</p>", date="Mon, 06 May 2024 10:00:00 GMT"),
+             item(2, title="台湾选举", body="<p>台湾举行地方选举，投票率创新高。</p>", date="Tue, 07 May 2024 10:00:00 GMT")]
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(*items)), "--id", "voa", "--title", "美国之音")
+    with (archive / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[store]\nurl = "{pg_url}"\n')
+    newsmirror("--archive", archive, "migrate")
+    assert newsmirror("--archive", archive, "run").code == 0
+    assert not (archive / ".newsmirror" / "search.db").exists()
+    two = newsmirror("--archive", archive, "search", "选举")
+    assert two.code == 0 and "voa/1048573" in two.out and "[选举]" in two.out and "1 result" in two.out
+    traditional = json.loads(newsmirror("--archive", archive, "search", "過境點", "--json").out)
+    assert [(h["feed"], h["number"]) for h in traditional] == [("voa", 1048574)]
+    assert json.loads(newsmirror("--archive", archive, "search", "以", "--json", "--since", "2024-05-07").out) == []
+    assert newsmirror("--archive", archive, "reindex").code == 0
+    assert "voa/1048574" in newsmirror("--archive", archive, "search", "拉法").out
+    assert not (archive / ".newsmirror" / "search.db").exists()
+
+
 def test_a_store_url_that_is_not_postgresql_stops_the_command_with_its_line(tmp_path):
     archive = tmp_path / "m"
     newsmirror("--archive", archive, "init")

@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from newsmirror import search
-from newsmirror.search import Doc, NothingToSearch, SearchIndex, format_hit, html_text, query_terms
+from newsmirror.search import Doc, NothingToSearch, Searcher, SearchIndex, format_hit, html_text, open_search, query_terms
+from newsmirror.store import migrate
 
 DAY = 86_400_000
 T0 = 1_715_000_000_000
@@ -30,15 +31,41 @@ ARTICLES = [
 ]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def open_index(request, tmp_path):
+    """Opens the search index of one back end, as `[store] url` chooses it: every test taking it
+    runs on both, SQLite's file beside the archive and the tables `migrate` makes in PostgreSQL."""
+    url = None
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        migrate(tmp_path, url)
+    opened: list[Searcher] = []
+
+    def open_() -> Searcher:
+        opened.append(open_search(tmp_path / ".newsmirror", url))
+        return opened[-1]
+
+    yield open_
+    for ix in opened:
+        ix.close()
+
+
 @pytest.fixture
-def index(tmp_path):
-    ix = SearchIndex(tmp_path / ".newsmirror")
+def index(open_index):
+    ix = open_index()
     ix.add(ARTICLES)
-    yield ix
-    ix.close()
+    return ix
 
 
-def found(ix: SearchIndex, query: str, **filters) -> list[tuple[str, int]]:
+def tokens(ix: Searcher) -> dict[str, int]:
+    """Each token the index holds, with how many documents hold it."""
+    if isinstance(ix, SearchIndex):
+        ix.db.execute("CREATE VIRTUAL TABLE IF NOT EXISTS temp.terms USING fts5vocab(main, grams, 'row')")
+        return dict(ix.db.execute("SELECT term, doc FROM temp.terms").fetchall())
+    return dict(ix.db.execute("SELECT t, count(*) FROM search_docs, unnest(tokens || titles) t GROUP BY t").fetchall())
+
+
+def found(ix: Searcher, query: str, **filters) -> list[tuple[str, int]]:
     return [(h.feed_id, h.number) for h in ix.search(query, **filters)]
 
 
@@ -102,8 +129,8 @@ def test_filters_by_feed_time_and_limit(index):
     assert index.search("美国", limit=0) == []
 
 
-def test_more_relevant_first_and_newer_first_among_equals(tmp_path):
-    with SearchIndex(tmp_path) as ix:
+def test_more_relevant_first_and_newer_first_among_equals(open_index):
+    with open_index() as ix:
         ix.add([doc(1, "经济新闻", "<p>今天讨论关税问题。</p>", days=9),
                 doc(2, "关税上调", "<p>关税将上调。</p>", days=0),  # in the title: most relevant, though older
                 doc(3, "经济新闻", "<p>今天讨论关税问题。</p>", days=5),
@@ -128,9 +155,9 @@ def test_snippets_highlight_every_term_and_show_the_original_text(index):
     assert hit.marked() == "拉法过境点（美联社） 美国希望在[停火]谈判中取得进展。"
 
 
-def test_long_text_snippets_are_windows_around_the_match(tmp_path):
+def test_long_text_snippets_are_windows_around_the_match(open_index):
     body = "<p>" + "甲" * 300 + "重要消息" + "乙" * 300 + "</p>"
-    with SearchIndex(tmp_path) as ix:
+    with open_index() as ix:
         ix.add([doc(1, "长文", body)])
         (hit,) = ix.search("重要")
     assert hit.snippet.startswith("…") and hit.snippet.endswith("…")
@@ -154,8 +181,8 @@ def test_a_query_without_a_word_is_nothing_to_search_for(index, query):
         index.total(query)
 
 
-def test_a_colon_alone_no_longer_finds_every_article_with_a_colon(tmp_path):
-    with SearchIndex(tmp_path) as ix:
+def test_a_colon_alone_no_longer_finds_every_article_with_a_colon(open_index):
+    with open_index() as ix:
         ix.add([doc(1, "习近平：讲话", "<p>记者：今天。</p>"), doc(2, "会议", "<p>时间：明天。</p>")])
         with pytest.raises(NothingToSearch, match=r"^nothing to search for in ':'$"):
             ix.search(":")
@@ -171,8 +198,8 @@ def test_punctuation_separates_words_but_within_latin_ones():
     assert query_terms("<p>") == ["p"]  # the word p, found wherever there is one
 
 
-def test_total_counts_every_match_of_a_search(tmp_path):
-    with SearchIndex(tmp_path) as ix:
+def test_total_counts_every_match_of_a_search(open_index):
+    with open_index() as ix:
         ix.add([doc(n, f"新闻{n}", "<p>美国今天发表声明。</p>", feed="voa" if n % 2 else "rfa", days=n) for n in range(1, 31)])
         assert len(ix.search("美国", limit=5)) == 5
         assert ix.total("美国") == 30
@@ -227,19 +254,17 @@ def test_adding_again_replaces(index):
     assert found(index, "改写") == [("voa", 1)]
 
 
-def test_the_index_holds_each_character_and_pair_within_runs_once_per_article(tmp_path):
-    """The tokens repeat pairs and span white space; FTS5 keeps exactly the distinct grams."""
-    with SearchIndex(tmp_path) as ix:
+def test_the_index_holds_each_character_and_pair_within_runs_once_per_article(open_index):
+    """The tokens repeat pairs and span white space; the index keeps exactly the distinct grams."""
+    with open_index() as ix:
         ix.add([doc(1, "美国 总统", "<p>总统总统</p><p>AB-c 美</p>")])
-        ix.db.execute("CREATE VIRTUAL TABLE temp.terms USING fts5vocab(main, grams, 'row')")
-        terms = dict(ix.db.execute("SELECT term, doc FROM temp.terms").fetchall())
         mark, title = search._TITLE, {"美", "国", "总", "统", "美国", "总统"}
-        assert terms == {t: 1 for t in {*title, "统总", "a", "b", "c", "ab", "\ue02dc", "b\ue02d", "\ue02d",
-                                        *(mark + t for t in title), search._FEED + "voa"}}
+        assert tokens(ix) == {t: 1 for t in {*title, "统总", "a", "b", "c", "ab", "\ue02dc", "b\ue02d", "\ue02d",
+                                             *(mark + t for t in title), search._FEED + "voa"}}
         ix.add([doc(1, "新", "<p>新</p>")])  # replaced: every old token is forgotten
-        assert dict(ix.db.execute("SELECT term, doc FROM temp.terms").fetchall()) == {
-            "新": 1, mark + "新": 1, search._FEED + "voa": 1}
-        ix.db.execute("INSERT INTO grams (grams, rank) VALUES ('integrity-check', 0)")
+        assert tokens(ix) == {"新": 1, mark + "新": 1, search._FEED + "voa": 1}
+        if isinstance(ix, SearchIndex):
+            ix.db.execute("INSERT INTO grams (grams, rank) VALUES ('integrity-check', 0)")
 
 
 def test_remove(index):
@@ -255,7 +280,7 @@ def test_rebuild_replaces_everything(index):
     assert found(index, "香港") == [] and found(index, "唯一") == [("voa", 9)]
 
 
-def test_big_batches_are_prepared_in_worker_processes(tmp_path, monkeypatch):
+def test_big_batches_are_prepared_in_worker_processes(open_index, monkeypatch):
     pools = []
 
     class Pool(ProcessPoolExecutor):
@@ -267,7 +292,7 @@ def test_big_batches_are_prepared_in_worker_processes(tmp_path, monkeypatch):
     monkeypatch.setattr(search, "_CHUNK", 3)
     monkeypatch.setattr(search, "_POOL_MIN", 6)
     docs = [doc(n, f"第{n}篇", f"<p>编号{n:03d}的文章，臺灣新聞。</p>", days=n) for n in range(1, 21)]
-    with SearchIndex(tmp_path) as ix:
+    with open_index() as ix:
         assert ix.add(docs[:5]) == 5
         assert pools == []  # a small batch is prepared in this process
         assert ix.add(docs[5:]) == 15
@@ -277,10 +302,11 @@ def test_big_batches_are_prepared_in_worker_processes(tmp_path, monkeypatch):
         assert len(ix.search("台湾", limit=50)) == 20
 
 
-def test_an_index_of_another_scheme_is_emptied_on_open(tmp_path, index):
-    index.db.execute("UPDATE meta SET value = 'old' WHERE key = 'scheme'")
+def test_an_index_of_another_scheme_is_emptied_on_open(open_index, index):
+    meta = "meta" if isinstance(index, SearchIndex) else "search_meta"
+    index.db.execute(f"UPDATE {meta} SET value = 'old' WHERE key = 'scheme'")
     index.close()
-    with SearchIndex(tmp_path / ".newsmirror") as ix:
+    with open_index() as ix:
         assert ix.count() == 0
         ix.add(ARTICLES[:1])
         assert found(ix, "拉法") == [("voa", 1)]
@@ -290,6 +316,11 @@ def test_a_damaged_database_is_a_clear_error(tmp_path):
     (tmp_path / search.DB_NAME).write_bytes(b"not a database" * 100)
     with pytest.raises(search.SearchError, match="rebuild"):
         SearchIndex(tmp_path)
+
+
+def test_postgres_without_its_search_tables_says_to_migrate(tmp_path, pg_url):
+    with pytest.raises(search.SearchError, match=r"^PostgreSQL database test\d+ has no search tables: run `newsmirror migrate`$"):
+        open_search(tmp_path, pg_url)
 
 
 def test_html_text_keeps_blocks_apart_and_inline_text_together():

@@ -47,6 +47,18 @@ def test_the_site_is_served_and_search_is_ranked_on_the_server(tmp_path, site):
     assert "1 条结果" in page
 
 
+def test_search_is_served_from_postgresql_when_the_state_is_there(tmp_path, site, pg_url):
+    archive = tmp_path / "m"
+    newsmirror("--archive", archive, "add", site.add("/f.xml", rss(item(1, title="台湾选举"))), "--id", "voa", "--title", "V")
+    with (archive / "newsmirror.toml").open("a", encoding="utf-8") as toml:
+        toml.write(f'\n[store]\nurl = "{pg_url}"\n')
+    newsmirror("--archive", archive, "migrate")
+    newsmirror("--archive", archive, "run")
+    client = TestClient(create_app(Archive(archive), store_url=pg_url))
+    assert [h["number"] for h in client.get("/api/search", params={"q": "臺灣"}).json()] == [1048574]
+    assert client.get("/api/search", params={"q": "："}).status_code == 400
+
+
 def test_a_query_without_a_word_is_answered_with_the_reason(tmp_path, site):
     client = reader(tmp_path, site)
     answer = client.get("/api/search", params={"q": "："})  # every article with a colon matched it

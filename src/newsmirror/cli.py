@@ -801,7 +801,7 @@ def search(
 ) -> None:
     """Search the archive: ranked by relevance and recency, with highlighted snippets."""
     from .dates import parse_date
-    from .search import TOTAL_MAX, SearchError, SearchIndex, format_hit, query_terms
+    from .search import TOTAL_MAX, SearchError, format_hit, open_search, query_terms
 
     arch = _archive(archive)
     config = _load(arch)
@@ -820,11 +820,11 @@ def search(
     if feed is not None and feed not in (known := {f.id for f in config.feeds}):
         _search_feed_known(arch, feed, known)
     try:
-        with SearchIndex(arch.state_dir) as index:
+        with open_search(arch.state_dir, config.store.url) as index:
             if index.count() == 0:
                 from .pipeline import index as build_index
 
-                build_index(arch, [])
+                build_index(arch, [], url=config.store.url)
             first, last = bounds.get("--since"), bounds.get("--until")
             hits = index.search(query, feed=feed, since=first, until=last, limit=limit)
             # all of them, or as many as asked for: then count the rest
@@ -918,7 +918,7 @@ def serve(
             raise _fail(str(exc), 1) from None
         with keeper.kept(lambda line: err.print(f"newsmirror: {line}", markup=False)):
             out.print(f"Reading {arch.root} at http://{host}:{port}/ (Ctrl-C to stop)", markup=False)
-            server.serve(create_app(arch, config.display.zone), sock)
+            server.serve(create_app(arch, config.display.zone, config.store.url), sock)
 
 
 @app.command()

@@ -28,8 +28,9 @@ class Indexer:
     whole from the archive, which the end of the pass does, and the thread leaves it alone.
     """
 
-    def __init__(self, state_dir: Path, fresh: bool = False):
+    def __init__(self, state_dir: Path, fresh: bool = False, url: str | None = None):
         self.state_dir = state_dir
+        self.url = url  # [store] url: the index is PostgreSQL's then (search.open_search)
         self.fresh = fresh
         self.indexed: list[int] = []  # entry ids now in the index
         self.error: Exception | None = None
@@ -54,10 +55,10 @@ class Indexer:
         return self.indexed
 
     def _run(self) -> None:
-        from .search import Doc, SearchIndex  # opencc: loaded only when something is indexed
+        from .search import Doc, open_search  # opencc: loaded only when something is indexed
 
         try:
-            with SearchIndex(self.state_dir) as index:
+            with open_search(self.state_dir, self.url) as index:
                 if not self.fresh and index.empty():
                     self._off = True
                     return

@@ -146,7 +146,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
     unindexed = archive.state_dir / UNINDEXED
     unsure = unindexed.exists()  # a pass before this one stopped before its articles were indexed
     unindexed.touch()
-    indexer = Indexer(archive.state_dir)
+    indexer = Indexer(archive.state_dir, url=config.store.url)
     try:
         archive.sweep()
         notes = [note] if (note := restore_state(archive, store)) else []
@@ -168,7 +168,7 @@ def run_pass(archive: Archive, config: Config, only: Sequence[str] = (),
         store.close()
     indexed = len(early)
     try:
-        indexed += index(archive, [i for i in work.out.written if i not in early], check=unsure)
+        indexed += index(archive, [i for i in work.out.written if i not in early], check=unsure, url=config.store.url)
         unindexed.unlink()
     except Exception as exc:  # a step of its own: the articles are written, the index is rebuilt next time
         work.problems.append(f"search index: {failures.reason(exc)}")
@@ -199,14 +199,19 @@ def _purge(archive: Archive, config: Config, store: Store, stones: tombstones.To
     return purge(archive, config, store, stones)
 
 
-def index(archive: Archive, written: Sequence[int], rebuild: bool = False, check: bool = True) -> int:
+def index(archive: Archive, written: Sequence[int], rebuild: bool = False, check: bool = True,
+          url: str | None = None) -> int:
     """Add the articles a pass wrote (entry ids) to the search index, or build it whole when
     it is missing, short, damaged or asked; the articles are streamed from the archive, oldest first.
 
     `check`: count both databases to find an index left short. A pass counts only after one that
     stopped before indexing (`UNINDEXED` left behind): the counts cost 0.1-1 s at 1,000,000
     articles, as much again each pass (bench/growth.py). An index emptied for another scheme
-    is built again by the next pass with something new, or by the first search."""
+    is built again by the next pass with something new, or by the first search.
+
+    `url`: [store] url. On PostgreSQL the index is tables beside the state, kept whole by the server."""
+    if url is not None:
+        return _index(archive, written, rebuild, check, url) if written or rebuild or check else 0
     if not written and not rebuild and (archive.state_dir / SEARCH_DB).exists() and (not check or _index_complete(archive)):
         return 0  # nothing new: not even opening the index (its fold table costs a tenth of a second)
     try:
@@ -220,15 +225,15 @@ def index(archive: Archive, written: Sequence[int], rebuild: bool = False, check
     return _index(archive, written, rebuild=True)
 
 
-def _index(archive: Archive, written: Sequence[int], rebuild: bool, check: bool = True) -> int:
+def _index(archive: Archive, written: Sequence[int], rebuild: bool, check: bool = True, url: str | None = None) -> int:
     from .search import (  # opencc: loaded only when something is indexed
         Doc,
-        SearchIndex,
+        open_search,
     )
 
-    store = Store(archive.state_dir)  # the embedded state only: search on PostgreSQL ([store] url) plugs in here (issue 17)
+    store = open_store(archive.state_dir, url)
     try:
-        with SearchIndex(archive.state_dir) as search:
+        with open_search(archive.state_dir, url) as search:
             if not rebuild and not search.empty():
                 added = search.add(_docs(store.entries_by_id(written), Doc))
                 if not check or search.count() >= store.count():

@@ -164,10 +164,10 @@ def forget(archive: Archive, store: Store, rows: Sequence[EntryRow]) -> set[str]
     """Take articles out of the state (revisions too) and the search index; returns the feeds
     whose lists showed them (their own, and those sharing them)."""
     feeds = store.forget([r.id for r in rows]) | {r.feed_id for r in rows}
-    if (archive.state_dir / SEARCH_DB).exists():
-        from .search import SearchIndex
+    if store.url is not None or (archive.state_dir / SEARCH_DB).exists():
+        from .search import open_search
 
-        with SearchIndex(archive.state_dir) as index:
+        with open_search(archive.state_dir, store.url) as index:
             for r in rows:
                 index.remove(r.feed_id, r.number)
     return feeds

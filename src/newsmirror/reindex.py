@@ -117,7 +117,7 @@ def reindex(archive: Archive, store: Store) -> ReindexReport:
             report.revisions = _revisions_from_git(archive, store, read)
         except git.GitError as exc:
             report.history = str(exc)
-    index(archive, (), rebuild=True)
+    index(archive, (), rebuild=True, url=store.url)
     store.rebuilt()
     return report
 

@@ -39,12 +39,13 @@ from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import tzinfo
 from functools import cache
 from itertools import chain, islice
 from pathlib import Path
+from typing import Any, Self
 
 import opencc
 
@@ -377,51 +378,70 @@ class _Candidate:
     ftext: str
 
 
-class SearchIndex:
-    """The search database of one archive. Not shared between threads."""
+_Found = tuple[int, str, int, str, str]  # a candidate row: id, feed_id, published, ftitle, ftext
 
-    def __init__(self, state_dir: Path, *, half_life_days: float = 90.0):
+
+class Searcher:
+    """What the two back ends share: which tokens a query needs, confirming, ranking, snippets.
+
+    A back end (`SearchIndex`: SQLite's FTS5; search_postgres.PostgresSearch: a GIN index) only
+    stores documents and finds, newest first, those holding a set of tokens (`_rows`) or counts
+    them (`_count`): every decision about what matches and how it ranks is made here, once, so
+    the two answer every query alike. `open_search` picks one from the configuration.
+    Not shared between threads.
+    """
+
+    db: Any  # sqlite3.Connection, or store.postgres.Connection: both take SQLite's `?` placeholders
+    docs = "docs"  # the table of documents: id, feed_id, number, title, link, published, text, ftitle, ftext
+    where: object  # the database, as errors name it
+    errors: tuple[type[Exception], ...] = (sqlite3.OperationalError,)  # the driver's, made SearchError
+
+    def __init__(self, half_life_days: float):
         """`half_life_days`: an article that much older needs twice the relevance to rank level."""
         if half_life_days <= 0:
             raise ValueError("half_life_days must be positive")
-        state_dir.mkdir(parents=True, exist_ok=True)
-        self.path = state_dir / DB_NAME
         self.half_life = half_life_days * 86_400_000
-        try:
-            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
-            self.db.execute("PRAGMA journal_mode = WAL")
-            self.db.execute("PRAGMA synchronous = OFF")  # derived data, rebuilt when lost; no fsync to stall the pass
-            # a rebuild writes the whole index through the WAL: give the disk back after it
-            self.db.execute(f"PRAGMA journal_size_limit = {64 << 20}")
-            with self._transaction():
-                self._open_schema()
-        except sqlite3.DatabaseError as exc:
-            raise SearchError(f"cannot open {self.path}: {exc} (delete it and rebuild the index)") from exc
 
     def close(self) -> None:
         self.db.close()
 
-    def __enter__(self) -> SearchIndex:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _transaction(self) -> Iterator[None]:
-        with immediate(self.db, lambda exc: SearchError(f"{self.path}: {exc}")):
-            yield
+    def _fail(self, exc: Exception) -> SearchError:
+        return SearchError(f"{self.where}: {str(exc).strip().splitlines()[0] if str(exc).strip() else exc!r}")
 
-    def _open_schema(self) -> None:
-        """Create the tables, or recreate them empty when they were made for another scheme."""
-        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
-            if self.db.execute("SELECT value FROM meta WHERE key = 'scheme'").fetchone() == (_scheme(),):
-                return
-        for name in ("grams", "docs", "meta"):
-            self.db.execute(f"DROP TABLE IF EXISTS {name}")
-        for statement in _SCHEMA.split(";\n"):
-            self.db.execute(statement)
-        self.db.execute("INSERT INTO meta VALUES ('scheme', ?)", (_scheme(),))
+    # --- what a back end does ----------------------------------------------------------------
+
+    def _transaction(self) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _write(self, rows: list[_Row]) -> None:
+        """Store prepared documents, replacing earlier versions of the same (feed_id, number)."""
+        raise NotImplementedError
+
+    def _unindex(self, feed_id: str, number: int) -> int | None:
+        """Drop a document; its id, or None when it was not indexed."""
+        raise NotImplementedError
+
+    def rebuild(self, docs: Iterable[Doc]) -> int:
+        """Replace the whole index by `docs`, given oldest first (ids then follow time), in one
+        transaction: searches see the old index until it commits. `docs` is streamed: an archive
+        of any size is indexed in bounded memory."""
+        raise NotImplementedError
+
+    def _rows(self, need: list[str], any_of: list[list[str]], lo: int, hi: int) -> Iterable[_Found]:
+        """Documents with ids in [lo, hi] holding every token of `need` and, when `any_of` is
+        given, every token of one of its groups: newest (highest id) first."""
+        raise NotImplementedError
+
+    def _count(self, need: list[str], lo: int, hi: int, since: int | None, until: int | None) -> int:
+        """How many documents `_rows` finds for `need` (no `any_of`) published in [since, until],
+        counted up to TOTAL_MAX + 1 at most."""
+        raise NotImplementedError
 
     # --- writing -------------------------------------------------------------------------------
 
@@ -435,55 +455,18 @@ class SearchIndex:
             written += len(rows)
         return written
 
-    def rebuild(self, docs: Iterable[Doc]) -> int:
-        """Replace the whole index by `docs`, given oldest first (rowids then follow time), in
-        one transaction: searches see the old index until it commits. `docs` is streamed: an
-        archive of any size is indexed in bounded memory."""
-        with self._transaction():
-            self.db.execute("DELETE FROM docs")
-            self.db.execute("INSERT INTO grams (grams) VALUES ('delete-all')")
-            # no merging while the segments are written: `optimize` merges them all once at the end
-            self.db.execute("INSERT INTO grams (grams, rank) VALUES ('automerge', 0)")
-            written = 0
-            for rows in _prepared(docs):
-                self._write(rows, fresh=True)
-                written += len(rows)
-            self.db.execute(f"INSERT INTO grams (grams, rank) VALUES ('automerge', {_AUTOMERGE})")
-        self.db.execute("INSERT INTO grams (grams) VALUES ('optimize')")  # one segment: fastest reads
-        return written
-
-    def _write(self, rows: list[_Row], fresh: bool = False) -> None:
-        """`fresh`: the index was emptied, no earlier version of a row to drop."""
-        for row in rows:
-            old = None if fresh else self._unindex(row[0], row[1])
-            cursor = self.db.execute(
-                "INSERT INTO docs (id, feed_id, number, title, link, published, text, ftitle, ftext)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (old, *row[:8]))
-            self.db.execute("INSERT INTO grams (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, row[8]))
-
-    def _unindex(self, feed_id: str, number: int) -> int | None:
-        """Drop a document from both tables; its rowid, or None when it was not indexed."""
-        old = self.db.execute("SELECT id, ftitle, ftext FROM docs WHERE feed_id = ? AND number = ?",
-                              (feed_id, number)).fetchone()
-        if old is None:
-            return None
-        # a contentless FTS5 table forgets a row only when told the exact tokens it indexed
-        self.db.execute("INSERT INTO grams (grams, rowid, tokens) VALUES ('delete', ?, ?)",
-                        (old[0], _tokens(feed_id, old[1], old[2])))
-        self.db.execute("DELETE FROM docs WHERE id = ?", (old[0],))
-        return old[0]
-
     def remove(self, feed_id: str, number: int) -> bool:
         """Forget one article; False when it was not indexed."""
         with self._transaction():
             return self._unindex(feed_id, number) is not None
 
     def count(self) -> int:
-        return self.db.execute("SELECT count(*) FROM docs").fetchone()[0]
+        count: int = self.db.execute(f"SELECT count(*) FROM {self.docs}").fetchone()[0]
+        return count
 
     def empty(self) -> bool:
         """Whether no article is indexed (new, or emptied for another scheme): one row read, not a count."""
-        return self.db.execute("SELECT 1 FROM docs LIMIT 1").fetchone() is None
+        return self.db.execute(f"SELECT 1 FROM {self.docs} LIMIT 1").fetchone() is None
 
     # --- searching -----------------------------------------------------------------------------
 
@@ -491,72 +474,66 @@ class SearchIndex:
                limit: int = 20) -> list[Hit]:
         """Articles holding every word of `query` (`query_terms`), best first: relevance times
         2^(-age / half-life), age counted from the newest match; equal scores newest first.
-        `since` and `until` (ms) are inclusive. Query text is never FTS5 syntax; a query without
-        a word is NothingToSearch."""
+        `since` and `until` (ms) are inclusive. Query text is never the engine's syntax; a query
+        without a word is NothingToSearch."""
         terms = query_terms(query)
-        lo, hi = self._rowid_range(since, until)
-        match = _expression(terms, feed)
-        if limit <= 0 or lo > hi or match is None:
+        lo, hi = self._id_range(since, until)
+        need = _required(terms, feed)
+        if limit <= 0 or lo > hi or need is None:
             return []
         window = max(_WINDOW, limit)
-        # FTS5 is exact for one and two characters; longer terms are only known to hold their bigrams
+        # the tokens are exact for one and two characters; longer terms are only known to hold their bigrams
         unsure = [t for t in terms if len(t) > 2]
 
         def wanted(c: _Candidate, feed_id: str) -> bool:
             return ((feed is None or feed_id == feed) and (since is None or c.published >= since)
                     and (until is None or c.published <= until) and all(t in c.ftitle or t in c.ftext for t in unsure))
 
-        found = self._candidates(match, lo, hi, window, wanted)
+        found = self._candidates(self._rows(need, [], lo, hi), window, wanted)
         if len(found) == window:  # more matches than ranked: make sure title matches get a chance
-            titled = " OR ".join(_match(t, _TITLE) for t in terms)
-            found |= self._candidates(f"{match} AND ({titled})", lo, hi, window,
+            titled = [_term_tokens(t, _TITLE) for t in terms]
+            found |= self._candidates(self._rows(need, titled, lo, hi), window,
                                       lambda c, f: wanted(c, f) and any(t in c.ftitle for t in terms))
         return self._hits(self._ranked(found.values(), terms)[:limit], terms)
 
     def total(self, query: str, feed: str | None = None, since: int | None = None, until: int | None = None) -> int:
-        """How many articles `search` could return for these arguments, counted by FTS5 from
-        its token lists, without reading any article, and only up to `TOTAL_MAX + 1` (more than
+        """How many articles `search` could return for these arguments, counted from the
+        index's tokens, without reading any article, and only up to `TOTAL_MAX + 1` (more than
         `TOTAL_MAX`): the cost of a count over a common word stays that of a search however large
         the archive. Exact for words of one or two characters; a longer word is counted by its
         bigrams, so an article holding them apart counts too."""
         terms = query_terms(query)
-        lo, hi = self._rowid_range(since, until)
-        match = _expression(terms, feed)
-        if lo > hi or match is None:
+        lo, hi = self._id_range(since, until)
+        need = _required(terms, feed)
+        if lo > hi or need is None:
             return 0
-        params: tuple[object, ...]
-        if since is None and until is None:
-            sql, params = _COUNT, (match, lo, hi, TOTAL_MAX + 1)
-        else:  # rowids follow time only batch by batch: the dates themselves decide
-            sql, params = _COUNT_DATED, (match, lo, hi, *_bounds(since, until), TOTAL_MAX + 1)
         try:
-            total: int = self.db.execute(sql, params).fetchone()[0]
-        except sqlite3.OperationalError as exc:
-            raise SearchError(f"{self.path}: {exc}") from exc
-        return total
+            return self._count(need, lo, hi, since, until)
+        except self.errors as exc:
+            raise self._fail(exc) from exc
 
-    def _rowid_range(self, since: int | None, until: int | None) -> tuple[int, int]:
-        """Rowids that may hold articles published in [since, until], for FTS5 to skip the rest."""
+    def _id_range(self, since: int | None, until: int | None) -> tuple[int, int]:
+        """Ids that may hold articles published in [since, until], for the index to skip the rest."""
         if since is None and until is None:
             return 0, _ROWID_MAX
-        row = self.db.execute("SELECT min(id), max(id) FROM docs WHERE published BETWEEN ? AND ?", _bounds(since, until))
+        row = self.db.execute(f"SELECT min(id), max(id) FROM {self.docs} WHERE published BETWEEN ? AND ?",
+                              _bounds(since, until))
         lo, hi = row.fetchone()
         return (1, 0) if lo is None else (lo, hi)
 
-    def _candidates(self, match: str, lo: int, hi: int, window: int,
+    def _candidates(self, rows: Iterable[_Found], window: int,
                     wanted: Callable[[_Candidate, str], bool]) -> dict[int, _Candidate]:
-        """The newest `window` documents that FTS5 proposes and `wanted` confirms."""
+        """The newest `window` documents that the index proposes and `wanted` confirms."""
         found: dict[int, _Candidate] = {}
         try:
-            rows = self.db.execute(_CANDIDATES, (match, lo, hi))
             for doc_id, feed_id, published, ftitle, ftext in rows:
                 candidate = _Candidate(doc_id, published, ftitle, ftext)
                 if wanted(candidate, feed_id):
                     found[doc_id] = candidate
                     if len(found) == window:
                         break
-        except sqlite3.OperationalError as exc:
-            raise SearchError(f"{self.path}: {exc}") from exc
+        except self.errors as exc:
+            raise self._fail(exc) from exc
         return found
 
     def _ranked(self, candidates: Iterable[_Candidate], terms: list[str]) -> list[tuple[float, _Candidate]]:
@@ -584,7 +561,7 @@ class SearchIndex:
             return []
         ids = [c.id for _, c in ranked]
         rows = {r[0]: r[1:] for r in self.db.execute(
-            f"SELECT id, feed_id, number, title, link, text FROM docs WHERE id IN ({','.join('?' * len(ids))})", ids)}
+            f"SELECT id, feed_id, number, title, link, text FROM {self.docs} WHERE id IN ({','.join('?' * len(ids))})", ids)}
         hits = []
         for score, c in ranked:
             feed_id, number, title, link, text = rows[c.id]
@@ -593,28 +570,125 @@ class SearchIndex:
         return hits
 
 
-def _expression(terms: list[str], feed: str | None) -> str | None:
-    """The FTS5 expression for the documents holding every term (of the feed, when given);
+class SearchIndex(Searcher):
+    """The search database of one archive, SQLite's FTS5 in `DIR/.newsmirror/search.db`."""
+
+    def __init__(self, state_dir: Path, *, half_life_days: float = 90.0):
+        super().__init__(half_life_days)
+        state_dir.mkdir(parents=True, exist_ok=True)
+        self.path = self.where = state_dir / DB_NAME
+        try:
+            self.db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self.db.execute("PRAGMA journal_mode = WAL")
+            self.db.execute("PRAGMA synchronous = OFF")  # derived data, rebuilt when lost; no fsync to stall the pass
+            # a rebuild writes the whole index through the WAL: give the disk back after it
+            self.db.execute(f"PRAGMA journal_size_limit = {64 << 20}")
+            with self._transaction():
+                self._open_schema()
+        except sqlite3.DatabaseError as exc:
+            raise SearchError(f"cannot open {self.path}: {exc} (delete it and rebuild the index)") from exc
+
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        with immediate(self.db, lambda exc: SearchError(f"{self.path}: {exc}")):
+            yield
+
+    def _open_schema(self) -> None:
+        """Create the tables, or recreate them empty when they were made for another scheme."""
+        if self.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'meta'").fetchone():
+            if self.db.execute("SELECT value FROM meta WHERE key = 'scheme'").fetchone() == (_scheme(),):
+                return
+        for name in ("grams", "docs", "meta"):
+            self.db.execute(f"DROP TABLE IF EXISTS {name}")
+        for statement in _SCHEMA.split(";\n"):
+            self.db.execute(statement)
+        self.db.execute("INSERT INTO meta VALUES ('scheme', ?)", (_scheme(),))
+
+    def rebuild(self, docs: Iterable[Doc]) -> int:
+        with self._transaction():
+            self.db.execute("DELETE FROM docs")
+            self.db.execute("INSERT INTO grams (grams) VALUES ('delete-all')")
+            # no merging while the segments are written: `optimize` merges them all once at the end
+            self.db.execute("INSERT INTO grams (grams, rank) VALUES ('automerge', 0)")
+            written = 0
+            for rows in _prepared(docs):
+                self._write(rows, fresh=True)
+                written += len(rows)
+            self.db.execute(f"INSERT INTO grams (grams, rank) VALUES ('automerge', {_AUTOMERGE})")
+        self.db.execute("INSERT INTO grams (grams) VALUES ('optimize')")  # one segment: fastest reads
+        return written
+
+    def _write(self, rows: list[_Row], fresh: bool = False) -> None:
+        """`fresh`: the index was emptied, no earlier version of a row to drop."""
+        for row in rows:
+            old = None if fresh else self._unindex(row[0], row[1])
+            cursor = self.db.execute(
+                "INSERT INTO docs (id, feed_id, number, title, link, published, text, ftitle, ftext)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (old, *row[:8]))
+            self.db.execute("INSERT INTO grams (rowid, tokens) VALUES (?, ?)", (cursor.lastrowid, row[8]))
+
+    def _unindex(self, feed_id: str, number: int) -> int | None:
+        old = self.db.execute("SELECT id, ftitle, ftext FROM docs WHERE feed_id = ? AND number = ?",
+                              (feed_id, number)).fetchone()
+        if old is None:
+            return None
+        # a contentless FTS5 table forgets a row only when told the exact tokens it indexed
+        self.db.execute("INSERT INTO grams (grams, rowid, tokens) VALUES ('delete', ?, ?)",
+                        (old[0], _tokens(feed_id, old[1], old[2])))
+        self.db.execute("DELETE FROM docs WHERE id = ?", (old[0],))
+        old_id: int = old[0]
+        return old_id
+
+    def _rows(self, need: list[str], any_of: list[list[str]], lo: int, hi: int) -> Iterable[_Found]:
+        return self.db.execute(_CANDIDATES, (_fts5(need, any_of), lo, hi))
+
+    def _count(self, need: list[str], lo: int, hi: int, since: int | None, until: int | None) -> int:
+        params: tuple[object, ...]
+        if since is None and until is None:
+            sql, params = _COUNT, (_fts5(need, []), lo, hi, TOTAL_MAX + 1)
+        else:  # rowids follow time only batch by batch: the dates themselves decide
+            sql, params = _COUNT_DATED, (_fts5(need, []), lo, hi, *_bounds(since, until), TOTAL_MAX + 1)
+        total: int = self.db.execute(sql, params).fetchone()[0]
+        return total
+
+
+def open_search(state_dir: Path, url: str | None = None, *, half_life_days: float = 90.0) -> Searcher:
+    """The search index the configuration names ([store] url), as `store.open_store` picks the
+    state: SQLite's beside the archive by default, else the tables in the PostgreSQL database."""
+    if url is None:
+        return SearchIndex(state_dir, half_life_days=half_life_days)
+    from .search_postgres import PostgresSearch  # psycopg: only with [store] url
+
+    return PostgresSearch(url, half_life_days=half_life_days)
+
+
+def _required(terms: list[str], feed: str | None) -> list[str] | None:
+    """The tokens every document holding all `terms` (of the feed, when given) holds, each once;
     None when no document can match."""
-    match = " AND ".join(_match(t) for t in terms)
-    if feed is None:
-        return match
-    feed_token = fold(feed)
-    if feed_token.split() != [feed_token]:
-        return None  # no feed id is empty or holds white space
-    return f'{match} AND "{_FEED}{feed_token}"'
+    need = [g for t in terms for g in _term_tokens(t)]
+    if feed is not None:
+        feed_token = fold(feed)
+        if feed_token.split() != [feed_token]:
+            return None  # no feed id is empty or holds white space
+        need.append(_FEED + feed_token)
+    return list(dict.fromkeys(need))
 
 
-def _match(term: str, prefix: str = "") -> str:
-    """An FTS5 expression for a folded term: the character, or all the term's bigrams.
-
-    Every token is quoted; quotes cannot occur inside since the fold moved ASCII punctuation
-    out of the way, so no query text can reach FTS5's syntax.
-    """
+def _term_tokens(term: str, prefix: str = "") -> list[str]:
+    """The tokens of a folded term: the character, or all the term's bigrams."""
     if len(term) == 1:
-        return f'"{prefix}{term}"'
-    grams = dict.fromkeys(map(operator.add, term, term[1:]))
-    return "(" + " AND ".join(f'"{prefix}{g}"' for g in grams) + ")"
+        return [prefix + term]
+    return list(dict.fromkeys(prefix + a + b for a, b in zip(term, term[1:], strict=False)))
+
+
+def _fts5(need: list[str], any_of: list[list[str]]) -> str:
+    """The FTS5 expression for documents holding every token of `need` and all of one group of
+    `any_of` (when given). Every token is quoted; quotes cannot occur inside since the fold
+    moved ASCII punctuation out of the way, so no query text can reach FTS5's syntax."""
+    def every(tokens: list[str]) -> str:
+        return "(" + " AND ".join(f'"{t}"' for t in tokens) + ")"
+
+    return every(need) + (" AND (" + " OR ".join(map(every, any_of)) + ")" if any_of else "")
 
 
 def _snippet(text: str, ftext: str, terms: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:

@@ -178,6 +178,8 @@ _FEED_COLUMNS = ", ".join(FeedState.__slots__)
 class Store:
     """A connection to one archive's database. Not shared between threads."""
 
+    url: str | None = None  # [store] url: None for this embedded SQLite (PostgresStore sets it)
+
     def __init__(self, state_dir: Path, readonly: bool = False):
         self.path = state_dir / DB_NAME
         if readonly:  # a pool worker looking entries up while the pass writes (WAL: no blocking)

@@ -30,12 +30,12 @@ from ..dates import UTC8, iso
 from ..editions import OPENCC
 from ..render.links import safe_link
 from ..render.site import SITE_DIR
-from ..search import Hit, SearchError, SearchIndex
+from ..search import Hit, SearchError, open_search
 
 
-def create_app(archive: Archive, zone: tzinfo = UTC8) -> Starlette:
+def create_app(archive: Archive, zone: tzinfo = UTC8, store_url: str | None = None) -> Starlette:
     """The reader for one archive (its site must have been built: `newsmirror site`); days in `zone`,
-    the display zone."""
+    the display zone; search in the index `store_url` ([store] url) names."""
 
     def hits(request: Request) -> list[Hit]:
         query = request.query_params.get("q", "").strip()
@@ -45,7 +45,7 @@ def create_app(archive: Archive, zone: tzinfo = UTC8) -> Starlette:
             limit = max(1, min(200, int(request.query_params.get("limit", "50"))))
         except ValueError:
             limit = 50
-        with SearchIndex(archive.state_dir) as index:
+        with open_search(archive.state_dir, store_url) as index:
             return index.search(query, feed=request.query_params.get("feed") or None, limit=limit)
 
     async def api(request: Request) -> JSONResponse:
