@@ -3,33 +3,16 @@ hosts, NEWSMIRROR_NOW for the clock."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
-import pytest
 from support import articles, item, newsmirror, rss
+from test_publish import bare, git, quick_retries  # noqa: F401  (quick_retries: an autouse fixture)
 
-from newsmirror import publish as publishing
 from newsmirror.archive import Archive
 from newsmirror.years import fill, held, relink, site_with_years, with_years, year_repositories
 
 ADDRESS = "https://git.example/you/news-{year}/blob/main"
 FIRST = 1048574  # the number of a feed's first article
-
-
-def git(where: Path, *args: str) -> str:
-    return subprocess.run(["git", "-C", str(where), *args], check=True, capture_output=True, text=True).stdout
-
-
-def bare(tmp_path: Path, name: str) -> Path:
-    path = tmp_path / f"{name}.git"
-    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(path)], check=True)
-    return path
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(monkeypatch):
-    monkeypatch.setattr(publishing, "RETRY_BASE", 0.01)
 
 
 def run_at(monkeypatch, archive: Path, now: str) -> str:

@@ -32,6 +32,8 @@ from .dates import display, iso
 from .store import Store, open_store
 
 if TYPE_CHECKING:
+    import threading
+
     from .discover import Found
     from .history import Version
     from .pipeline import FeedResult
@@ -546,26 +548,34 @@ def _progress(total: int) -> Iterator[Callable[[FeedResult], None]]:
         yield advance
 
 
+def _until_signalled() -> threading.Event:
+    """An event set by SIGTERM or SIGINT: a long-running command ends its work in hand, then stops."""
+    import signal
+    import threading
+
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    return stop
+
+
+def say(line: str) -> None:
+    """A line of a long-running command's log, out at once."""
+    print(line, flush=True)
+
+
 @app.command()
 def daemon(
     log_json: Annotated[bool, typer.Option("--log-json", help="One JSON object per log line.")] = False,
     archive: ArchiveOption = None,
 ) -> None:
     """Run passes on a schedule until SIGTERM or SIGINT (each feed when it is due)."""
-    import signal
-    import threading
-
     from . import daemon as scheduler
 
     arch = _archive(archive)
     _load(arch)
     arch.prepare()
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    def say(line: str) -> None:
-        print(line, flush=True)
-
+    stop = _until_signalled()
     if not log_json:
         say(f"newsmirror {__version__} daemon on {arch.root} (pid {os.getpid()})")
     scheduler.run(arch, stop, say, log_json)
@@ -597,9 +607,6 @@ def worker(
     arch = _archive(archive)
     config = _shared_state(arch, "worker")
     arch.state_dir.mkdir(parents=True, exist_ok=True)  # no articles, no git: the CPU workers' scratch only
-    def say(line: str) -> None:
-        print(line, flush=True)
-
     say(f"newsmirror {__version__} worker (pid {os.getpid()}, {concurrency} at once)")
     queueing.work(arch, config, concurrency, say)
     say("stopped")
@@ -611,20 +618,12 @@ def writer(
     archive: ArchiveOption = None,
 ) -> None:
     """Write the articles workers stored, lists, feeds out, site and index; publish when configured; until SIGTERM or SIGINT."""
-    import signal
-    import threading
-
     from . import queueing
 
     arch = _archive(archive)
     _shared_state(arch, "writer")
     arch.prepare()
-    stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
-    def say(line: str) -> None:
-        print(line, flush=True)
-
+    stop = _until_signalled()
     try:
         queueing.write(arch, stop, say, once)
     except ArchiveLocked as exc:
