@@ -13,8 +13,10 @@ from pathlib import Path
 import psycopg
 from support import item, newsmirror, rss
 
+from newsmirror import tombstones
 from newsmirror.queueing import FEED_TASK, HEARTBEAT, STALLED
 from newsmirror.store import open_store
+from newsmirror.tombstones import Tombstone, Tombstones
 
 FEEDS = 300
 
@@ -131,13 +133,18 @@ def test_the_writer_writes_what_a_worker_stored_and_doctor_reports_the_queue(tmp
         state = open_store(mirror / ".newsmirror", pg_url)
         until(lambda: state.count() == 4, 30 + HEARTBEAT, "both feeds stored")
         assert len(state.pending()) == 4  # stored: the writer's to write
+        # A redaction made at the writer's folder: a worker, which has no folder, stored it again.
+        redacted = state.pending()[0]
+        tombstones.write(mirror, Tombstones([Tombstone(redacted.feed_id, 1, redacted.guid, redacted.link, redacted.canonical,
+                                                       (), 0, "2026-01-01T00:00:00Z", "DMCA")]))
         doctor = newsmirror("--archive", mirror, "doctor")
         assert re.search(r"workers +ok +1 seen in the last", doctor.out)
         written = newsmirror("--archive", mirror, "writer", "--once")
-        assert written.code == 0 and written.out.startswith("wrote 4 articles in ")
-        assert state.pending() == [] and len(list(mirror.glob("articles/*/*.md"))) == 4
+        assert written.code == 0 and written.out.startswith("wrote 3 articles in ")
+        assert state.pending() == [] and len(list(mirror.glob("articles/*/*.md"))) == 3
+        assert state.entry(redacted.feed_id, redacted.number) is None
         assert sorted(p.name for p in mirror.glob("lists/*.md")) == ["源0.md", "源1.md"]  # and the feeds out
-        assert (mirror / "feeds/all.xml").read_text(encoding="utf-8").count("<item>") == 4
+        assert (mirror / "feeds/all.xml").read_text(encoding="utf-8").count("<item>") == 3
         state.close()
     finally:
         worker.send_signal(signal.SIGTERM)

@@ -710,6 +710,8 @@ class _Writer(_Pass):
     and README they change. Feed states are the workers'; it saves only what it rendered."""
 
     async def run(self, feeds: list[FeedConfig], stop: threading.Event | None) -> list[FeedResult]:
+        if self.tombstones:
+            self.step("redactions", self.forget_redacted)
         self.step("articles", self.out.write_pending)
         for feed in feeds:
             self.step(f"{feed.id} list", self.out.write_feed, feed)
@@ -723,6 +725,18 @@ class _Writer(_Pass):
             self.save(replace(self.state(feed_id), rendered=None))
         self.step("feed states", self.flush)
         return results
+
+    def forget_redacted(self) -> None:
+        """Workers have no folder, so no redaction record (redactions.json): what they stored again
+        of a redacted article (same guid, link or body) is forgotten here, before anything of it
+        is written."""
+        from .redact import forget
+
+        rows = [r for r in self.store.pending()
+                if self.tombstones.match(r.guid, r.canonical, tombstones.text_hash(r.body))]
+        if rows:
+            for feed_id in sorted(forget(self.archive, self.store, rows)):
+                self.save(replace(self.state(feed_id), rendered=None))
 
     def flush(self) -> None:
         self.store.save_rendered((i, self.states[i].rendered) for i in sorted(self.unsaved))
