@@ -280,15 +280,20 @@ def load() -> str:
     return "load " + "/".join(f"{x:.1f}" for x in os.getloadavg())
 
 
+def configure(root: Path, base: str, extra: str = "") -> None:
+    """`root`'s newsmirror.toml: the FEEDS feeds at `base`, each with the lines `extra`."""
+    (root / "newsmirror.toml").write_text("".join(
+        f'[[feeds]]\nid = "f{f:03d}"\ntitle = "feed {f:03d}"\nurl = "{base}/{f}.xml"\n{extra}\n' for f in range(FEEDS)),
+        encoding="utf-8")
+
+
 def grow(size: int, root: Path, count: int) -> dict[str, float]:
     """Grow an archive of `size` articles in the new folder `root` and measure it."""
     per_feed = max(SHOWN, size // FEEDS)
     server = FeedServer(per_feed)
     server.corpus = corpus = Corpus(server.base, newest=per_feed)
     try:
-        (root / "newsmirror.toml").write_text("".join(
-            f'[[feeds]]\nid = "f{f:03d}"\ntitle = "feed {f:03d}"\nurl = "{server.base}/{f}.xml"\nfull_text = "never"\n\n'
-            for f in range(FEEDS)), encoding="utf-8")
+        configure(root, server.base, 'full_text = "never"\n')
         archive = Archive(root)
         archive.prepare()
         started = time.perf_counter()

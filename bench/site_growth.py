@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from growth import FEEDS, FIRST, Corpus, bulk, command, load
+from growth import FEEDS, FIRST, Corpus, bulk, command, configure, load
 
 from newsmirror import identity, urls
 from newsmirror.archive import Archive
@@ -54,9 +54,7 @@ def measure(size: int, tmpdir: Path, corpus: Corpus, new: int) -> None:
     per_feed = size // FEEDS
     root = Path(tempfile.mkdtemp(prefix="nm-site-", dir=tmpdir))
     try:
-        (root / "newsmirror.toml").write_text("".join(
-            f'[[feeds]]\nid = "f{f:03d}"\ntitle = "feed {f:03d}"\nurl = "http://127.0.0.1:9/{f}.xml"\n\n'
-            for f in range(FEEDS)), encoding="utf-8")
+        configure(root, "http://127.0.0.1:9")
         archive = Archive(root)
         archive.prepare()
         started = time.perf_counter()
