@@ -31,14 +31,13 @@ def test_a_first_pass_indexes_its_articles_while_it_runs(tmp_path, site, monkeyp
     assert titles(archive, "文章") == ["文章1", "文章2", "文章3"]
 
 
-def test_a_pass_with_nothing_new_starts_no_thread(tmp_path, site):
-    archive = make_mirror(tmp_path, ("a", site.add("/a.xml", rss(item(1)))))
+def test_a_pass_with_nothing_new_starts_no_thread(tmp_path, site, monkeypatch):
+    archive = make_mirror(tmp_path, ("a", site.add("/a.xml", rss(item(1)), headers={"ETag": '"v1"'})))
     run(archive)
-    before = {t.name for t in threading.enumerate()}
-    indexer = Indexer(archive.state_dir, fresh=False)
-    indexer.add([])
-    assert indexer.close() == []
-    assert "newsmirror-index" not in before | {t.name for t in threading.enumerate()}
+    started = []
+    monkeypatch.setattr(Indexer, "_run", lambda self: started.append(self))
+    assert run(archive).indexed == 0
+    assert started == []  # no thread, and search (opencc) never imported for it
 
 
 def test_an_index_to_rebuild_is_left_to_the_end_of_the_pass(tmp_path, site):
